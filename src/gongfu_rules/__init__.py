@@ -1,0 +1,26 @@
+"""gongfu-rules: China's basic public-service standards (基本公共服务标准) as versioned, cited,
+region-aware rules, and an engine that evaluates a person or household into entitlements.
+
+    >>> from gongfu_rules import evaluate
+    >>> result = evaluate({"birth_date": "2015-05-01", "hukou_region": "530102",
+    ...                    "orphan": True, "child_care_arrangement": "散居"}, on="2024-03-01")
+    >>> str(result.get("orphan_basic_living").amount)
+    '1374'
+"""
+
+from .errors import (ErrorDetail, ExpressionError, GongfuError, InputError, ProfileError,
+                     StandardsError)
+from .evaluate import default_standards, evaluate
+from .load.loader import bundled_standards_dir, load_standards
+from .model import Standard, StandardsSet
+from .profile import Household, Person, parse_household
+from .results import Evaluation, PeriodResult, StandardResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "evaluate", "load_standards", "default_standards", "bundled_standards_dir",
+    "Household", "Person", "parse_household",
+    "Evaluation", "StandardResult", "PeriodResult", "Standard", "StandardsSet",
+    "GongfuError", "ProfileError", "InputError", "StandardsError", "ExpressionError", "ErrorDetail",
+]

@@ -1,0 +1,73 @@
+"""Dates, ages and evaluation periods.
+
+Ages are 周岁: completed years on the evaluation date. A person turns N on the anniversary of
+their birth; someone born on 29 February turns N on 1 March in a common year (their
+anniversary does not exist, so the year is completed once 28 February has passed).
+
+A period is a calendar year (``"2025"``) or month (``"2025-07"``). Evaluating over a period
+means evaluating each of its months as of the month's first day.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from .errors import InputError
+
+_PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+
+
+def age_on(birth: date, on: date) -> int:
+    """Completed years (周岁) of someone born on ``birth``, on ``on``.
+
+    >>> age_on(date(2000, 2, 29), date(2018, 2, 28)), age_on(date(2000, 2, 29), date(2018, 3, 1))
+    (17, 18)
+    """
+    years = on.year - birth.year
+    if (on.month, on.day) < (birth.month, birth.day):
+        years -= 1
+    return years
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A calendar year or month; ``months`` lists the first day of each of its months."""
+
+    text: str
+    start: date
+    months: tuple[date, ...]
+
+    @property
+    def end(self) -> date:
+        """The day after the period (half-open)."""
+        last = self.months[-1]
+        return date(last.year + (last.month == 12), last.month % 12 + 1, 1)
+
+
+def parse_period(text: str) -> Period:
+    """``"2025"`` or ``"2025-07"`` → :class:`Period`; anything else is an :class:`InputError`."""
+    m = _PERIOD.match(str(text).strip())
+    if not m or not (1 <= int(m.group(2) or 1) <= 12):
+        raise InputError.one(
+            "period_invalid",
+            f"expected a period as a year ('2025') or a month ('2025-07'); got {text!r}",
+            loc=("period",), input=text)
+    year = int(m.group(1))
+    if m.group(2):
+        month = int(m.group(2))
+        return Period(text, date(year, month, 1), (date(year, month, 1),))
+    return Period(text, date(year, 1, 1), tuple(date(year, mo, 1) for mo in range(1, 13)))
+
+
+def parse_date(value: date | str, field: str = "on") -> date:
+    """An ISO date (``2025-07-01``) or a :class:`date`; otherwise an :class:`InputError`."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError.one(
+            "date_invalid", f"expected a date as YYYY-MM-DD, such as 2025-07-01; got {value!r}",
+            loc=(field,), input=value) from None

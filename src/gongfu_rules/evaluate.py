@@ -1,0 +1,275 @@
+"""Evaluate a household (or a lone person) against a standards set.
+
+``evaluate(profile, on=date)`` gives, per person and for the household, every standard's
+result: ``eligible`` (with the amount, the parameters used, the region whose value applied,
+the sources and their reliability), ``not_eligible`` (with the condition that failed) or
+``undetermined`` (with the missing inputs that would decide it).
+
+``evaluate(profile, period="2025")`` evaluates each month of the period as of its first day and
+adds the months up, so a birthday or a new value inside the period is counted from its month.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from .compile.scalar import Ctx, Unknown, merge
+from .dates import parse_date, parse_period
+from .errors import ErrorDetail, InputError, ProfileError
+from .explain import explain
+from .load.loader import load_standards
+from .model import Rule, Standard, StandardsSet, weakest
+from .profile import Household, Person, parse_household
+from .regions import is_within, regions
+from .results import Evaluation, MonthResult, ParameterUse, PeriodResult, StandardResult
+
+_PER_YEAR = {"month": Decimal(12), "year": Decimal(1), "semester": Decimal(2)}
+
+
+@cache
+def default_standards() -> StandardsSet:
+    """The standards bundled with the package, loaded once."""
+    return load_standards()
+
+
+def evaluate(profile: Household | Person | dict[str, Any], on: date | str | None = None, *,
+             period: str | None = None, standards: StandardsSet | None = None,
+             explain: bool = True) -> Evaluation:
+    """Evaluate ``profile`` as of a date (``on``) or over a ``period`` (``"2025"``, ``"2025-07"``)."""
+    household = parse_household(profile)
+    std = standards or default_standards()
+    if (on is None) == (period is None):
+        raise InputError.one("time_invalid", "give exactly one of 'on' (a date) or 'period'",
+                             loc=("on",), input=None)
+    if period is not None:
+        return _evaluate_period(household, period, std, explain)
+    day = parse_date(on)  # type: ignore[arg-type]
+    _check_births(household, day)
+    result = Evaluation(std.label, household.id, day, None)
+    result.persons, result.household = evaluate_on(household, day, std, explain)
+    return result
+
+
+def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: bool = True
+                ) -> tuple[dict[str, list[StandardResult]], list[StandardResult]]:
+    """Every standard for every member and for the household, on one date."""
+    person_std, household_std = _by_entity(std)
+    persons = {}
+    for person in household.members:
+        ctx = Ctx(person, household, on, {})
+        results = [_evaluate_standard(s, ctx, std, explain_) for s in person_std]
+        persons[person.id] = _apply_exclusions(results, explain_)
+    hctx = Ctx(None, household, on, {})
+    hresults = [_evaluate_standard(s, hctx, std, explain_) for s in household_std]
+    return persons, _apply_exclusions(hresults, explain_)
+
+
+def _by_entity(std: StandardsSet) -> tuple[tuple[Standard, ...], tuple[Standard, ...]]:
+    key = ("by_entity",)
+    if key not in std._cache:
+        std._cache[key] = (tuple(s for s in std if s.entity == "person"),
+                           tuple(s for s in std if s.entity == "household"))
+    return std._cache[key]
+
+
+def _check_births(household: Household, last_day: date) -> None:
+    details = [
+        ErrorDetail("birth_after_evaluation",
+                    f"birth date {p.birth_date} is after the evaluation date {last_day}",
+                    loc=("members", i, "birth_date"), input=str(p.birth_date))
+        for i, p in enumerate(household.members)
+        if p.birth_date is not None and p.birth_date > last_day]
+    if details:
+        raise ProfileError(details)
+
+
+# --- one standard ----------------------------------------------------------------------------
+def _evaluate_standard(s: Standard, ctx: Ctx, std: StandardsSet, explain_: bool) -> StandardResult:
+    rule = s.rule_on(ctx.on)
+    if rule is None:
+        return StandardResult(s, "not_eligible", reason="not_in_force")
+    early = _life_check(s, rule, ctx)
+    if early is not None:
+        return early
+    region, region_input = _basis_region(s, ctx)
+    if region is not None and not is_within(region, s.scope):
+        return StandardResult(s, "not_eligible", rule, reason="outside_scope",
+                              explanation=explain(s, "outside_scope", region=region) if explain_ else None)
+    uses = _resolve(s, rule, region, region_input, ctx, std)
+    result = _decide(s, rule, ctx, region is None, region_input)
+    if result.status != "not_eligible":
+        _price(result, rule, ctx, uses)
+    if explain_:
+        result.explanation = explain(s, result.status, result=result, region=region)
+    return result
+
+
+def _life_check(s: Standard, rule: Rule, ctx: Ctx) -> StandardResult | None:
+    if ctx.person is None:
+        return None
+    if ctx.person.death_date is not None and ctx.person.death_date <= ctx.on:
+        return StandardResult(s, "not_eligible", rule, reason="deceased")
+    if ctx.person.birth_date is not None and ctx.person.birth_date > ctx.on:
+        return StandardResult(s, "not_eligible", rule, reason="not_born")
+    return None
+
+
+def _basis_region(s: Standard, ctx: Ctx) -> tuple[str | None, str]:
+    """The region the standard tests: the person's hukou or residence, or the household's."""
+    if ctx.person is None or (s.region_basis == "residence" and ctx.person.residence_region is None):
+        if s.region_basis == "hukou" and ctx.person is None:
+            head = ctx.household.members[0]
+            return head.hukou_region, "hukou_region"
+        name = "household.region" if ctx.person is None else "residence_region"
+        return ctx.household.region, name
+    if s.region_basis == "hukou":
+        return ctx.person.hukou_region, "hukou_region"
+    return ctx.person.residence_region, "residence_region"
+
+
+def _resolve(s: Standard, rule: Rule, region: str | None, region_input: str, ctx: Ctx,
+             std: StandardsSet) -> dict[str, ParameterUse]:
+    """Fill ``ctx.params`` with the values in force for ``region`` (cached per region and date)."""
+    if region is None:
+        unknown = Unknown(frozenset({region_input}))
+        ctx.params = {name: unknown for name in rule.params}
+        return {}
+    key = (s.id, rule.start, region, ctx.on)
+    cached = std._cache.get(key)
+    if cached is None:
+        cached = std._cache[key] = _lookup(s, rule, region, ctx.on, std)
+    ctx.params, uses = cached
+    return uses
+
+
+def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet):
+    chain = regions().chain(region)
+    values: dict[str, Any] = {}
+    uses: dict[str, ParameterUse] = {}
+    for name in rule.params:
+        p = std.parameter(s, name)
+        r = p.resolve(chain, on)
+        if r is None or r.entry.value is None:
+            values[name] = Unknown(params=frozenset({name}))
+            if r is None:
+                continue
+        else:
+            values[name] = r.entry.value
+        uses[name] = ParameterUse(
+            name, p.description, p.unit, r.entry.value, r.region, r.entry.start, r.entry.end,
+            r.paid_floor, r.floor.value if r.floor else None, r.floor_region, r.entry.source,
+            r.entry.note)
+    return values, uses
+
+
+def _decide(s: Standard, rule: Rule, ctx: Ctx, region_unknown: bool,
+            region_input: str) -> StandardResult:
+    failed, unknowns = [], []
+    if region_unknown:
+        unknowns.append(Unknown(frozenset({region_input})))
+    for c in rule.conditions:
+        v = c.fn(ctx)
+        if v is False:
+            failed.append(c.text)
+        elif isinstance(v, Unknown):
+            unknowns.append(v)
+    if failed:
+        return StandardResult(s, "not_eligible", rule, failed=tuple(failed))
+    if unknowns:
+        u = merge(*unknowns)
+        return StandardResult(s, "undetermined", rule, missing=tuple(sorted(u.missing)),
+                              unknown_parameters=tuple(sorted(u.params)))
+    return StandardResult(s, "eligible", rule)
+
+
+def _price(result: StandardResult, rule: Rule, ctx: Ctx, uses: dict[str, ParameterUse]) -> None:
+    """Amount, annual figure, quantity, and where the values came from."""
+    s = result.standard
+    result.quantity = rule.quantity
+    result.parameters = tuple(uses[name] for name in rule.params if name in uses)
+    if result.parameters:
+        result.value_region = max((u.region for u in result.parameters), key=len)
+    result.is_floor = any(u.paid_floor for u in result.parameters)
+    result.reliability = weakest([src.reliability for src in rule.sources]
+                                 + [u.source.reliability for u in result.parameters])
+    if rule.amount is None or result.status != "eligible":
+        return
+    amount = rule.amount[2](ctx)
+    per_year = rule.per_year[2](ctx) if rule.per_year else _PER_YEAR.get(s.period)
+    if isinstance(amount, Unknown) or isinstance(per_year, Unknown):
+        u = merge(amount, per_year)
+        result.missing = tuple(sorted(set(result.missing) | u.missing))
+        result.unknown_parameters = tuple(sorted(set(result.unknown_parameters) | u.params))
+        return
+    result.amount = amount
+    result.annual_amount = None if per_year is None else amount * per_year
+
+
+def _apply_exclusions(results: list[StandardResult], explain_: bool) -> list[StandardResult]:
+    """A standard that is eligible and ``excludes`` another takes priority over it."""
+    by_id = {r.standard.id: r for r in results}
+    for r in results:
+        if r.status != "eligible":
+            continue
+        for other in r.standard.excludes:
+            o = by_id.get(other)
+            if o is not None and o.status != "not_eligible":
+                by_id[other] = StandardResult(
+                    o.standard, "not_eligible", o.rule, reason="excluded", excluded_by=r.standard.id,
+                    explanation=explain(o.standard, "excluded", by=r.standard) if explain_ else None)
+    return [by_id[r.standard.id] for r in results]
+
+
+# --- periods ---------------------------------------------------------------------------------
+def _evaluate_period(household: Household, text: str, std: StandardsSet,
+                     explain_: bool) -> Evaluation:
+    period = parse_period(text)
+    last_day = date.fromordinal(period.end.toordinal() - 1)
+    _check_births(household, last_day)
+    monthly = [evaluate_on(household, m, std, explain_) for m in period.months]
+    result = Evaluation(std.label, household.id, None, period.text)
+    for pid in monthly[0][0]:
+        result.persons[pid] = _sum_months([m[0][pid] for m in monthly], period.months)
+    result.household = _sum_months([m[1] for m in monthly], period.months)
+    return result
+
+
+def _sum_months(per_month: list[list[StandardResult]], months: tuple[date, ...]) -> list[PeriodResult]:
+    out = []
+    for i, first in enumerate(per_month[0]):
+        series = [m[i] for m in per_month]
+        out.append(_period_result(first.standard, series, months))
+    return out
+
+
+def _period_result(s: Standard, series: list[StandardResult], months: tuple[date, ...]) -> PeriodResult:
+    statuses = {r.status for r in series}
+    status = "eligible" if "eligible" in statuses else (
+        "undetermined" if "undetermined" in statuses else "not_eligible")
+    prorated = s.period not in ("month", "once")
+    entries, total, known = [], Decimal(0), True
+    for month, r in zip(months, series):
+        share = _month_share(s, r)
+        entries.append(MonthResult(month, r.status, share))
+        if r.status == "eligible":
+            known = known and share is not None
+            total += share or 0
+    if s.period == "once":
+        first = next((r for r in series if r.status == "eligible"), None)
+        total = first.amount if first and first.amount is not None else Decimal(0)
+        known = first is None or first.amount is not None
+    detail = next((r for r in reversed(series) if r.status == status), series[-1])
+    return PeriodResult(s, status, total if known else None, entries, prorated, detail)
+
+
+def _month_share(s: Standard, r: StandardResult) -> Decimal | None:
+    if r.status != "eligible":
+        return Decimal(0)
+    if s.period == "month":
+        return r.amount
+    if s.period == "once":
+        return None
+    return None if r.annual_amount is None else r.annual_amount / 12

@@ -1,0 +1,246 @@
+"""Validate schema-checked files and build the runtime model.
+
+Checks, each reported with its file and key path: region codes exist; a parameter's values for
+a region form half-open ``[start, end)`` versions with no gap or overlap; every value and rule
+cites a source that exists; a local value is never below a 不低于 floor in force above it;
+expressions parse and type-check; exclusions name existing standards of the same entity.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+
+from ..compile.scalar import compile_scalar
+from ..errors import ErrorDetail, ExpressionError
+from ..expr import nodes as n
+from ..expr.names import MAP, NUM
+from ..expr.parse import Env, ParamInfo, parse_expression
+from ..model import CompiledCondition, ParameterDef, Rule, Standard, ValueEntry
+from ..regions import NATIONAL, is_within, regions
+from .schema import Parameter, ParameterFile, RuleVersion, Source, StandardFile
+
+Loc = tuple[str | int, ...]
+
+
+class Builder:
+    def __init__(self, errors: list[ErrorDetail]):
+        self.errors = errors
+
+    def fail(self, code: str, msg: str, file: str, loc: Loc, input: object = None) -> None:
+        self.errors.append(ErrorDetail(code, msg, loc=loc, input=input, source=file))
+
+    # --- parameters ----------------------------------------------------------------------
+    def shared_parameters(self, files: list[tuple[str, ParameterFile]]) -> dict[str, ParameterDef]:
+        out: dict[str, ParameterDef] = {}
+        for rel, pf in files:
+            if pf.id in out:
+                self.fail("parameter_duplicate", f"parameter '{pf.id}' is also defined in "
+                          f"{out[pf.id].file}", rel, ("id",), pf.id)
+                continue
+            out[pf.id] = self.parameter(pf.id, pf, pf.sources, rel, ())
+        return out
+
+    def parameter(self, name: str, p: Parameter, sources: dict[str, Source], file: str,
+                  loc: Loc) -> ParameterDef:
+        timelines: dict[str, tuple[ValueEntry, ...]] = {}
+        for region_key, by_date in p.values.items():
+            region = regions().normalize(region_key)
+            rloc = (*loc, "values", region_key)
+            if region is None:
+                self.fail("region_unknown", f"'{region_key}' is not a GB/T 2260 region code "
+                          "(write 000000 for national, 53 for 云南省, 5301 for 昆明市 ...)",
+                          file, rloc, region_key)
+                continue
+            timelines[region] = self._timeline(by_date, sources, file, rloc)
+        param = ParameterDef(name, p.description, p.unit, MappingProxyType(timelines), file, p.note)
+        self._check_shapes(param, loc)
+        self._check_floors(param, loc)
+        return param
+
+    def _timeline(self, by_date: dict, sources: dict[str, Source], file: str,
+                  loc: Loc) -> tuple[ValueEntry, ...]:
+        starts = sorted(by_date)
+        entries = []
+        for i, start in enumerate(starts):
+            v = by_date[start]
+            nxt = starts[i + 1] if i + 1 < len(starts) else None
+            end = v.end if v.end is not None else nxt
+            vloc = (*loc, str(start))
+            if v.end is not None and v.end <= start:
+                self.fail("version_empty", f"end {v.end} is not after start {start}", file, vloc)
+            elif v.end is not None and nxt is not None and v.end != nxt:
+                word = "overlaps" if v.end > nxt else "leaves a gap before"
+                self.fail("version_gap" if v.end < nxt else "version_overlap",
+                          f"the version from {start} ends {v.end} and so {word} the next version "
+                          f"from {nxt}; versions must be contiguous [from, to)", file, vloc)
+            source = self.source(v.source, sources, file, (*vloc, "source"))
+            entries.append(ValueEntry(start, end, v.value, v.floor, source, v.note))
+        return tuple(entries)
+
+    def source(self, ref: str | Source, sources: dict[str, Source], file: str, loc: Loc) -> Source:
+        if isinstance(ref, Source):
+            return ref
+        if ref not in sources:
+            known = ", ".join(sorted(sources)) or "none"
+            self.fail("source_unknown", f"source '{ref}' is not defined under 'sources' "
+                      f"(defined: {known})", file, loc, ref)
+            return Source(document="?", quote="?", reliability="unverified")
+        return sources[ref]
+
+    def _check_shapes(self, param: ParameterDef, loc: Loc) -> None:
+        kinds = {type(e.value) for t in param.timelines.values() for e in t if e.value is not None}
+        if len(kinds) > 1:
+            self.fail("parameter_shape", f"parameter '{param.name}' mixes single numbers and "
+                      "tables; every value must have the same shape", param.file, loc)
+
+    def _check_floors(self, param: ParameterDef, loc: Loc) -> None:
+        """A value below a 不低于 floor in force above it, at an overlapping time, is an error."""
+        for floor_region, floors in param.timelines.items():
+            for fl in (e for e in floors if e.floor):
+                for region, entries in param.timelines.items():
+                    if region == floor_region or not is_within(region, floor_region):
+                        continue
+                    for e in entries:
+                        if _overlap(e, fl) and _below(e.value, fl.value):
+                            self.fail(
+                                "floor_violated",
+                                f"{regions().name(region)} ({region}) value {_fmt(e.value)} from "
+                                f"{e.start} is below the 不低于 floor {_fmt(fl.value)} set for "
+                                f"{regions().name(floor_region)} from {fl.start}",
+                                param.file, (*loc, "values", region, str(e.start)))
+
+    # --- standards -----------------------------------------------------------------------
+    def standards(self, files: list[tuple[str, StandardFile]],
+                  shared: dict[str, ParameterDef]) -> dict[str, Standard]:
+        out: dict[str, Standard] = {}
+        for rel, sf in files:
+            if sf.id in out:
+                self.fail("standard_duplicate", f"standard '{sf.id}' is also defined in "
+                          f"{out[sf.id].file}", rel, ("id",), sf.id)
+                continue
+            if rel.rsplit("/", 1)[-1] != f"{sf.id}.yaml":
+                self.fail("standard_file_name", f"the file of standard '{sf.id}' must be named "
+                          f"{sf.id}.yaml", rel, ("id",), sf.id)
+            out[sf.id] = self.standard(sf, rel, shared)
+        self._check_exclusions(out)
+        return out
+
+    def standard(self, sf: StandardFile, file: str, shared: dict[str, ParameterDef]) -> Standard:
+        own = {}
+        for name, p in sf.parameters.items():
+            if name in shared:
+                self.fail("parameter_shadows", f"parameter '{name}' is already a shared parameter "
+                          f"({shared[name].file}); rename it", file, ("parameters", name))
+            own[name] = self.parameter(name, p, sf.sources, file, ("parameters", name))
+        scope = regions().normalize(sf.scope)
+        if scope is None:
+            self.fail("region_unknown", f"scope '{sf.scope}' is not a GB/T 2260 region code",
+                      file, ("scope",), sf.scope)
+        env = Env({name: _param_info(p) for name, p in {**shared, **own}.items()}, sf.entity)
+        starts = sorted(sf.versions)
+        rules = tuple(
+            self.rule(sf, start, starts[i + 1] if i + 1 < len(starts) else sf.end, env, file)
+            for i, start in enumerate(starts))
+        return Standard(
+            id=sf.id, name=sf.name, summary=sf.summary, domain=sf.domain, kind=sf.kind,
+            entity=sf.entity, period=sf.period, unit=sf.unit, region_basis=sf.region_basis,
+            scope=scope or NATIONAL, sources=MappingProxyType(dict(sf.sources)),
+            parameters=MappingProxyType(own), rules=rules, end=sf.end,
+            excludes=tuple(sf.excludes), alternatives=tuple(sf.alternatives),
+            tests=tuple(sf.tests), file=file)
+
+    def rule(self, sf: StandardFile, start: date, end: date | None, env: Env, file: str) -> Rule:
+        rv: RuleVersion = sf.versions[start]
+        loc: Loc = ("versions", str(start))
+        conditions = []
+        for i, c in enumerate(rv.eligibility):
+            node = self.expression(c.test, env, file, (*loc, "eligibility", i, "test"), "bool")
+            if node is not None:
+                conditions.append(CompiledCondition(c.test, c.text, node, compile_scalar(node)))
+        amount = self._compiled(rv.amount, env, file, (*loc, "amount"))
+        per_year = self._compiled(rv.per_year, env, file, (*loc, "per_year"))
+        self._check_rule_shape(sf, rv, file, loc)
+        sources = tuple(self.source(s, dict(sf.sources), file, (*loc, "sources")) for s in rv.sources)
+        used = [x for x in (amount, per_year) if x] + [(c.test, c.node, c.fn) for c in conditions]
+        params = tuple(dict.fromkeys(
+            node.name for _, root, _ in used for node in n.walk(root) if isinstance(node, n.Param)))
+        return Rule(start, end, tuple(conditions), amount, rv.amount_note, rv.quantity,
+                    rv.quantity_unit, per_year, sources, rv.change, params)
+
+    def _compiled(self, text: str | None, env: Env, file: str, loc: Loc):
+        if text is None:
+            return None
+        node = self.expression(text, env, file, loc, "num")
+        return None if node is None else (text, node, compile_scalar(node))
+
+    def _check_rule_shape(self, sf: StandardFile, rv: RuleVersion, file: str, loc: Loc) -> None:
+        if sf.kind == "cash" and rv.amount is None and rv.amount_note is None:
+            self.fail("amount_missing", "a cash standard needs an 'amount' expression, or an "
+                      "'amount_note' saying the amount is set locally or not known", file, loc)
+        if rv.amount is not None and sf.unit is None:
+            self.fail("unit_missing", "a standard with an amount needs a 'unit' (such as 元/人·月)",
+                      file, ("unit",))
+        if sf.period == "day" and rv.amount is not None and rv.per_year is None:
+            self.fail("per_year_missing", "a daily amount needs 'per_year' (days counted a year, "
+                      "with its source) to give an annual figure", file, loc)
+        if rv.quantity is not None and rv.quantity_unit is None:
+            self.fail("unit_missing", "a quantity needs a 'quantity_unit'", file, loc)
+
+    def expression(self, text: str, env: Env, file: str, loc: Loc, want: str) -> n.Node | None:
+        try:
+            node = parse_expression(text, env, source=file, loc=loc)
+        except ExpressionError as e:
+            self.errors.extend(e.details)
+            return None
+        if node.type is None or node.type.name != want:
+            self.fail("expression_type", f"expected a {want} expression; '{text}' gives "
+                      f"{node.type}", file, loc, text)
+            return None
+        return node
+
+    def _check_exclusions(self, standards: dict[str, Standard]) -> None:
+        for s in standards.values():
+            for i, other in enumerate(s.excludes):
+                target = standards.get(other)
+                loc: Loc = ("excludes", i)
+                if target is None:
+                    self.fail("reference_unknown", f"excludes '{other}', which is not a standard "
+                              "in this set", s.file, loc, other)
+                elif target.entity != s.entity:
+                    self.fail("reference_entity", f"'{other}' is a {target.entity} standard; "
+                              f"a {s.entity} standard can only exclude its own kind", s.file, loc)
+                elif s.id in target.excludes:
+                    self.fail("exclusion_cycle", f"'{s.id}' and '{other}' exclude each other; "
+                              "say which one takes priority", s.file, loc)
+
+
+def _param_info(p: ParameterDef) -> ParamInfo:
+    tables = [e.value for t in p.timelines.values() for e in t if isinstance(e.value, dict)]
+    if not tables:
+        return ParamInfo(NUM)
+    keys = frozenset.intersection(*(frozenset(t) for t in tables))
+    return ParamInfo(MAP, keys)
+
+
+def _overlap(a: ValueEntry, b: ValueEntry) -> bool:
+    a_end, b_end = a.end or date.max, b.end or date.max
+    return a.start < b_end and b.start < a_end
+
+
+def _below(value, floor) -> bool:
+    if value is None or floor is None:
+        return False
+    if isinstance(floor, dict):
+        if not isinstance(value, dict):
+            return False
+        return any(k in value and value[k] is not None and f is not None and value[k] < f
+                   for k, f in floor.items())
+    return isinstance(value, Decimal) and value < floor
+
+
+def _fmt(value) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return str(value)

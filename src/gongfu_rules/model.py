@@ -1,0 +1,171 @@
+"""A loaded standards set: immutable values the evaluator reads.
+
+:class:`StandardsSet` holds :class:`Standard` s and shared :class:`ParameterDef` s. It is a value:
+several sets (a baseline, a reform, last year's) can be loaded side by side; nothing is global.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from .compile.scalar import Fn
+from .expr.nodes import Node
+from .load.schema import RELIABILITY_ORDER, Alternative, Case, Source, Text
+
+TableValue = Decimal | dict[str, Decimal | None] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ValueEntry:
+    """One value of a parameter for one region, in force on ``[start, end)`` (``end`` None: open)."""
+
+    start: date
+    end: date | None
+    value: TableValue
+    floor: bool
+    source: Source
+    note: str | None = None
+
+    def in_force(self, on: date) -> bool:
+        return self.start <= on and (self.end is None or on < self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The value a parameter takes for a region on a date, and why."""
+
+    name: str
+    entry: ValueEntry
+    region: str
+    paid_floor: bool
+    floor: ValueEntry | None  # the 不低于 bound in force above ``region``, if any
+    floor_region: str | None
+
+
+@dataclass(frozen=True)
+class ParameterDef:
+    name: str
+    description: Text
+    unit: str
+    timelines: Mapping[str, tuple[ValueEntry, ...]]
+    file: str
+    note: str | None = None
+
+    def entry(self, region: str, on: date) -> ValueEntry | None:
+        for e in self.timelines.get(region, ()):
+            if e.in_force(on):
+                return e
+        return None
+
+    def resolve(self, chain: tuple[str, ...], on: date) -> Resolved | None:
+        """The most specific value in force along ``chain`` (a region and its ancestors)."""
+        found: tuple[str, ValueEntry] | None = None
+        for i, region in enumerate(chain):
+            e = self.entry(region, on)
+            if e is None:
+                continue
+            if found is None:
+                found = (region, e)
+                if e.floor:
+                    return Resolved(self.name, e, region, True, e, region)
+                continue
+            if e.floor:
+                return Resolved(self.name, found[1], found[0], False, e, region)
+        if found is None:
+            return None
+        return Resolved(self.name, found[1], found[0], False, None, None)
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    test: str
+    text: Text
+    node: Node
+    fn: Fn
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One dated version of a standard's rule."""
+
+    start: date
+    end: date | None
+    conditions: tuple[CompiledCondition, ...]
+    amount: tuple[str, Node, Fn] | None
+    amount_note: Text | None
+    quantity: Decimal | None
+    quantity_unit: Text | None
+    per_year: tuple[str, Node, Fn] | None
+    sources: tuple[Source, ...]
+    change: Text | None
+    params: tuple[str, ...]  # every parameter the rule reads, in first-use order
+
+    def in_force(self, on: date) -> bool:
+        return self.start <= on and (self.end is None or on < self.end)
+
+
+@dataclass(frozen=True)
+class Standard:
+    id: str
+    name: Text
+    summary: Text
+    domain: str
+    kind: str
+    entity: str
+    period: str
+    unit: str | None
+    region_basis: str
+    scope: str
+    sources: Mapping[str, Source]
+    parameters: Mapping[str, ParameterDef]
+    rules: tuple[Rule, ...]
+    end: date | None
+    excludes: tuple[str, ...]
+    alternatives: tuple[Alternative, ...]
+    tests: tuple[Case, ...]
+    file: str
+
+    def rule_on(self, on: date) -> Rule | None:
+        for rule in self.rules:
+            if rule.in_force(on):
+                return rule
+        return None
+
+
+@dataclass(frozen=True)
+class StandardsSet:
+    """An immutable, versioned set of standards. Load one with :func:`gongfu_rules.load_standards`."""
+
+    name: str
+    version: str
+    digest: str
+    standards: Mapping[str, Standard]
+    parameters: Mapping[str, ParameterDef]
+    root: str
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __iter__(self):
+        return iter(self.standards.values())
+
+    def __len__(self) -> int:
+        return len(self.standards)
+
+    def __getitem__(self, standard_id: str) -> Standard:
+        return self.standards[standard_id]
+
+    def parameter(self, standard: Standard, name: str) -> ParameterDef:
+        return standard.parameters.get(name) or self.parameters[name]
+
+    @property
+    def label(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "digest": self.digest}
+
+
+def weakest(reliabilities) -> str:
+    """The weakest of several reliability grades (``official`` when there are none)."""
+    ranks = [RELIABILITY_ORDER.index(r) for r in reliabilities]
+    return RELIABILITY_ORDER[min(ranks)] if ranks else "official"

@@ -1,0 +1,726 @@
+"""Profiles: the facts about a person and their household that standards are evaluated against.
+
+Every fact is optional — ``None`` means *unknown* — so that a partial profile can be screened
+("you may be entitled, if ..."). Unknown fields are rejected, never silently dropped: a typo in
+a field name would otherwise read as "unknown" and change a result without anyone noticing.
+
+Enumerations have English values and also accept the Chinese terms that forms use
+(``"男"`` → :attr:`Sex.male`), case- and space-insensitively.
+
+Entry point: :func:`parse_household` turns a dict (a household, or a lone person) into a
+:class:`Household`, or raises a :class:`~gongfu_rules.errors.ProfileError` listing every
+problem found.
+
+Personal data: an ID number (公民身份号码) never appears in an error message or in
+``ErrorDetail.input``; a placeholder such as ``"<18 characters, redacted>"`` stands in for it.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from functools import cache
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from .errors import ErrorDetail, ProfileError
+from .regions import regions
+
+_M = TypeVar("_M", bound=BaseModel)
+_T = TypeVar("_T")
+
+__all__ = [
+    "Sex", "Role", "HukouType", "UrbanRural", "CareArrangement", "DisabilityCategory",
+    "SupportMode", "SelfCare", "StudentStage", "SchoolLocation", "OnlyChildStatus",
+    "Person", "Household", "IdNumberInfo",
+    "parse_id_number", "id_number_check_character",
+    "parse_household", "parse_person", "to_profile_error", "OWN_CODES",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Enumerations with Chinese aliases
+# --------------------------------------------------------------------------------------------
+
+def _key(text: str) -> str:
+    """Matching key: case-folded, without spaces, hyphens or underscores."""
+    return re.sub(r"[\s_\-]+", "", text.casefold())
+
+
+class _Choice(str, Enum):
+    """Base of the profile enumerations: English values; Chinese aliases accepted on input."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> _Choice | None:
+        # Enum lookup by value failed: try names, case/space variants and the aliases.
+        return _lookup(cls).get(_key(value)) if isinstance(value, str) else None
+
+    @classmethod
+    def aliases(cls) -> dict[str, tuple[str, ...]]:
+        """``{value: (alias, ...)}`` — the other spellings accepted for each value."""
+        table = _ALIASES.get(cls, {})
+        return {m.value: table.get(m.value, ()) for m in cls}
+
+    @classmethod
+    def describe(cls) -> str:
+        """The allowed values with their aliases: ``"male (男, M), female (女, F)"``."""
+        return ", ".join(f"{v} ({', '.join(a)})" if a else v for v, a in cls.aliases().items())
+
+
+class Sex(_Choice):
+    male = "male"
+    female = "female"
+
+
+class Role(_Choice):
+    """Relationship to the head of household (与户主关系)."""
+
+    head = "head"
+    spouse = "spouse"
+    child = "child"
+    parent = "parent"
+    other = "other"
+
+
+class HukouType(_Choice):
+    """户口性质."""
+
+    agricultural = "agricultural"
+    non_agricultural = "non_agricultural"
+
+
+class UrbanRural(_Choice):
+    """城乡: where a person actually lives."""
+
+    urban = "urban"
+    rural = "rural"
+
+
+class CareArrangement(_Choice):
+    """How an orphan or de-facto-unsupported child is cared for (集中养育 / 社会散居)."""
+
+    institutional = "institutional"
+    scattered = "scattered"
+
+
+class DisabilityCategory(_Choice):
+    """残疾类别 (GB/T 26341-2010)."""
+
+    visual = "visual"
+    hearing = "hearing"
+    speech = "speech"
+    physical = "physical"
+    intellectual = "intellectual"
+    mental = "mental"
+    multiple = "multiple"
+
+
+class SupportMode(_Choice):
+    """特困人员供养方式."""
+
+    centralized = "centralized"
+    dispersed = "dispersed"
+
+
+class SelfCare(_Choice):
+    """生活自理能力."""
+
+    unable = "unable"
+    partial = "partial"
+    able = "able"
+
+
+class StudentStage(_Choice):
+    """学段."""
+
+    preschool = "preschool"
+    primary = "primary"
+    junior_secondary = "junior_secondary"
+    senior_secondary = "senior_secondary"
+    secondary_vocational = "secondary_vocational"
+    higher = "higher"
+
+
+class SchoolLocation(_Choice):
+    """Where the school is (学校所在地)."""
+
+    village_township = "village_township"
+    county_seat = "county_seat"
+    city = "city"
+
+
+class OnlyChildStatus(_Choice):
+    """独生子女状况, for 计划生育家庭特别扶助."""
+
+    living = "living"
+    disabled = "disabled"
+    deceased = "deceased"
+
+
+_ALIASES: dict[type[_Choice], dict[str, tuple[str, ...]]] = {
+    Sex: {"male": ("男", "男性", "M"), "female": ("女", "女性", "F")},
+    Role: {"head": ("户主",), "spouse": ("配偶",), "child": ("子女",), "parent": ("父母",),
+           "other": ("其他",)},
+    HukouType: {"agricultural": ("农业", "农业户口"),
+                "non_agricultural": ("非农业", "非农业户口")},
+    UrbanRural: {"urban": ("城镇", "城市"), "rural": ("农村", "乡村")},
+    CareArrangement: {"institutional": ("集中", "集中供养", "集中养育"),
+                      "scattered": ("散居", "社会散居")},
+    DisabilityCategory: {"visual": ("视力",), "hearing": ("听力",), "speech": ("言语",),
+                         "physical": ("肢体",), "intellectual": ("智力",), "mental": ("精神",),
+                         "multiple": ("多重",)},
+    SupportMode: {"centralized": ("集中供养", "集中"), "dispersed": ("分散供养", "分散")},
+    SelfCare: {"unable": ("完全丧失生活自理能力", "完全丧失"),
+               "partial": ("部分丧失生活自理能力", "部分丧失"),
+               "able": ("具备生活自理能力", "具备")},
+    StudentStage: {"preschool": ("学前", "幼儿园"), "primary": ("小学",),
+                   "junior_secondary": ("初中",), "senior_secondary": ("高中", "普通高中"),
+                   "secondary_vocational": ("中职", "中等职业教育"),
+                   "higher": ("高等教育", "大学")},
+    SchoolLocation: {"village_township": ("乡村", "乡镇", "农村"), "county_seat": ("县城",),
+                     "city": ("城市", "城区")},
+    OnlyChildStatus: {"living": ("健在",), "disabled": ("伤残",), "deceased": ("死亡",)},
+}
+
+
+@cache
+def _lookup(cls: type[_Choice]) -> dict[str, _Choice]:
+    """Every accepted spelling of ``cls``'s members, by :func:`_key`."""
+    table: dict[str, _Choice] = {}
+    for member in cls:
+        for spelling in (member.value, member.name, *_ALIASES.get(cls, {}).get(member.value, ())):
+            table[_key(spelling)] = member
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+# ID numbers (公民身份号码, GB 11643-1999)
+# --------------------------------------------------------------------------------------------
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")  # ASCII only: \d also matches ٠-٩ etc.
+_ID_LIKE = re.compile(r"\d{15}|\d{17}[\dXx]")  # broad on purpose: redact more, not less
+
+
+@dataclass(frozen=True, slots=True)
+class IdNumberInfo:
+    """What an ID number says: birth date, sex and the region of first registration.
+
+    ``region6`` is the six-digit code the number was issued under; it may be an old code that
+    the current GB/T 2260 table no longer lists, which is legitimate.
+    """
+
+    birth_date: date
+    sex: Sex
+    region6: str
+
+
+class _IdProblem(Exception):
+    """An ID number is invalid; ``msg`` never contains the number."""
+
+    def __init__(self, code: str, msg: str):
+        super().__init__(msg)
+        self.code, self.msg = code, msg
+
+
+def id_number_check_character(first17: str) -> str:
+    """The GB 11643-1999 check character (``0``-``9`` or ``X``) for 17 digits."""
+    if not (len(first17) == 17 and first17.isascii() and first17.isdigit()):
+        raise ValueError("expected exactly 17 digits")
+    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS))
+    return _ID_CHECK[total % 11]
+
+
+def _inspect_id(value: object) -> tuple[str, IdNumberInfo]:
+    """``(normalised number, info)`` for a valid ID number, else :class:`_IdProblem`."""
+    if not isinstance(value, str):
+        raise _IdProblem("id_number_format",
+                         f"expected the ID number as a string; got a {type(value).__name__}")
+    number = value.strip().upper()
+    if not _ID_SHAPE.fullmatch(number):
+        raise _IdProblem("id_number_format", _shape_message(number))
+    expected = id_number_check_character(number[:17])
+    if number[17] != expected:
+        raise _IdProblem("id_number_check_digit",
+                         f"check digit is '{number[17]}' but the first 17 digits give "
+                         f"'{expected}'; the number is mistyped")
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise _IdProblem("id_number_birth_date",
+                         "characters 7-14 should be the birth date as YYYYMMDD "
+                         "but are not a real date") from None
+    sex = Sex.male if int(number[16]) % 2 else Sex.female
+    return number, IdNumberInfo(birth_date=born, sex=sex, region6=number[:6])
+
+
+def _shape_message(number: str) -> str:
+    """Why ``number`` is not shaped like an ID number, without repeating it."""
+    base = "expected 18 characters: 17 digits, then a check character 0-9 or X"
+    if len(number) == 15 and number.isdigit():
+        return f"{base}; got a 15-digit first-generation number, give the 18-character one"
+    if len(number) != 18:
+        return f"{base}; got {len(number)} characters"
+    return f"{base}; got 18 characters that are not of that form"
+
+
+def parse_id_number(text: str) -> IdNumberInfo:
+    """Check an ID number and read its birth date, sex and region of first registration.
+
+    Accepts a lower-case ``x`` check character. Raises :class:`ProfileError` (loc
+    ``("id_number",)``) with code ``id_number_format``, ``id_number_check_digit`` or
+    ``id_number_birth_date``.
+    """
+    try:
+        return _inspect_id(text)[1]
+    except _IdProblem as problem:
+        raise ProfileError.one(problem.code, problem.msg, loc=("id_number",),
+                               input=_redacted(text)) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Field-level input parsers (run before pydantic's own validation)
+# --------------------------------------------------------------------------------------------
+
+def _shown(value: object) -> str:
+    """``value`` as it may appear in an error message: ID-like values redacted, long ones cut."""
+    if _looks_like_id(value):
+        return _redacted(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _region(value: object) -> str | None:
+    """A GB/T 2260 code (string or int) in canonical form."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise PydanticCustomError(
+            "value_invalid", f"expected a region code such as '530102'; got {_shown(value)}")
+    canonical = regions().normalize(str(value))
+    if canonical is None:
+        raise PydanticCustomError(
+            "region_unknown",
+            f"{_shown(str(value))} is not a GB/T 2260 (2023) region code; give a province, "
+            "prefecture or county code such as '53', '5301' or '530102'")
+    return canonical
+
+
+def _date(value: object) -> object:
+    """A :class:`date` or an ISO ``YYYY-MM-DD`` string (not a timestamp number)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise PydanticCustomError(
+        "date_invalid", f"expected a date as YYYY-MM-DD, such as 1990-03-07; got {_shown(value)}")
+
+
+_YES = {"true", "yes", "y", "1", "是", "有"}
+_NO = {"false", "no", "n", "0", "否", "无", "没有"}
+
+
+def _flag(value: object) -> object:
+    """A yes/no fact: ``true``/``false`` (also ``是``/``否``, ``有``/``无``)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (str, int)):
+        text = _key(str(value))
+        if text in _YES:
+            return True
+        if text in _NO:
+            return False
+    raise PydanticCustomError(
+        "value_invalid", f"expected true or false (是/否); got {_shown(value)}")
+
+
+def _count(value: object) -> object:
+    """A whole number >= 0 (booleans are not numbers here)."""
+    if value is None:
+        return None
+    number = value.strip() if isinstance(value, str) else value
+    if isinstance(number, str) and number.isdigit():
+        number = int(number)
+    if isinstance(number, int) and not isinstance(number, bool) and number >= 0:
+        return number
+    raise PydanticCustomError(
+        "value_invalid", f"expected a whole number 0 or more; got {_shown(value)}")
+
+
+_GRADES = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def _grade(value: object) -> object:
+    """残疾等级 1-4: ``1``, ``"1"``, ``"1级"`` or ``"一级"``."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4:
+        return value
+    if isinstance(value, str):
+        text = value.strip().removesuffix("级").strip()
+        if text in _GRADES:
+            return _GRADES[text]
+    raise PydanticCustomError(
+        "value_invalid",
+        f"expected a disability grade 1-4 (一级 to 四级); got {_shown(value)}")
+
+
+def _money(value: object) -> object:
+    """元 amount >= 0; floats go through ``str`` so that 1234.5 stays ``Decimal('1234.5')``."""
+    if value is None:
+        return None
+    amount: Decimal | None = None
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            amount = None
+    if amount is None or not amount.is_finite() or amount < 0:
+        raise PydanticCustomError(
+            "value_invalid", f"expected an amount in 元, 0 or more; got {_shown(value)}")
+    return amount
+
+
+Region = Annotated[str | None, BeforeValidator(_region)]
+Day = Annotated[date | None, BeforeValidator(_date)]
+Flag = Annotated[bool | None, BeforeValidator(_flag)]
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+_CONFIG = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True,
+                     coerce_numbers_to_str=True)
+
+
+class Person(BaseModel):
+    """One person's facts; every field optional (``None`` = unknown).
+
+    ``birth_date`` and ``sex`` are filled in from ``id_number`` when not given, and must agree
+    with it when they are.
+    """
+
+    model_config = _CONFIG
+
+    id: str | None = None
+    role: Role | None = None
+    id_number: str | None = None
+    # validate_default: the validators below fill these from id_number when absent.
+    birth_date: Day = Field(default=None, validate_default=True)
+    sex: Sex | None = Field(default=None, validate_default=True)
+    death_date: Day = None
+    hukou_region: Region = None
+    residence_region: Region = None
+    hukou_type: HukouType | None = None
+    residence_area: UrbanRural | None = None
+    orphan: Flag = None
+    de_facto_unsupported_child: Flag = None
+    hiv_infected_child: Flag = None
+    child_care_arrangement: CareArrangement | None = None
+    disability_category: DisabilityCategory | None = None
+    disability_grade: Annotated[int | None, BeforeValidator(_grade)] = None
+    disability_certificate: Flag = None
+    tekun: Flag = None
+    tekun_support_mode: SupportMode | None = None
+    self_care: SelfCare | None = None
+    student_stage: StudentStage | None = None
+    school_location: SchoolLocation | None = None
+    nutrition_pilot_area: Flag = None
+    unemployed: Flag = None
+    unemployment_insured_months: Annotated[int | None, BeforeValidator(_count)] = None
+    only_child_parent: Flag = None
+    only_child_sex: Sex | None = None
+    only_child_status: OnlyChildStatus | None = None
+    pregnant: Flag = None
+
+    @field_validator("id_number")
+    @classmethod
+    def _valid_id_number(cls, value: str | None) -> str | None:
+        """Normalised (upper-case ``X``) if valid; the errors never repeat the number."""
+        if value is None:
+            return None
+        try:
+            return _inspect_id(value)[0]
+        except _IdProblem as problem:
+            raise PydanticCustomError(problem.code, problem.msg) from None
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_date_agrees(cls, value: date | None, info: ValidationInfo) -> date | None:
+        """From the ID number when missing; a conflict with it is an error."""
+        derived = _id_info(info)
+        if derived is None:
+            return value
+        if value is None:
+            return derived.birth_date
+        if value != derived.birth_date:
+            raise PydanticCustomError(
+                "id_number_conflict",
+                f"birth_date {value.isoformat()} does not match the birth date in id_number "
+                "(characters 7-14)")
+        return value
+
+    @field_validator("sex")
+    @classmethod
+    def _sex_agrees(cls, value: Sex | None, info: ValidationInfo) -> Sex | None:
+        """From the ID number when missing; a conflict with it is an error."""
+        derived = _id_info(info)
+        if derived is None:
+            return value
+        if value is None:
+            return derived.sex
+        if value != derived.sex:
+            raise PydanticCustomError(
+                "id_number_conflict",
+                f"sex '{value.value}' does not match the sex in id_number (the 17th digit is "
+                "odd for male, even for female)")
+        return value
+
+
+def _id_info(info: ValidationInfo) -> IdNumberInfo | None:
+    """The already-validated ID number's info (fields validate in order), if there is one."""
+    number = info.data.get("id_number")
+    if number is None:
+        return None
+    try:
+        return _inspect_id(number)[1]
+    except _IdProblem:
+        return None
+
+
+class Household(BaseModel):
+    """A household (家庭): its members and household-level facts.
+
+    Members without an ``id`` get ``"p1"``, ``"p2"``, ... by position; ids must be unique.
+    """
+
+    model_config = _CONFIG
+
+    id: str | None = None
+    region: Region = None
+    members: list[Person]
+    per_capita_monthly_income: Annotated[Decimal | None, BeforeValidator(_money)] = None
+    dibao: Flag = None
+    dibao_edge: Flag = None
+
+    @field_validator("members")
+    @classmethod
+    def _members_named(cls, members: list[Person]) -> list[Person]:
+        """At least one member; give positional ids to members without one; no duplicates."""
+        if not members:
+            raise PydanticCustomError("value_invalid", "a household needs at least one member")
+        named = [m if m.id is not None else m.model_copy(update={"id": f"p{i}"})
+                 for i, m in enumerate(members, 1)]
+        problems = _duplicate_ids(named, given=[m.id is not None for m in members])
+        if problems:
+            raise ValidationError.from_exception_data("Household", problems)
+        return named
+
+    @property
+    def size(self) -> int:
+        """Number of members (家庭人口数)."""
+        return len(self.members)
+
+    @classmethod
+    def of(cls, person: Person) -> Household:
+        """A one-person household; its region is the person's residence region."""
+        return cls(region=person.residence_region, members=[person])
+
+
+def _duplicate_ids(members: list[Person], given: list[bool]) -> list[InitErrorDetails]:
+    """Errors at ``(i, "id")`` for each member whose id an earlier member already uses."""
+    first: dict[str, int] = {}
+    problems: list[InitErrorDetails] = []
+    for i, member in enumerate(members):
+        assert member.id is not None
+        if member.id not in first:
+            first[member.id] = i
+            continue
+        how = "" if given[i] else " (given by position because the member had no id)"
+        msg = (f"member id {member.id!r}{how} is already used by members.{first[member.id]}; "
+               "member ids must be unique")
+        problems.append(InitErrorDetails(type=PydanticCustomError("member_id_duplicate", msg),
+                                         loc=(i, "id"), input=member.id))
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing and error conversion
+# --------------------------------------------------------------------------------------------
+
+#: Error codes this module raises itself; pydantic's own types are mapped by :data:`_CODES`.
+OWN_CODES = frozenset({
+    "value_invalid", "date_invalid", "region_unknown", "id_number_format",
+    "id_number_check_digit", "id_number_birth_date", "id_number_conflict",
+    "member_id_duplicate",
+})
+_CODES = {
+    "extra_forbidden": "field_unknown",
+    "missing": "field_missing",
+    "date_parsing": "date_invalid",
+    "date_from_datetime_parsing": "date_invalid",
+    "date_from_datetime_inexact": "date_invalid",
+    "date_type": "date_invalid",
+}
+
+
+def parse_household(data: dict[str, Any] | Household | Person) -> Household:
+    """A :class:`Household` from a dict, a household or a person.
+
+    A dict with ``"members"`` is a household; any other dict is one person (a one-person
+    household; error locations then start at the person's fields, e.g. ``("id_number",)``).
+    Raises :class:`ProfileError` listing every problem.
+    """
+    if isinstance(data, Household):
+        return data
+    if isinstance(data, Person):
+        return Household.of(data)
+    if not isinstance(data, dict):
+        raise ProfileError.one(
+            "value_invalid",
+            f"expected a profile object (a household with 'members', or a person); "
+            f"got a {type(data).__name__}")
+    if "members" in data:
+        return _validate(Household, data)
+    return Household.of(parse_person(data))
+
+
+def parse_person(data: dict[str, Any] | Person) -> Person:
+    """A :class:`Person` from a dict; raises :class:`ProfileError` listing every problem."""
+    if isinstance(data, Person):
+        return data
+    return _validate(Person, data)
+
+
+def _validate(model: type[_M], data: object) -> _M:
+    """``model.model_validate(data)``, with pydantic's errors turned into a ProfileError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise to_profile_error(error, model) from None
+
+
+def to_profile_error(error: ValidationError, model: type[BaseModel]) -> ProfileError:
+    """Translate a pydantic error raised validating ``model`` into a :class:`ProfileError`.
+
+    Codes: ``field_unknown``, ``field_missing``, ``date_invalid``, ``value_invalid`` and this
+    module's own (:data:`OWN_CODES`). ``loc`` is pydantic's; ``input`` is the offending value,
+    with ID numbers redacted.
+    """
+    return ProfileError([_detail(e, model) for e in error.errors(include_url=False)])
+
+
+def _detail(error: Any, model: type[BaseModel]) -> ErrorDetail:
+    """One pydantic error dict as an :class:`ErrorDetail`."""
+    kind: str = error["type"]
+    loc = tuple(error["loc"])
+    code = kind if kind in OWN_CODES else _CODES.get(kind, "value_invalid")
+    sensitive = bool(loc) and loc[-1] == "id_number"
+    value = None if kind == "missing" else _redact(error.get("input"), sensitive)
+    return ErrorDetail(code=code, msg=_message(kind, error, loc, model, sensitive),
+                       loc=loc, input=value)
+
+
+def _message(kind: str, error: Any, loc: tuple[str | int, ...], model: type[BaseModel],
+             sensitive: bool) -> str:
+    """A message a portal developer can act on; never repeats an ID number."""
+    name = str(loc[-1]) if loc else ""
+    owner = _owner(model, loc)
+    if kind in OWN_CODES:
+        return str(error["msg"])
+    if kind == "extra_forbidden":
+        allowed = ", ".join(owner.model_fields) if owner else "?"
+        return f"unknown field '{name}'; allowed fields are {allowed}"
+    if kind == "missing":
+        return f"field '{name}' is required"
+    if kind == "enum" and owner is not None:
+        choice = _choice_of(owner, name)
+        if choice is not None:
+            return f"expected one of {choice.describe()}; got {_shown(error.get('input'))}"
+    value = error.get("input")
+    if sensitive or isinstance(value, (dict, list, tuple, BaseModel)):
+        return str(error["msg"])
+    return f"{error['msg']}; got {_shown(value)}"
+
+
+def _owner(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model class that has the field ``loc[-1]`` (following nested models and lists)."""
+    current: type[BaseModel] = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part)
+        inner = _find_in(field.annotation, BaseModel) if field else None
+        if inner is None:
+            return None
+        current = inner
+    return current
+
+
+def _choice_of(model: type[BaseModel], name: str) -> type[_Choice] | None:
+    """The enumeration that field ``name`` of ``model`` takes, if any."""
+    field = model.model_fields.get(name)
+    return _find_in(field.annotation, _Choice) if field else None
+
+
+def _find_in(annotation: Any, base: type[_T]) -> type[_T] | None:
+    """The first subclass of ``base`` inside a type annotation (``list[X] | None`` → X)."""
+    if isinstance(annotation, type) and not isinstance(annotation, types.GenericAlias) \
+            and issubclass(annotation, base):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _find_in(arg, base)
+        if found is not None:
+            return found
+    return None
+
+
+def _looks_like_id(value: object) -> bool:
+    """Whether ``value`` could be an ID number (15 or 18 characters of the right shape)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return False
+    return _ID_LIKE.fullmatch(str(value).strip()) is not None
+
+
+def _redacted(value: object) -> str:
+    """The placeholder shown instead of an ID number."""
+    return f"<{len(str(value).strip())} characters, redacted>"
+
+
+def _redact(value: Any, sensitive: bool = False) -> Any:
+    """``value`` with every ID number (an ``id_number`` entry, or anything ID-shaped) hidden."""
+    if sensitive and value is not None:
+        return _redacted(value)
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {k: _redact(v, k == "id_number") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact(v) for v in value]
+    return _redacted(value) if _looks_like_id(value) else value
