@@ -56,9 +56,9 @@ class ParameterUse:
 class StandardResult:
     """One standard for one person (or household) on one date."""
 
-    standard: Standard
+    standard: Standard = field(repr=False)
     status: Status
-    rule: Rule | None = None
+    rule: Rule | None = field(default=None, repr=False)
     amount: Decimal | None = None
     annual_amount: Decimal | None = None
     quantity: Decimal | None = None
@@ -76,6 +76,10 @@ class StandardResult:
     @property
     def standard_id(self) -> str:
         return self.standard.id
+
+    def __repr__(self) -> str:
+        return (f"StandardResult({self.standard.id!r}, {self.status!r}, amount={self.amount}, "
+                f"missing={list(self.missing)}, reason={self.reason!r})")
 
     def to_dict(self) -> dict[str, Any]:
         s = self.standard
@@ -123,12 +127,12 @@ class MonthResult:
 class PeriodResult:
     """One standard over a period: month by month, with the total."""
 
-    standard: Standard
+    standard: Standard = field(repr=False)
     status: Status
     total: Decimal | None
     months: list[MonthResult]
     prorated: bool
-    detail: StandardResult  # the last month that decided the status, with its parameters
+    detail: StandardResult = field(repr=False)  # the last month that decided the status, with its parameters
 
     @property
     def standard_id(self) -> str:

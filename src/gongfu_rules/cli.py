@@ -1,0 +1,244 @@
+"""The ``gongfu`` command.
+
+    gongfu evaluate PROFILE.json [--on DATE | --period P] [--lang zh|en] [--format table|json]
+    gongfu standards list
+    gongfu standards show ID [--history]
+    gongfu validate [DIR]
+
+Exit codes: 0 success; 1 a standards set failed validation; 2 bad input (profile, date, option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .cases import run_cases
+from .errors import GongfuError, InputError, StandardsError
+from .evaluate import evaluate
+from .load.loader import load_standards
+from .model import Standard, StandardsSet
+from .regions import regions
+from .results import Evaluation, money
+
+_STATUS = {"eligible": ("可享受", "eligible"), "undetermined": ("待确定", "undetermined"),
+           "not_eligible": ("不符合", "not eligible")}
+_PERIOD = {"month": ("月", "month"), "year": ("年", "year"), "day": ("天", "day"),
+           "semester": ("学期", "semester"), "once": ("次", "once")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except StandardsError as e:
+        _print_errors("the standards set does not load", e)
+        return 1
+    except GongfuError as e:
+        _print_errors("invalid input", e)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gongfu", description="Evaluate public-service standards "
+                                "(基本公共服务标准) for a person or household.")
+    sub = p.add_subparsers(required=True, metavar="COMMAND")
+
+    ev = sub.add_parser("evaluate", help="evaluate a profile (JSON file, or - for stdin)")
+    ev.add_argument("profile")
+    when = ev.add_mutually_exclusive_group()
+    when.add_argument("--on", help="evaluation date, YYYY-MM-DD (default: today)")
+    when.add_argument("--period", help="a year (2025) or month (2025-07), evaluated month by month")
+    ev.add_argument("--lang", choices=("zh", "en"), default="zh")
+    ev.add_argument("--format", choices=("table", "json"), default="table")
+    ev.add_argument("--standards", help="a standards directory (default: the bundled one)")
+    ev.set_defaults(run=_cmd_evaluate)
+
+    st = sub.add_parser("standards", help="list or show the standards")
+    st_sub = st.add_subparsers(required=True, metavar="ACTION")
+    ls = st_sub.add_parser("list", help="list every standard")
+    ls.add_argument("--standards")
+    ls.set_defaults(run=_cmd_list)
+    show = st_sub.add_parser("show", help="show one standard, its rule and values")
+    show.add_argument("id")
+    show.add_argument("--history", action="store_true", help="every dated value, not just the latest")
+    show.add_argument("--standards")
+    show.set_defaults(run=_cmd_show)
+
+    va = sub.add_parser("validate", help="load a standards directory and run its test cases")
+    va.add_argument("dir", nargs="?", help="default: the bundled standards")
+    va.set_defaults(run=_cmd_validate)
+    return p
+
+
+# --- evaluate --------------------------------------------------------------------------------
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    profile = _read_profile(args.profile)
+    std = load_standards(args.standards)
+    on = None if args.period else (args.on or date.today().isoformat())
+    result = evaluate(profile, on, period=args.period, standards=std)
+    if args.format == "json":
+        print(result.to_json())
+    else:
+        print(_render(result, args.lang))
+    return 0
+
+
+def _read_profile(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError.one("file_unreadable", f"cannot read {path}: {e.strerror}",
+                             loc=("profile",), input=path) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError.one("json_invalid", f"{path} is not valid JSON: {e.msg} "
+                             f"(line {e.lineno}, column {e.colno})", loc=("profile",)) from None
+
+
+def _render(result: Evaluation, lang: str) -> str:
+    zh = lang == "zh"
+    when = result.on.isoformat() if result.on else result.period
+    head = (f"评估日期/期间：{when}    标准集：{result.standards_set['version']} "
+            f"({result.standards_set['digest']})") if zh else \
+        (f"Evaluated for: {when}    standards set: {result.standards_set['version']} "
+         f"({result.standards_set['digest']})")
+    blocks = [head]
+    for pid, results in result.persons.items():
+        blocks.append(_render_group(("成员 " if zh else "Person ") + pid, results, lang))
+    if result.household:
+        blocks.append(_render_group("家庭" if zh else "Household", result.household, lang))
+    return "\n\n".join(blocks)
+
+
+def _render_group(title: str, results: list[Any], lang: str) -> str:
+    i = 0 if lang == "zh" else 1
+    lines = [title, "=" * 60]
+    for status in ("eligible", "undetermined", "not_eligible"):
+        group = [r for r in results if r.status == status]
+        if not group:
+            continue
+        lines.append(f"[{_STATUS[status][i]}] ({len(group)})")
+        for r in group:
+            lines.append(f"  - {_label(r, lang)}")
+            detail = r.detail if hasattr(r, "detail") else r
+            if status != "not_eligible" and detail.explanation:
+                lines.append("      " + getattr(detail.explanation, lang))
+            elif status == "not_eligible" and r.status == "not_eligible":
+                why = _why_not(detail, lang)
+                if why:
+                    lines.append("      " + why)
+    return "\n".join(lines)
+
+
+def _label(r: Any, lang: str) -> str:
+    s = r.standard
+    name = getattr(s.name, lang)
+    i = 0 if lang == "zh" else 1
+    if hasattr(r, "total"):  # a period result
+        if r.status == "eligible" and r.total is not None:
+            return f"{name}: {money(r.total)} {'元（期间合计）' if i == 0 else 'yuan over the period'}"
+        return name
+    if r.status == "eligible" and r.amount is not None:
+        per = _PERIOD[s.period][i]
+        return f"{name}: {money(r.amount)} {'元/' if i == 0 else 'yuan / '}{per}"
+    if r.status == "eligible" and r.quantity is not None and r.rule.quantity_unit:
+        return f"{name}: {r.quantity} {getattr(r.rule.quantity_unit, lang)}"
+    return name
+
+
+def _why_not(r: Any, lang: str) -> str:
+    if r.explanation:
+        return getattr(r.explanation, lang)
+    reasons = {"not_in_force": ("该日期无有效版本", "no version in force on this date"),
+               "deceased": ("已故", "deceased"), "not_born": ("尚未出生", "not yet born")}
+    return reasons.get(r.reason or "", ("", ""))[0 if lang == "zh" else 1]
+
+
+# --- standards -------------------------------------------------------------------------------
+def _cmd_list(args: argparse.Namespace) -> int:
+    std = load_standards(args.standards)
+    print(f"{std.name} — version {std.version} ({std.digest}), {len(std)} standards")
+    for s in sorted(std, key=lambda s: (s.domain, s.id)):
+        print(f"  {s.id:40} {s.domain:8} {s.kind:8} {s.period:6} {s.name.zh} / {s.name.en}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    std = load_standards(args.standards)
+    if args.id not in std.standards:
+        raise InputError.one("standard_unknown", f"no standard '{args.id}'; "
+                             "`gongfu standards list` shows them", loc=("id",), input=args.id)
+    print(_describe(std, std[args.id], args.history))
+    return 0
+
+
+def _describe(std: StandardsSet, s: Standard, history: bool) -> str:
+    out = [f"{s.id}: {s.name.zh} / {s.name.en}", f"  {s.summary.zh}", f"  {s.summary.en}",
+           f"  domain {s.domain} · kind {s.kind} · entity {s.entity} · period {s.period} · "
+           f"unit {s.unit or '-'} · tests the {s.region_basis} region · scope "
+           f"{regions().name(s.scope)} ({s.scope})", f"  file: {s.file}"]
+    for rule in s.rules:
+        end = rule.end.isoformat() if rule.end else "…"
+        out.append(f"\n  rule version [{rule.start}, {end})")
+        for c in rule.conditions:
+            out.append(f"    if  {c.test:45} # {c.text.zh} / {c.text.en}")
+        if rule.amount:
+            out.append(f"    amount = {rule.amount[0]}")
+        if rule.amount_note:
+            out.append(f"    amount: {rule.amount_note.zh} / {rule.amount_note.en}")
+        if rule.quantity is not None:
+            out.append(f"    quantity = {rule.quantity} {rule.quantity_unit.zh if rule.quantity_unit else ''}")
+    names = dict.fromkeys(p for r in s.rules for p in r.params)
+    for name in names:
+        out.append(_describe_parameter(std, s, name, history))
+    return "\n".join(out)
+
+
+def _describe_parameter(std: StandardsSet, s: Standard, name: str, history: bool) -> str:
+    p = std.parameter(s, name)
+    out = [f"\n  p.{name}: {p.description.zh} / {p.description.en} ({p.unit})"]
+    for region, entries in p.timelines.items():
+        shown = entries if history else entries[-1:]
+        for e in shown:
+            end = e.end.isoformat() if e.end else "…"
+            floor = " 不低于 (floor)" if e.floor else ""
+            value = "unknown" if e.value is None else _plain(e.value)
+            out.append(f"    {regions().name(region)} ({region}) [{e.start}, {end}): {value}{floor}"
+                       f"  — {e.source.document} [{e.source.reliability}]")
+    return "\n".join(out)
+
+
+def _plain(v: Any) -> str:
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {'?' if x is None else x}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+# --- validate --------------------------------------------------------------------------------
+def _cmd_validate(args: argparse.Namespace) -> int:
+    std = load_standards(args.dir)
+    outcomes = run_cases(std)
+    failed = [o for o in outcomes if not o.ok]
+    for o in failed:
+        print(f"FAIL {o.title}")
+        for problem in o.problems:
+            print(f"     {problem}")
+    print(f"{std.root}: {len(std)} standards, {len(std.parameters)} shared parameters load cleanly; "
+          f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def _print_errors(what: str, e: GongfuError) -> None:
+    print(f"error: {what}:", file=sys.stderr)
+    for d in e.details:
+        print(f"  {d}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
