@@ -11,6 +11,7 @@ adds the months up, so a birthday or a new value inside the period is counted fr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -60,10 +61,12 @@ def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: boo
     persons = {}
     for person in household.members:
         ctx = Ctx(person, household, on, {})
-        results = [_evaluate_standard(s, ctx, std, explain_) for s in person_std]
+        subject = _regions(ctx), _life_reason(person, on)
+        results = [_evaluate_standard(s, ctx, std, explain_, subject) for s in person_std]
         persons[person.id] = _apply_exclusions(results, explain_)
     hctx = Ctx(None, household, on, {})
-    hresults = [_evaluate_standard(s, hctx, std, explain_) for s in household_std]
+    hsubject = _regions(hctx), None
+    hresults = [_evaluate_standard(s, hctx, std, explain_, hsubject) for s in household_std]
     return persons, _apply_exclusions(hresults, explain_)
 
 
@@ -87,68 +90,83 @@ def _check_births(household: Household, last_day: date) -> None:
 
 
 # --- one standard ----------------------------------------------------------------------------
-def _evaluate_standard(s: Standard, ctx: Ctx, std: StandardsSet, explain_: bool) -> StandardResult:
+def _evaluate_standard(s: Standard, ctx: Ctx, std: StandardsSet, explain_: bool,
+                       subject: tuple[dict[str, tuple[str | None, str]], str | None]
+                       ) -> StandardResult:
     rule = s.rule_on(ctx.on)
     if rule is None:
         return StandardResult(s, "not_eligible", reason="not_in_force")
-    early = _life_check(s, rule, ctx)
-    if early is not None:
-        return early
-    region, region_input = _basis_region(s, ctx)
+    regions_, life = subject
+    if life is not None:
+        return StandardResult(s, "not_eligible", rule, reason=life)
+    region, region_input = regions_[s.region_basis]
     if region is not None and not is_within(region, s.scope):
         return StandardResult(s, "not_eligible", rule, reason="outside_scope",
                               explanation=explain(s, "outside_scope", region=region) if explain_ else None)
-    uses = _resolve(s, rule, region, region_input, ctx, std)
+    values = _resolve(s, rule, region, region_input, ctx, std)
     result = _decide(s, rule, ctx, region is None, region_input)
     if result.status != "not_eligible":
-        _price(result, rule, ctx, uses)
+        _price(result, rule, ctx, values)
     if explain_:
         result.explanation = explain(s, result.status, result=result, region=region)
     return result
 
 
-def _life_check(s: Standard, rule: Rule, ctx: Ctx) -> StandardResult | None:
-    if ctx.person is None:
-        return None
-    if ctx.person.death_date is not None and ctx.person.death_date <= ctx.on:
-        return StandardResult(s, "not_eligible", rule, reason="deceased")
-    if ctx.person.birth_date is not None and ctx.person.birth_date > ctx.on:
-        return StandardResult(s, "not_eligible", rule, reason="not_born")
+def _life_reason(person: Person, on: date) -> str | None:
+    """``deceased`` or ``not_born`` when the person cannot receive anything on ``on``."""
+    if person.death_date is not None and person.death_date <= on:
+        return "deceased"
+    if person.birth_date is not None and person.birth_date > on:
+        return "not_born"
     return None
 
 
-def _basis_region(s: Standard, ctx: Ctx) -> tuple[str | None, str]:
-    """The region the standard tests: the person's hukou or residence, or the household's."""
-    if ctx.person is None or (s.region_basis == "residence" and ctx.person.residence_region is None):
-        if s.region_basis == "hukou" and ctx.person is None:
-            head = ctx.household.members[0]
-            return head.hukou_region, "hukou_region"
-        name = "household.region" if ctx.person is None else "residence_region"
-        return ctx.household.region, name
-    if s.region_basis == "hukou":
-        return ctx.person.hukou_region, "hukou_region"
-    return ctx.person.residence_region, "residence_region"
+def _regions(ctx: Ctx) -> dict[str, tuple[str | None, str]]:
+    """The region (and the input it comes from) that a hukou or a residence rule tests.
+
+    A person's residence defaults to the household's region; a household rule tests the
+    household's region, or the first member's hukou.
+    """
+    h = ctx.household
+    if ctx.person is None:
+        return {"hukou": (h.members[0].hukou_region, "hukou_region"),
+                "residence": (h.region, "household.region")}
+    p = ctx.person
+    residence = (p.residence_region, "residence_region") if p.residence_region is not None \
+        else (h.region, "residence_region")
+    return {"hukou": (p.hukou_region, "hukou_region"), "residence": residence}
 
 
 def _resolve(s: Standard, rule: Rule, region: str | None, region_input: str, ctx: Ctx,
-             std: StandardsSet) -> dict[str, ParameterUse]:
+             std: StandardsSet) -> _Values | None:
     """Fill ``ctx.params`` with the values in force for ``region`` (cached per region and date)."""
     if region is None:
         unknown = Unknown(frozenset({region_input}))
         ctx.params = {name: unknown for name in rule.params}
-        return {}
+        return None
     key = (s.id, rule.start, region, ctx.on)
-    cached = std._cache.get(key)
-    if cached is None:
-        cached = std._cache[key] = _lookup(s, rule, region, ctx.on, std)
-    ctx.params, uses = cached
-    return uses
+    values = std._cache.get(key)
+    if values is None:
+        values = std._cache[key] = _lookup(s, rule, region, ctx.on, std)
+    ctx.params = values.params
+    return values
 
 
-def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet):
+@dataclass(frozen=True, slots=True)
+class _Values:
+    """Everything about a rule's parameters that depends only on the region and the date."""
+
+    params: dict[str, Any]
+    uses: tuple[ParameterUse, ...]
+    value_region: str | None
+    is_floor: bool
+    reliability: str
+
+
+def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -> _Values:
     chain = regions().chain(region)
     values: dict[str, Any] = {}
-    uses: dict[str, ParameterUse] = {}
+    uses: list[ParameterUse] = []
     for name in rule.params:
         p = std.parameter(s, name)
         r = p.resolve(chain, on)
@@ -158,26 +176,29 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet):
                 continue
         else:
             values[name] = r.entry.value
-        uses[name] = ParameterUse(
+        uses.append(ParameterUse(
             name, p.description, p.unit, r.entry.value, r.region, r.entry.start, r.entry.end,
             r.paid_floor, r.floor.value if r.floor else None, r.floor_region, r.entry.source,
-            r.entry.note)
-    return values, uses
+            r.entry.note))
+    return _Values(
+        values, tuple(uses), max((u.region for u in uses), key=len) if uses else None,
+        any(u.paid_floor for u in uses),
+        weakest([src.reliability for src in rule.sources] + [u.source.reliability for u in uses]))
 
 
 def _decide(s: Standard, rule: Rule, ctx: Ctx, region_unknown: bool,
             region_input: str) -> StandardResult:
-    failed, unknowns = [], []
-    if region_unknown:
-        unknowns.append(Unknown(frozenset({region_input})))
+    failed = unknowns = None
     for c in rule.conditions:
         v = c.fn(ctx)
         if v is False:
-            failed.append(c.text)
-        elif isinstance(v, Unknown):
-            unknowns.append(v)
+            failed = [c.text] if failed is None else [*failed, c.text]
+        elif v is not True:
+            unknowns = [v] if unknowns is None else [*unknowns, v]
     if failed:
         return StandardResult(s, "not_eligible", rule, failed=tuple(failed))
+    if region_unknown:
+        unknowns = [*(unknowns or ()), Unknown(frozenset({region_input}))]
     if unknowns:
         u = merge(*unknowns)
         return StandardResult(s, "undetermined", rule, missing=tuple(sorted(u.missing)),
@@ -185,20 +206,18 @@ def _decide(s: Standard, rule: Rule, ctx: Ctx, region_unknown: bool,
     return StandardResult(s, "eligible", rule)
 
 
-def _price(result: StandardResult, rule: Rule, ctx: Ctx, uses: dict[str, ParameterUse]) -> None:
+def _price(result: StandardResult, rule: Rule, ctx: Ctx, values: _Values | None) -> None:
     """Amount, annual figure, quantity, and where the values came from."""
-    s = result.standard
     result.quantity = rule.quantity
-    result.parameters = tuple(uses[name] for name in rule.params if name in uses)
-    if result.parameters:
-        result.value_region = max((u.region for u in result.parameters), key=len)
-    result.is_floor = any(u.paid_floor for u in result.parameters)
-    result.reliability = weakest([src.reliability for src in rule.sources]
-                                 + [u.source.reliability for u in result.parameters])
+    if values is not None:
+        result.parameters, result.value_region = values.uses, values.value_region
+        result.is_floor, result.reliability = values.is_floor, values.reliability
+    else:
+        result.reliability = weakest(src.reliability for src in rule.sources)
     if rule.amount is None or result.status != "eligible":
         return
     amount = rule.amount[2](ctx)
-    per_year = rule.per_year[2](ctx) if rule.per_year else _PER_YEAR.get(s.period)
+    per_year = rule.per_year[2](ctx) if rule.per_year else _PER_YEAR.get(result.standard.period)
     if isinstance(amount, Unknown) or isinstance(per_year, Unknown):
         u = merge(amount, per_year)
         result.missing = tuple(sorted(set(result.missing) | u.missing))
@@ -210,6 +229,8 @@ def _price(result: StandardResult, rule: Rule, ctx: Ctx, uses: dict[str, Paramet
 
 def _apply_exclusions(results: list[StandardResult], explain_: bool) -> list[StandardResult]:
     """A standard that is eligible and ``excludes`` another takes priority over it."""
+    if not any(r.standard.excludes and r.status == "eligible" for r in results):
+        return results
     by_id = {r.standard.id: r for r in results}
     for r in results:
         if r.status != "eligible":

@@ -69,8 +69,7 @@ class Ctx:
     def age(self) -> Any:
         if self._age is None:
             birth = self.person.birth_date
-            self._age = Unknown(frozenset({"birth_date"})) if birth is None \
-                else Decimal(age_on(birth, self.on))
+            self._age = _missing("birth_date") if birth is None else age_on(birth, self.on)
         return self._age
 
     def member_ctxs(self) -> tuple["Ctx", ...]:
@@ -106,20 +105,17 @@ def _person_fact(node: n.PersonFact) -> Fn:
     if name == "age":
         return lambda ctx: ctx.age()
     unknown = _missing(name)
-    numeric = node.type is not None and node.type.name == "num"
 
     def fact(ctx: Ctx) -> Any:
         v = getattr(ctx.person, name)
-        if v is None:
-            return unknown
-        return Decimal(v) if numeric else v
+        return unknown if v is None else v
     return fact
 
 
 def _household_fact(node: n.HouseholdFact) -> Fn:
     name = node.name
     if name == "size":
-        return lambda ctx: Decimal(len(ctx.household.members))
+        return lambda ctx: len(ctx.household.members)
     unknown = _missing(f"household.{name}")
 
     def fact(ctx: Ctx) -> Any:
@@ -293,7 +289,7 @@ def _aggregate(node: n.Aggregate) -> Fn:
         if any(isinstance(v, Unknown) for v in values):
             return merge(*values)
         if kind == "count":
-            return Decimal(sum(1 for v in values if v))
+            return sum(1 for v in values if v)
         if kind == "sum_members":
             return sum(values, Decimal(0))
         return False

@@ -131,7 +131,7 @@ def _stringify_region_keys(data: dict[str, Any]) -> dict[str, Any]:
 
 def _schema_errors(e: ValidationError, rel: str) -> Iterable[ErrorDetail]:
     for err in e.errors():
-        loc = tuple(str(x) if not isinstance(x, int) else x for x in err["loc"])
+        loc = tuple(x if isinstance(x, int) else _iso(str(x)) for x in err["loc"])
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = f"unknown key '{loc[-1]}' (see docs/standards-format.md for the allowed keys)"
@@ -139,6 +139,12 @@ def _schema_errors(e: ValidationError, rel: str) -> Iterable[ErrorDetail]:
             msg = f"required key '{loc[-1]}' is missing"
         yield ErrorDetail(f"schema_{err['type']}", msg, loc=loc, input=_short(err.get("input")),
                           source=rel)
+
+
+def _iso(text: str) -> str:
+    """pydantic writes a date key as ``datetime.date(2021, 9, 1)``; show it as written: 2021-09-01."""
+    m = re.fullmatch(r"datetime\.date\((\d+), (\d+), (\d+)\)", text)
+    return f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}" if m else text
 
 
 def _short(value: Any) -> Any:
