@@ -57,25 +57,55 @@ def evaluate(profile: Household | Person | dict[str, Any], on: date | str | None
 def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: bool = True
                 ) -> tuple[dict[str, list[StandardResult]], list[StandardResult]]:
     """Every standard for every member and for the household, on one date."""
-    person_std, household_std = _by_entity(std)
     persons = {}
     for person in household.members:
         ctx = Ctx(person, household, on, {})
-        subject = _regions(ctx), _life_reason(person, on)
-        results = [_evaluate_standard(s, ctx, std, explain_, subject) for s in person_std]
+        life = _life_reason(person, on)
+        results = [_evaluate_step(step, ctx, explain_, life)
+                   for step in _plan(std, "person", on, _regions(ctx))]
         persons[person.id] = _apply_exclusions(results, explain_)
     hctx = Ctx(None, household, on, {})
-    hsubject = _regions(hctx), None
-    hresults = [_evaluate_standard(s, hctx, std, explain_, hsubject) for s in household_std]
+    hresults = [_evaluate_step(step, hctx, explain_, None)
+                for step in _plan(std, "household", on, _regions(hctx))]
     return persons, _apply_exclusions(hresults, explain_)
 
 
-def _by_entity(std: StandardsSet) -> tuple[tuple[Standard, ...], tuple[Standard, ...]]:
-    key = ("by_entity",)
-    if key not in std._cache:
-        std._cache[key] = (tuple(s for s in std if s.entity == "person"),
-                           tuple(s for s in std if s.entity == "household"))
-    return std._cache[key]
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One standard as it stands for one date and pair of regions: everything but the profile."""
+
+    standard: Standard
+    rule: Rule | None
+    region: str | None
+    region_input: str
+    in_scope: bool
+    params: dict[str, Any]
+    values: "_Values | None"
+
+
+def _plan(std: StandardsSet, entity: str, on: date,
+          regions_: dict[str, tuple[str | None, str]]) -> tuple[_Step, ...]:
+    """The steps for every standard of ``entity``, cached per date and regions: rule versions,
+    scope and parameter values depend on nothing else, so a caseload reuses them."""
+    key = ("plan", entity, on, regions_["hukou"], regions_["residence"])
+    plan = std._cache.get(key)
+    if plan is None:
+        plan = std._cache[key] = tuple(
+            _step(s, on, *regions_[s.region_basis], std) for s in std if s.entity == entity)
+    return plan
+
+
+def _step(s: Standard, on: date, region: str | None, region_input: str,
+          std: StandardsSet) -> _Step:
+    rule = s.rule_on(on)
+    if rule is None or region is None:
+        unknown = Unknown(frozenset({region_input}))
+        params = {name: unknown for name in rule.params} if rule else {}
+        return _Step(s, rule, region, region_input, True, params, None)
+    if not is_within(region, s.scope):
+        return _Step(s, rule, region, region_input, False, {}, None)
+    values = _lookup(s, rule, region, on, std)
+    return _Step(s, rule, region, region_input, True, values.params, values)
 
 
 def _check_births(household: Household, last_day: date) -> None:
@@ -90,25 +120,21 @@ def _check_births(household: Household, last_day: date) -> None:
 
 
 # --- one standard ----------------------------------------------------------------------------
-def _evaluate_standard(s: Standard, ctx: Ctx, std: StandardsSet, explain_: bool,
-                       subject: tuple[dict[str, tuple[str | None, str]], str | None]
-                       ) -> StandardResult:
-    rule = s.rule_on(ctx.on)
+def _evaluate_step(step: _Step, ctx: Ctx, explain_: bool, life: str | None) -> StandardResult:
+    s, rule = step.standard, step.rule
     if rule is None:
         return StandardResult(s, "not_eligible", reason="not_in_force")
-    regions_, life = subject
     if life is not None:
         return StandardResult(s, "not_eligible", rule, reason=life)
-    region, region_input = regions_[s.region_basis]
-    if region is not None and not is_within(region, s.scope):
-        return StandardResult(s, "not_eligible", rule, reason="outside_scope",
-                              explanation=explain(s, "outside_scope", region=region) if explain_ else None)
-    values = _resolve(s, rule, region, region_input, ctx, std)
-    result = _decide(s, rule, ctx, region is None, region_input)
+    if not step.in_scope:
+        return StandardResult(s, "not_eligible", rule, reason="outside_scope", explanation=explain(
+            s, "outside_scope", region=step.region) if explain_ else None)
+    ctx.params = step.params
+    result = _decide(s, rule, ctx, step.region is None, step.region_input)
     if result.status != "not_eligible":
-        _price(result, rule, ctx, values)
+        _price(result, rule, ctx, step.values)
     if explain_:
-        result.explanation = explain(s, result.status, result=result, region=region)
+        result.explanation = explain(s, result.status, result=result, region=step.region)
     return result
 
 
@@ -135,21 +161,6 @@ def _regions(ctx: Ctx) -> dict[str, tuple[str | None, str]]:
     residence = (p.residence_region, "residence_region") if p.residence_region is not None \
         else (h.region, "residence_region")
     return {"hukou": (p.hukou_region, "hukou_region"), "residence": residence}
-
-
-def _resolve(s: Standard, rule: Rule, region: str | None, region_input: str, ctx: Ctx,
-             std: StandardsSet) -> _Values | None:
-    """Fill ``ctx.params`` with the values in force for ``region`` (cached per region and date)."""
-    if region is None:
-        unknown = Unknown(frozenset({region_input}))
-        ctx.params = {name: unknown for name in rule.params}
-        return None
-    key = (s.id, rule.start, region, ctx.on)
-    values = std._cache.get(key)
-    if values is None:
-        values = std._cache[key] = _lookup(s, rule, region, ctx.on, std)
-    ctx.params = values.params
-    return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,9 +211,9 @@ def _decide(s: Standard, rule: Rule, ctx: Ctx, region_unknown: bool,
     if region_unknown:
         unknowns = [*(unknowns or ()), Unknown(frozenset({region_input}))]
     if unknowns:
-        u = merge(*unknowns)
-        return StandardResult(s, "undetermined", rule, missing=tuple(sorted(u.missing)),
-                              unknown_parameters=tuple(sorted(u.params)))
+        u = unknowns[0] if len(unknowns) == 1 else merge(*unknowns)
+        return StandardResult(s, "undetermined", rule, missing=u.sorted_missing(),
+                              unknown_parameters=u.sorted_params())
     return StandardResult(s, "eligible", rule)
 
 

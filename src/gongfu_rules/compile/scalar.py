@@ -24,11 +24,23 @@ from ..regions import is_within
 class Unknown:
     """A value that cannot be computed: ``missing`` profile inputs, ``params`` without a value."""
 
-    __slots__ = ("missing", "params")
+    __slots__ = ("missing", "params", "_sorted")
 
     def __init__(self, missing: frozenset[str] = frozenset(), params: frozenset[str] = frozenset()):
         self.missing = missing
         self.params = params
+        self._sorted: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+
+    def sorted_missing(self) -> tuple[str, ...]:
+        return self._sorted_pair()[0]
+
+    def sorted_params(self) -> tuple[str, ...]:
+        return self._sorted_pair()[1]
+
+    def _sorted_pair(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        if self._sorted is None:  # shared Unknowns are sorted once, not per result
+            self._sorted = (tuple(sorted(self.missing)), tuple(sorted(self.params)))
+        return self._sorted
 
     def __repr__(self) -> str:
         return f"Unknown(missing={sorted(self.missing)}, params={sorted(self.params)})"
