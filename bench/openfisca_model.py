@@ -1,0 +1,506 @@
+"""A small OpenFisca model mirroring some of the gongfu-rules standards, for the benchmark.
+
+The model is written the way an OpenFisca country package would be: a ``person`` entity and a
+``household`` group entity with roles, input variables for the profile facts, a parameter tree,
+and one hand-written formula per mirrored standard. Nothing here reads gongfu's compiled rules;
+only the parameter *values* come from the loaded standards set, so that both engines compute
+the same figures:
+
+* every parameter a mirrored standard's rule reads is resolved, for the benchmark date, for
+  every Yunnan county (``ParameterDef.resolve(regions().chain(code), on)``: the county's own
+  value, else its prefecture's, else the province's), and stored in the OpenFisca parameter
+  tree as ``<standard>.<parameter>.<county code>`` (a dict value — e.g. rates by care
+  arrangement — becomes a sub-node);
+* a formula reads the value for each person's region by OpenFisca fancy indexing
+  (``parameters(period).orphan_basic_living.child_living_standard[hukou_region]``).
+
+OpenFisca has no "unknown": a missing boolean input is ``False``. A value gongfu leaves
+undetermined (a parameter with no known value, or an amount that needs a fact not given, e.g.
+the care arrangement) is ``NaN`` here. Amounts are 0 when not eligible.
+
+A mirror is used only when its standard is in the loaded set and its rule, on the benchmark
+date, reads exactly the parameters the mirror expects; otherwise it is skipped and the reason
+is reported (so a standard re-encoded by someone else does not silently give wrong figures).
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from openfisca_core.entities import build_entity
+from openfisca_core.indexed_enums import Enum
+from openfisca_core.parameters import ParameterNode
+from openfisca_core.periods import DateUnit
+from openfisca_core.simulations import SimulationBuilder
+from openfisca_core.taxbenefitsystems import TaxBenefitSystem
+from openfisca_core.variables import Variable
+
+from gongfu_rules.regions import regions
+
+MONTH = DateUnit.MONTH
+ETERNITY = DateUnit.ETERNITY
+NAN = float("nan")
+
+
+# --- entities ---------------------------------------------------------------------------------
+
+def _entities():
+    person = build_entity(key="person", plural="persons", label="个人 person", is_person=True)
+    household = build_entity(
+        key="household", plural="households", label="家庭 household",
+        roles=[
+            {"key": "head", "max": 1, "label": "户主 head of household"},
+            {"key": "spouse", "max": 1, "label": "配偶 spouse"},
+            {"key": "child", "plural": "children", "label": "子女 child"},
+            {"key": "parent", "plural": "parents", "label": "父母 parent"},
+            {"key": "other", "plural": "others", "label": "其他 other"},
+        ])
+    return person, household
+
+
+ROLE_KEYS = {"head": "head", "spouse": "spouse", "child": "children", "parent": "parents",
+             "other": "others"}
+
+
+# --- enumerations (each with an explicit "unknown", OpenFisca's default) -----------------------
+
+class Sex(Enum):
+    unknown = "unknown"
+    male = "male"
+    female = "female"
+
+
+class HukouType(Enum):
+    unknown = "unknown"
+    agricultural = "agricultural"
+    non_agricultural = "non_agricultural"
+
+
+class UrbanRural(Enum):
+    unknown = "unknown"
+    urban = "urban"
+    rural = "rural"
+
+
+class CareArrangement(Enum):
+    unknown = "unknown"
+    institutional = "institutional"
+    scattered = "scattered"
+
+
+class SupportMode(Enum):
+    unknown = "unknown"
+    centralized = "centralized"
+    dispersed = "dispersed"
+
+
+class SelfCare(Enum):
+    unknown = "unknown"
+    unable = "unable"
+    partial = "partial"
+    able = "able"
+
+
+class OnlyChildStatus(Enum):
+    unknown = "unknown"
+    living = "living"
+    disabled = "disabled"
+    deceased = "deceased"
+
+
+class StudentStage(Enum):
+    unknown = "unknown"
+    preschool = "preschool"
+    primary = "primary"
+    junior_secondary = "junior_secondary"
+    senior_secondary = "senior_secondary"
+    secondary_vocational = "secondary_vocational"
+    higher = "higher"
+
+
+class SchoolLocation(Enum):
+    unknown = "unknown"
+    village_township = "village_township"
+    county_seat = "county_seat"
+    city = "city"
+
+
+# (name, value type, enumeration or None): the profile facts, given as inputs.
+PERSON_INPUTS: list[tuple[str, Any, Any]] = [
+    ("birth_date", date, None),
+    ("sex", Enum, Sex),
+    ("hukou_region", str, None),
+    ("residence_region", str, None),
+    ("hukou_type", Enum, HukouType),
+    ("residence_area", Enum, UrbanRural),
+    ("orphan", bool, None),
+    ("de_facto_unsupported_child", bool, None),
+    ("hiv_infected_child", bool, None),
+    ("child_care_arrangement", Enum, CareArrangement),
+    ("disability_grade", int, None),
+    ("disability_certificate", bool, None),
+    ("tekun", bool, None),
+    ("tekun_support_mode", Enum, SupportMode),
+    ("self_care", Enum, SelfCare),
+    ("student_stage", Enum, StudentStage),
+    ("school_location", Enum, SchoolLocation),
+    ("nutrition_pilot_area", bool, None),
+    ("unemployed", bool, None),
+    ("unemployment_insured_months", int, None),
+    ("only_child_parent", bool, None),
+    ("only_child_sex", Enum, Sex),
+    ("only_child_status", Enum, OnlyChildStatus),
+    ("pregnant", bool, None),
+]
+HOUSEHOLD_INPUTS: list[tuple[str, Any, Any]] = [
+    ("household_region", str, None),
+    ("dibao", bool, None),
+    ("dibao_edge", bool, None),
+    ("per_capita_monthly_income", float, None),
+]
+
+
+def _input_variable(name: str, entity, value_type, enum) -> type[Variable]:
+    attrs: dict[str, Any] = {
+        "value_type": value_type, "entity": entity, "label": name,
+        "definition_period": ETERNITY if name == "birth_date" else MONTH,
+    }
+    if enum is not None:
+        attrs["possible_values"] = enum
+        attrs["default_value"] = enum.unknown
+    if value_type is float:
+        attrs["default_value"] = NAN
+    return type(name, (Variable,), attrs)
+
+
+def _age_variable(person) -> type[Variable]:
+    def formula(person, period, parameters):
+        """周岁 on the first day of the period: completed years."""
+        birth = person("birth_date", period)
+        on = period.start
+        year = birth.astype("datetime64[Y]").astype(int) + 1970
+        month_start = birth.astype("datetime64[M]")
+        month = month_start.astype(int) % 12 + 1
+        day = (birth - month_start.astype("datetime64[D]")).astype(int) + 1
+        before_birthday = (on.month < month) | ((on.month == month) & (on.day < day))
+        return on.year - year - before_birthday
+    return type("age", (Variable,), {
+        "value_type": int, "entity": person, "definition_period": MONTH,
+        "label": "age in completed years (周岁)", "formula": formula})
+
+
+# --- mirrored standards ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Mirror:
+    """A hand-written OpenFisca formula for one standard.
+
+    ``params``: the parameters the standard's rule must read (else the mirror is skipped).
+    ``formula(person, period, P, region)``: P is ``parameters(period).<standard id>`` (None
+    when the standard has no parameters), region the person's region array for the standard's
+    region basis. Returns the amount (0 if not eligible, NaN if undetermined); for a service
+    (no amount), the quantity.
+    """
+
+    params: frozenset[str]
+    formula: Callable[..., Any]
+    note: str
+
+
+def _pick(enum_values, table, mapping: dict[Any, str]):
+    """``table.<name>`` for each person by enum value; NaN where the value is unknown."""
+    conditions = [enum_values == member for member in mapping]
+    choices = [getattr(table, key) for key in mapping.values()]
+    return np.select(conditions, choices, NAN)
+
+
+def _orphan_amount(person, period, P, region):
+    eligible = person("orphan", period) & (person("age", period) < 18)
+    rates = P.child_living_standard[region]
+    care = person("child_care_arrangement", period)
+    amount = _pick(care, rates, {CareArrangement.institutional: "institutional",
+                                 CareArrangement.scattered: "scattered"})
+    return np.where(eligible, amount, 0.0)
+
+
+def _de_facto_amount(person, period, P, region):
+    under_18 = person("age", period) < 18
+    eligible = person("de_facto_unsupported_child", period) & under_18
+    # the orphan allowance takes priority (orphan_basic_living excludes this standard)
+    eligible &= ~(person("orphan", period) & under_18)
+    return np.where(eligible, P.child_living_standard[region].scattered, 0.0)
+
+
+def _family_planning_amount(person, period, P, region):
+    eligible = ((person("hukou_type", period) == HukouType.agricultural)
+                & person("only_child_parent", period)
+                & (person("age", period) >= P.min_age[region]))
+    amount = _pick(person("only_child_sex", period), P.rate[region],
+                   {Sex.male: "male", Sex.female: "female"})
+    return np.where(eligible, amount, 0.0)
+
+
+def _disability_living_amount(person, period, P, region):
+    eligible = person("disability_certificate", period) & person.household("dibao", period)
+    return np.where(eligible, P.rate[region], 0.0)
+
+
+def _severe_disability_care_amount(person, period, P, region):
+    grade = person("disability_grade", period)
+    eligible = person("disability_certificate", period) & ((grade == 1) | (grade == 2))
+    rates = P.care_rate[region]
+    return np.where(eligible, np.where(grade == 1, rates.grade_1, rates.grade_2), 0.0)
+
+
+def _elderly_amount(person, period, P, region):
+    age = person("age", period)
+    bands = P.allowance[region]
+    amount = np.select([age >= 100, age >= 90], [bands.age_100_plus, bands.age_90_99],
+                       bands.age_80_89)
+    return np.where(age >= 80, amount, 0.0)
+
+
+def _school_meal_amount(person, period, P, region):
+    stage = person("student_stage", period)
+    eligible = (((stage == StudentStage.primary) | (stage == StudentStage.junior_secondary))
+                & (person("school_location", period) == SchoolLocation.village_township)
+                & person("nutrition_pilot_area", period))
+    return np.where(eligible, P.meal_rate[region], 0.0)  # per school day
+
+
+def _aged_65_service(person, period, P, region):
+    return np.where(person("age", period) >= 65, 1.0, 0.0)  # 1 time a year
+
+
+def _tekun_amount(person, period, P, region):
+    # ceil(1.3 x the urban dibao standard). In floating point 1.3 * 700 is 910.0000000000001,
+    # whose ceiling is 911: round to 6 decimals first (gongfu computes in Decimal).
+    raw = P.tekun_ratio[region] * P.dibao_urban_standard[region]
+    return np.where(person("tekun", period), np.ceil(np.round(raw, 6)), 0.0)
+
+
+def _unemployment_amount(person, period, P, region):
+    eligible = person("unemployed", period) & (person("unemployment_insured_months", period) >= 12)
+    wage_class = P.min_wage_class[region]  # NaN where the county's class is unknown
+    wages = P.min_wage_monthly[region]
+    wage = np.select([wage_class == 1, wage_class == 2, wage_class == 3],
+                     [wages.class_1, wages.class_2, wages.class_3], NAN)
+    return np.where(eligible, P.unemployment_ratio[region] * wage, 0.0)
+
+
+MIRRORS: dict[str, Mirror] = {
+    "tekun_basic_living": Mirror(
+        frozenset({"tekun_ratio", "dibao_urban_standard"}), _tekun_amount,
+        "特困 person; ceil(1.3 x urban dibao standard), Kunming's own or the provincial guidance"),
+    "unemployment_insurance_benefit": Mirror(
+        frozenset({"unemployment_ratio", "min_wage_class", "min_wage_monthly"}),
+        _unemployment_amount,
+        "registered unemployed, >= 12 insured months; 0.9 x minimum wage of the county's class"),
+    "rural_school_meal_subsidy": Mirror(
+        frozenset({"meal_rate", "school_days"}), _school_meal_amount,
+        "primary/junior pupil at a village-township school in a pilot area; yuan per day"),
+    "elderly_health_management": Mirror(
+        frozenset(), _aged_65_service, "service: age >= 65; compared as times a year"),
+    "elderly_tcm_health_management": Mirror(
+        frozenset(), _aged_65_service, "service: age >= 65; compared as times a year"),
+    "disability_living_subsidy": Mirror(
+        frozenset({"rate"}), _disability_living_amount,
+        "certificate holder in a dibao household; county rate or the provincial floor"),
+    "severe_disability_care_subsidy": Mirror(
+        frozenset({"care_rate"}), _severe_disability_care_amount,
+        "certificate holder, grade 1 or 2; rate by grade"),
+    "elderly_allowance": Mirror(
+        frozenset({"allowance"}), _elderly_amount,
+        "age >= 80; bands 80-89 / 90-99 / 100+, county table or the provincial floor"),
+    "orphan_basic_living": Mirror(
+        frozenset({"child_living_standard"}), _orphan_amount,
+        "orphan < 18; rate by care arrangement (Kunming's own rates vs the province's)"),
+    "de_facto_unsupported_child_subsidy": Mirror(
+        frozenset({"child_living_standard"}), _de_facto_amount,
+        "de facto unsupported child < 18, scattered rate; not when an orphan"),
+    "family_planning_reward": Mirror(
+        frozenset({"min_age", "rate"}), _family_planning_amount,
+        "agricultural hukou only-child parent, age >= 60 (Diqing 55); 960 son / 1080 daughter"),
+}
+
+
+# --- parameters -------------------------------------------------------------------------------
+
+def yunnan_counties() -> list[str]:
+    """Every Yunnan county-level code in the shipped GB/T 2260 table."""
+    path = resources.files("gongfu_rules") / "data" / "divisions" / "areas.csv"
+    with path.open(encoding="utf-8") as f:
+        return sorted(row["code"] for row in csv.DictReader(f) if row["code"].startswith("53"))
+
+
+def _leaf(value: Any, on: date) -> dict:
+    number = NAN if value is None else float(value)
+    return {"values": {on.isoformat(): {"value": number}}}
+
+
+def _region_node(std, standard, name: str, on: date, codes: list[str]) -> dict:
+    """``{county: value}`` (or ``{county: {key: value}}``) for one parameter on ``on``."""
+    p = std.parameter(standard, name)
+    table = regions()
+    values = {}
+    for code in codes:
+        r = p.resolve(table.chain(code), on)
+        values[code] = None if r is None else r.entry.value
+    keys = sorted({k for v in values.values() if isinstance(v, dict) for k in v})
+    node: dict[str, Any] = {}
+    for code, v in values.items():
+        if keys:
+            v = v if isinstance(v, dict) else {}
+            node[code] = {k: _leaf(v.get(k), on) for k in keys}
+        else:
+            node[code] = _leaf(v, on)
+    return node
+
+
+# --- the model --------------------------------------------------------------------------------
+
+@dataclass
+class Model:
+    tbs: TaxBenefitSystem
+    covered: list[str]          # standard ids with a formula, in the set's order
+    skipped: dict[str, str]     # standard id → why it has no mirror here
+    notes: dict[str, str]
+    period: str
+
+
+def build_model(std, on: date, codes: list[str] | None = None) -> Model:
+    """The tax-benefit system for ``std`` on ``on``: inputs, age, and every usable mirror."""
+    codes = codes or yunnan_counties()
+    person, household = _entities()
+    tbs = TaxBenefitSystem([person, household])
+    person, household = tbs.person_entity, tbs.group_entities[0]
+    for name, vtype, choices in PERSON_INPUTS:
+        tbs.add_variable(_input_variable(name, person, vtype, choices))
+    for name, vtype, choices in HOUSEHOLD_INPUTS:
+        tbs.add_variable(_input_variable(name, household, vtype, choices))
+    tbs.add_variable(_age_variable(person))
+
+    covered, skipped, notes, tree = [], {}, {}, {}
+    for s in std:
+        mirror = MIRRORS.get(s.id)
+        if mirror is None:
+            skipped[s.id] = "no OpenFisca formula written for it"
+            continue
+        rule = s.rule_on(on)
+        if rule is None:
+            skipped[s.id] = f"not in force on {on}"
+            continue
+        if set(rule.params) != mirror.params:
+            skipped[s.id] = (f"its rule reads {sorted(rule.params)}, the mirror expects "
+                             f"{sorted(mirror.params)}")
+            continue
+        if s.entity != "person":
+            skipped[s.id] = "household-level standards are not mirrored"
+            continue
+        if rule.params:
+            tree[s.id] = {name: _region_node(std, s, name, on, codes)
+                          for name in sorted(rule.params)}
+        tbs.add_variable(_benefit_variable(s.id, s.region_basis, mirror, person))
+        covered.append(s.id)
+        notes[s.id] = mirror.note
+    for sid in MIRRORS:
+        if sid not in std.standards:
+            skipped[sid] = "mirror written, but the standard is not in the loaded set"
+    tbs.parameters = ParameterNode("", data=tree)
+    return Model(tbs, covered, skipped, notes, f"{on.year:04d}-{on.month:02d}")
+
+
+def _benefit_variable(sid: str, basis: str, mirror: Mirror, person) -> type[Variable]:
+    region_var = "hukou_region" if basis == "hukou" else "residence_region"
+
+    def formula(person, period, parameters):
+        node = parameters(period)[sid] if mirror.params else None
+        return mirror.formula(person, period, node, person(region_var, period))
+    return type(sid, (Variable,), {
+        "value_type": float, "entity": person, "definition_period": MONTH, "label": sid,
+        "default_value": 0.0, "formula": formula})
+
+
+# --- situations -------------------------------------------------------------------------------
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def situation(households: list, period: str, prefix: bool = False) -> dict:
+    """The JSON situation a portal would send for ``households`` (a list of gongfu Households).
+
+    Only the facts that are known are sent. Person ids are ``<household>/<member>`` when
+    ``prefix`` (several households in one situation), else the member ids.
+    """
+    persons: dict[str, dict] = {}
+    groups: dict[str, dict] = {}
+    for index, hh in enumerate(households):
+        hid = hh.id or f"h{index}"
+        group: dict[str, Any] = {}
+        for member in hh.members:
+            pid = f"{hid}/{member.id}" if prefix else member.id
+            facts: dict[str, Any] = {}
+            for name, _vtype, _enum in PERSON_INPUTS:
+                value = getattr(member, name)
+                if value is None:
+                    continue
+                key = "ETERNITY" if name == "birth_date" else period
+                facts[name] = {key: _json_value(value)}
+            persons[pid] = facts
+            role = ROLE_KEYS[member.role.value if member.role else "other"]
+            group.setdefault(role, []).append(pid)
+        for name, _vtype, _enum in HOUSEHOLD_INPUTS:
+            value = hh.region if name == "household_region" else getattr(hh, name)
+            if value is not None:
+                group[name] = {period: _json_value(value)}
+        groups[hid] = group
+    return {"persons": persons, "households": groups}
+
+
+def calculate(model: Model, data: dict) -> dict[str, dict[str, float]]:
+    """``{person id: {standard id: amount}}`` for a situation."""
+    return results(model, SimulationBuilder().build_from_entities(model.tbs, data))
+
+
+def results(model: Model, simulation) -> dict[str, dict[str, float]]:
+    """``{person id: {standard id: amount}}`` computed by a built simulation."""
+    ids = simulation.persons.ids
+    out: dict[str, dict[str, float]] = {pid: {} for pid in ids}
+    for sid in model.covered:
+        values = simulation.calculate(sid, model.period)
+        for pid, v in zip(ids, values):
+            out[pid][sid] = float(v)
+    return out
+
+
+def comparable(result) -> Any:
+    """What the mirror computes for a gongfu result: the amount (0 if not eligible); for an
+    eligible service without an amount, its quantity (times a year)."""
+    if result.status != "eligible":
+        return 0
+    if result.amount is None and result.quantity is not None and result.rule.amount is None:
+        return result.quantity
+    return result.amount
+
+
+def same_amount(gongfu_amount: Decimal | None, openfisca_amount: float) -> bool:
+    """Equal to the fen (0.01), or both undetermined (None / NaN)."""
+    if gongfu_amount is None or math.isnan(openfisca_amount):
+        return gongfu_amount is None and math.isnan(openfisca_amount)
+    return abs(float(gongfu_amount) - openfisca_amount) < 0.005
