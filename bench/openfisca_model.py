@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 from openfisca_core.entities import build_entity
 from openfisca_core.indexed_enums import Enum
+
+from gongfu_rules import profile
 from openfisca_core.parameters import ParameterNode
 from openfisca_core.periods import DateUnit
 from openfisca_core.simulations import SimulationBuilder
@@ -73,65 +75,21 @@ ROLE_KEYS = {"head": "head", "spouse": "spouse", "child": "children", "parent": 
 
 # --- enumerations (each with an explicit "unknown", OpenFisca's default) -----------------------
 
-class Sex(Enum):
-    unknown = "unknown"
-    male = "male"
-    female = "female"
+def _with_unknown(choice: type) -> type[Enum]:
+    """The OpenFisca twin of a profile enumeration, plus ``unknown`` (OpenFisca has no None)."""
+    members = [("unknown", "unknown")] + [(m.name, m.value) for m in choice]
+    return Enum(choice.__name__, members)
 
 
-class HukouType(Enum):
-    unknown = "unknown"
-    agricultural = "agricultural"
-    non_agricultural = "non_agricultural"
-
-
-class UrbanRural(Enum):
-    unknown = "unknown"
-    urban = "urban"
-    rural = "rural"
-
-
-class CareArrangement(Enum):
-    unknown = "unknown"
-    institutional = "institutional"
-    scattered = "scattered"
-
-
-class SupportMode(Enum):
-    unknown = "unknown"
-    centralized = "centralized"
-    dispersed = "dispersed"
-
-
-class SelfCare(Enum):
-    unknown = "unknown"
-    unable = "unable"
-    partial = "partial"
-    able = "able"
-
-
-class OnlyChildStatus(Enum):
-    unknown = "unknown"
-    living = "living"
-    disabled = "disabled"
-    deceased = "deceased"
-
-
-class StudentStage(Enum):
-    unknown = "unknown"
-    preschool = "preschool"
-    primary = "primary"
-    junior_secondary = "junior_secondary"
-    senior_secondary = "senior_secondary"
-    secondary_vocational = "secondary_vocational"
-    higher = "higher"
-
-
-class SchoolLocation(Enum):
-    unknown = "unknown"
-    village_township = "village_township"
-    county_seat = "county_seat"
-    city = "city"
+Sex = _with_unknown(profile.Sex)
+HukouType = _with_unknown(profile.HukouType)
+UrbanRural = _with_unknown(profile.UrbanRural)
+CareArrangement = _with_unknown(profile.CareArrangement)
+SupportMode = _with_unknown(profile.SupportMode)
+SelfCare = _with_unknown(profile.SelfCare)
+OnlyChildStatus = _with_unknown(profile.OnlyChildStatus)
+StudentStage = _with_unknown(profile.StudentStage)
+SchoolLocation = _with_unknown(profile.SchoolLocation)
 
 
 # (name, value type, enumeration or None): the profile facts, given as inputs.

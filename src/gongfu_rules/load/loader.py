@@ -16,9 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ..errors import ErrorDetail, GongfuError, StandardsError
-from ..model import ParameterDef, Standard, StandardsSet
-from ..regions import regions
+from ..errors import ErrorDetail, StandardsError
+from ..model import StandardsSet
 from .build import Builder
 from .schema import ParameterFile, SetFile, StandardFile
 
