@@ -60,6 +60,10 @@ def _eligible(s: "Standard", r: "StandardResult") -> Text:
         floor_zh = "，为不低于标准（当地标准未知，按保底标准）" if u.paid_floor else ""
         floor_en = " (a 不低于 floor: the local figure is not known, so the floor applies)" \
             if u.paid_floor else ""
+        if u.below_floor:
+            floor_zh = f"，低于上级不低于标准{_value(u.floor_value)}，按当地公布的标准记录"
+            floor_en = (f"; below the 不低于 floor {_value(u.floor_value)} set above it, "
+                        "recorded as the local notice published it")
         zh.append(f"{u.description.zh}：{_value(u.value)}{u.unit}（{regions().name(u.region)}，"
                   f"自{u.start.isoformat()}起执行{floor_zh}）。")
         en.append(f"{u.description.en}: {_value(u.value)} {u.unit} ({regions().name(u.region)}, "
@@ -86,6 +90,9 @@ def _amount(s: "Standard", r: "StandardResult") -> tuple[str, str]:
     if r.quantity is not None and r.rule.quantity_unit is not None:
         return (f"可享受{_num(r.quantity)}{r.rule.quantity_unit.zh}。",
                 f"Provides {_num(r.quantity)} {r.rule.quantity_unit.en}.")
+    if r.rule.set_locally:
+        return (f"金额由当地确定，规划未规定具体标准：{r.rule.amount_note.zh}。",
+                f"The amount is set locally; the plans give no figure: {r.rule.amount_note.en}.")
     if r.rule.amount_note is not None:
         return (f"金额：{r.rule.amount_note.zh}。", f"Amount: {r.rule.amount_note.en}.")
     if r.rule.amount is not None:

@@ -29,6 +29,16 @@ class ValueEntry:
     floor: bool
     source: Source
     note: str | None = None
+    below_floor: bool = False
+    date_source: Source | None = None
+
+    @property
+    def reliability(self) -> str:
+        """The weaker of the value's source and its start date's source."""
+        grades = [self.source.reliability]
+        if self.date_source is not None:
+            grades.append(self.date_source.reliability)
+        return weakest(grades)
 
     def in_force(self, on: date) -> bool:
         return self.start <= on and (self.end is None or on < self.end)
@@ -103,6 +113,7 @@ class Rule:
     sources: tuple[Source, ...]
     change: Text | None
     params: tuple[str, ...]  # every parameter the rule reads, in first-use order
+    set_locally: bool = False
 
     def in_force(self, on: date) -> bool:
         return self.start <= on and (self.end is None or on < self.end)
@@ -146,6 +157,8 @@ class StandardsSet:
     standards: Mapping[str, Standard]
     parameters: Mapping[str, ParameterDef]
     root: str
+    catalog: Mapping[str, Any] = field(default_factory=dict)  # entry id -> CatalogEntry
+    documents: Mapping[str, Any] = field(default_factory=dict)  # key -> CatalogDocument
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __iter__(self):

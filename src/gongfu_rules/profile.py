@@ -34,11 +34,13 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .errors import ErrorDetail, ProfileError
+from .facts import FactRegistryError, fact_specs
 from .regions import regions
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -97,105 +99,41 @@ class Role(_Choice):
     other = "other"
 
 
-class HukouType(_Choice):
-    """户口性质."""
-
-    agricultural = "agricultural"
-    non_agricultural = "non_agricultural"
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
-class UrbanRural(_Choice):
-    """城乡: where a person actually lives."""
-
-    urban = "urban"
-    rural = "rural"
-
-
-class CareArrangement(_Choice):
-    """How an orphan or de-facto-unsupported child is cared for (集中养育 / 社会散居)."""
-
-    institutional = "institutional"
-    scattered = "scattered"
-
-
-class DisabilityCategory(_Choice):
-    """残疾类别 (GB/T 26341-2010)."""
-
-    visual = "visual"
-    hearing = "hearing"
-    speech = "speech"
-    physical = "physical"
-    intellectual = "intellectual"
-    mental = "mental"
-    multiple = "multiple"
-
-
-class SupportMode(_Choice):
-    """特困人员供养方式."""
-
-    centralized = "centralized"
-    dispersed = "dispersed"
-
-
-class SelfCare(_Choice):
-    """生活自理能力."""
-
-    unable = "unable"
-    partial = "partial"
-    able = "able"
-
-
-class StudentStage(_Choice):
-    """学段."""
-
-    preschool = "preschool"
-    primary = "primary"
-    junior_secondary = "junior_secondary"
-    senior_secondary = "senior_secondary"
-    secondary_vocational = "secondary_vocational"
-    higher = "higher"
-
-
-class SchoolLocation(_Choice):
-    """Where the school is (学校所在地)."""
-
-    village_township = "village_township"
-    county_seat = "county_seat"
-    city = "city"
-
-
-class OnlyChildStatus(_Choice):
-    """独生子女状况, for 计划生育家庭特别扶助."""
-
-    living = "living"
-    disabled = "disabled"
-    deceased = "deceased"
+def _registry_enums() -> dict[str, type[_Choice]]:
+    """One :class:`_Choice` enumeration per enum fact in the registry (``data/facts``)."""
+    out: dict[str, type[_Choice]] = {}
+    for spec in fact_specs():
+        if spec.type == "enum":
+            cls = _Choice(_camel(spec.name), [(v, v) for v in spec.values])  # type: ignore[call-overload]
+            cls.__doc__ = f"{spec.zh} ({spec.en})."
+            cls.__module__ = __name__
+            _ALIASES[cls] = dict(spec.choices)
+            out[spec.name] = cls
+    return out
 
 
 _ALIASES: dict[type[_Choice], dict[str, tuple[str, ...]]] = {
     Sex: {"male": ("男", "男性", "M"), "female": ("女", "女性", "F")},
     Role: {"head": ("户主",), "spouse": ("配偶",), "child": ("子女",), "parent": ("父母",),
            "other": ("其他",)},
-    HukouType: {"agricultural": ("农业", "农业户口"),
-                "non_agricultural": ("非农业", "非农业户口")},
-    UrbanRural: {"urban": ("城镇", "城市"), "rural": ("农村", "乡村")},
-    CareArrangement: {"institutional": ("集中", "集中供养", "集中养育"),
-                      "scattered": ("散居", "社会散居")},
-    DisabilityCategory: {"visual": ("视力",), "hearing": ("听力",), "speech": ("言语",),
-                         "physical": ("肢体",), "intellectual": ("智力",), "mental": ("精神",),
-                         "multiple": ("多重",)},
-    SupportMode: {"centralized": ("集中供养", "集中"), "dispersed": ("分散供养", "分散")},
-    SelfCare: {"unable": ("完全丧失生活自理能力", "完全丧失"),
-               "partial": ("部分丧失生活自理能力", "部分丧失"),
-               "able": ("具备生活自理能力", "具备")},
-    StudentStage: {"preschool": ("学前", "幼儿园"), "primary": ("小学",),
-                   "junior_secondary": ("初中",), "senior_secondary": ("高中", "普通高中"),
-                   "secondary_vocational": ("中职", "中等职业教育"),
-                   "higher": ("高等教育", "大学")},
-    SchoolLocation: {"village_township": ("乡村", "乡镇", "农村"), "county_seat": ("县城",),
-                     "city": ("城市", "城区")},
-    OnlyChildStatus: {"living": ("健在",), "disabled": ("伤残",), "deceased": ("死亡",)},
 }
+#: The enumeration of each enum fact, by fact name.
+ENUMS: dict[str, type[_Choice]] = _registry_enums()
+
+# Names kept for the enumerations that code and tests refer to directly.
+HukouType = ENUMS["hukou_type"]
+UrbanRural = ENUMS["residence_area"]
+CareArrangement = ENUMS["child_care_arrangement"]
+DisabilityCategory = ENUMS["disability_category"]
+SupportMode = ENUMS["tekun_support_mode"]
+SelfCare = ENUMS["self_care"]
+StudentStage = ENUMS["student_stage"]
+SchoolLocation = ENUMS["school_location"]
+OnlyChildStatus = ENUMS["only_child_status"]
 
 
 @cache
@@ -419,8 +357,11 @@ _CONFIG = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True,
                      coerce_numbers_to_str=True)
 
 
-class Person(BaseModel):
+class _PersonCore(BaseModel):
     """One person's facts; every field optional (``None`` = unknown).
+
+    The built-in fields are declared here; every other fact comes from the fact registry
+    (``data/facts/*.yaml``, see :mod:`gongfu_rules.facts`).
 
     ``birth_date`` and ``sex`` are filled in from ``id_number`` when not given, and must agree
     with it when they are.
@@ -437,27 +378,7 @@ class Person(BaseModel):
     death_date: Day = None
     hukou_region: Region = None
     residence_region: Region = None
-    hukou_type: HukouType | None = None
-    residence_area: UrbanRural | None = None
-    orphan: Flag = None
-    de_facto_unsupported_child: Flag = None
-    hiv_infected_child: Flag = None
-    child_care_arrangement: CareArrangement | None = None
-    disability_category: DisabilityCategory | None = None
     disability_grade: Annotated[int | None, BeforeValidator(_grade)] = None
-    disability_certificate: Flag = None
-    tekun: Flag = None
-    tekun_support_mode: SupportMode | None = None
-    self_care: SelfCare | None = None
-    student_stage: StudentStage | None = None
-    school_location: SchoolLocation | None = None
-    nutrition_pilot_area: Flag = None
-    unemployed: Flag = None
-    unemployment_insured_months: Annotated[int | None, BeforeValidator(_count)] = None
-    only_child_parent: Flag = None
-    only_child_sex: Sex | None = None
-    only_child_status: OnlyChildStatus | None = None
-    pregnant: Flag = None
 
     @field_validator("id_number")
     @classmethod
@@ -514,7 +435,33 @@ def _id_info(info: ValidationInfo) -> IdNumberInfo | None:
         return None
 
 
-class Household(BaseModel):
+_TYPES: dict[str, Any] = {
+    "bool": Flag,
+    "count": Annotated[int | None, BeforeValidator(_count)],
+    "money": Annotated[Decimal | None, BeforeValidator(_money)],
+}
+
+
+def _registry_fields(entity: str, core: type[BaseModel]) -> dict[str, Any]:
+    """pydantic field definitions for the registry's facts of ``entity``."""
+    fields: dict[str, Any] = {}
+    for spec in fact_specs():
+        if spec.entity != entity:
+            continue
+        if spec.name in core.model_fields:
+            raise FactRegistryError(f"data/facts/{spec.file}: fact '{spec.name}' is a built-in "
+                                    "profile field already")
+        kind = ENUMS[spec.name] | None if spec.type == "enum" else _TYPES[spec.type]
+        fields[spec.name] = (kind, Field(default=None, description=f"{spec.zh} ({spec.en})"))
+    return fields
+
+
+Person = create_model("Person", __base__=_PersonCore, __module__=__name__,
+                      **_registry_fields("person", _PersonCore))
+Person.__doc__ = _PersonCore.__doc__
+
+
+class _HouseholdCore(BaseModel):
     """A household (家庭): its members and household-level facts.
 
     Members without an ``id`` get ``"p1"``, ``"p2"``, ... by position; ids must be unique.
@@ -525,9 +472,6 @@ class Household(BaseModel):
     id: str | None = None
     region: Region = None
     members: list[Person]
-    per_capita_monthly_income: Annotated[Decimal | None, BeforeValidator(_money)] = None
-    dibao: Flag = None
-    dibao_edge: Flag = None
 
     @field_validator("members")
     @classmethod
@@ -551,6 +495,11 @@ class Household(BaseModel):
     def of(cls, person: Person) -> Household:
         """A one-person household; its region is the person's residence region."""
         return cls(region=person.residence_region, members=[person])
+
+
+Household = create_model("Household", __base__=_HouseholdCore, __module__=__name__,
+                         **_registry_fields("household", _HouseholdCore))
+Household.__doc__ = _HouseholdCore.__doc__
 
 
 def _duplicate_ids(members: list[Person], given: list[bool]) -> list[InitErrorDetails]:

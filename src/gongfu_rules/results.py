@@ -18,6 +18,8 @@ from .model import Rule, Standard
 Status = Literal["eligible", "not_eligible", "undetermined"]
 SCHEMA = "gongfu-rules/evaluation/1"
 FEN = Decimal("0.01")
+#: Reliability grades a result must warn about (in its JSON and its explanation).
+WEAK = frozenset({"secondary", "derived", "unverified"})
 
 
 def money(value: Decimal | None) -> str | None:
@@ -41,6 +43,9 @@ class ParameterUse:
     floor_region: str | None
     source: Source
     note: str | None
+    below_floor: bool = False
+    date_source: Source | None = None
+    reliability: str = "official"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +54,9 @@ class ParameterUse:
             "to": self.end.isoformat() if self.end else None, "is_floor": self.paid_floor,
             "floor": _plain(self.floor_value), "floor_region": self.floor_region,
             "source": self.source.model_dump(exclude_none=True), "note": self.note,
+            "below_floor": self.below_floor, "reliability": self.reliability,
+            **({"date_source": self.date_source.model_dump(exclude_none=True)}
+               if self.date_source else {}),
         }
 
 
@@ -77,6 +85,11 @@ class StandardResult:
     def standard_id(self) -> str:
         return self.standard.id
 
+    @property
+    def weak_source(self) -> bool:
+        """Whether the result rests on a ``secondary``, ``derived`` or ``unverified`` source."""
+        return self.reliability in WEAK
+
     def __repr__(self) -> str:
         return (f"StandardResult({self.standard.id!r}, {self.status!r}, amount={self.amount}, "
                 f"missing={list(self.missing)}, reason={self.reason!r})")
@@ -101,6 +114,8 @@ class StandardResult:
                 if self.rule else [],
                 "amount_note": self.rule.amount_note.model_dump()
                 if self.rule and self.rule.amount_note else None,
+                "set_locally": bool(self.rule and self.rule.set_locally),
+                "weak_source": self.weak_source,
             }
         if self.missing or self.unknown_parameters:
             out["missing"] = list(self.missing)

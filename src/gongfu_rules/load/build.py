@@ -19,7 +19,16 @@ from ..expr.names import MAP, NUM
 from ..expr.parse import Env, ParamInfo, parse_expression
 from ..model import CompiledCondition, ParameterDef, Rule, Standard, ValueEntry
 from ..regions import NATIONAL, is_within, regions
-from .schema import Parameter, ParameterFile, RuleVersion, Source, StandardFile
+from .schema import (
+    CatalogEntry,
+    CatalogFile,
+    DocumentsFile,
+    Parameter,
+    ParameterFile,
+    RuleVersion,
+    Source,
+    StandardFile,
+)
 
 Loc = tuple[str | int, ...]
 
@@ -76,7 +85,10 @@ class Builder:
                           f"the version from {start} ends {v.end} and so {word} the next version "
                           f"from {nxt}; versions must be contiguous [from, to)", file, vloc)
             source = self.source(v.source, sources, file, (*vloc, "source"))
-            entries.append(ValueEntry(start, end, v.value, v.floor, source, v.note))
+            date_source = None if v.date_source is None else \
+                self.source(v.date_source, sources, file, (*vloc, "date_source"))
+            entries.append(ValueEntry(start, end, v.value, v.floor, source, v.note,
+                                      v.below_floor, date_source))
         return tuple(entries)
 
     def source(self, ref: str | Source, sources: dict[str, Source], file: str, loc: Loc) -> Source:
@@ -96,20 +108,31 @@ class Builder:
                       "tables; every value must have the same shape", param.file, loc)
 
     def _check_floors(self, param: ParameterDef, loc: Loc) -> None:
-        """A value below a 不低于 floor in force above it, at an overlapping time, is an error."""
+        """A value below a 不低于 floor in force above it, at an overlapping time, is an error
+        unless it is marked ``below_floor`` (and a value so marked must be below one)."""
+        for region, entries in param.timelines.items():
+            for e in entries:
+                below = [(fr, fl) for fr, fl in self._floors_over(param, region)
+                         if _overlap(e, fl) and _below(e.value, fl.value)]
+                eloc = (*loc, "values", region, str(e.start))
+                if below and not e.below_floor:
+                    fr, fl = below[0]
+                    self.fail("floor_violated",
+                              f"{regions().name(region)} ({region}) value {_fmt(e.value)} from "
+                              f"{e.start} is below the 不低于 floor {_fmt(fl.value)} set for "
+                              f"{regions().name(fr)} from {fl.start}; if the source really "
+                              "published it so, mark it below_floor: true", param.file, eloc)
+                elif e.below_floor and not below:
+                    self.fail("below_floor_unneeded",
+                              f"{regions().name(region)} ({region}) value from {e.start} is "
+                              "marked below_floor but is not below any floor in force above it",
+                              param.file, eloc)
+
+    @staticmethod
+    def _floors_over(param: ParameterDef, region: str):
         for floor_region, floors in param.timelines.items():
-            for fl in (e for e in floors if e.floor):
-                for region, entries in param.timelines.items():
-                    if region == floor_region or not is_within(region, floor_region):
-                        continue
-                    for e in entries:
-                        if _overlap(e, fl) and _below(e.value, fl.value):
-                            self.fail(
-                                "floor_violated",
-                                f"{regions().name(region)} ({region}) value {_fmt(e.value)} from "
-                                f"{e.start} is below the 不低于 floor {_fmt(fl.value)} set for "
-                                f"{regions().name(floor_region)} from {fl.start}",
-                                param.file, (*loc, "values", region, str(e.start)))
+            if floor_region != region and is_within(region, floor_region):
+                yield from ((floor_region, fl) for fl in floors if fl.floor)
 
     # --- standards -----------------------------------------------------------------------
     def standards(self, files: list[tuple[str, StandardFile]],
@@ -167,7 +190,7 @@ class Builder:
         params = tuple(dict.fromkeys(
             node.name for _, root, _ in used for node in n.walk(root) if isinstance(node, n.Param)))
         return Rule(start, end, tuple(conditions), amount, rv.amount_note, rv.quantity,
-                    rv.quantity_unit, per_year, sources, rv.change, params)
+                    rv.quantity_unit, per_year, sources, rv.change, params, rv.set_locally)
 
     def _compiled(self, text: str | None, env: Env, file: str, loc: Loc):
         if text is None:
@@ -176,6 +199,9 @@ class Builder:
         return None if node is None else (text, node, compile_scalar(node))
 
     def _check_rule_shape(self, sf: StandardFile, rv: RuleVersion, file: str, loc: Loc) -> None:
+        if rv.set_locally and (rv.amount is not None or rv.amount_note is None):
+            self.fail("set_locally_shape", "set_locally: true means the sources give no amount: "
+                      "drop 'amount' and give an 'amount_note' saying who sets it", file, loc)
         if sf.kind == "cash" and rv.amount is None and rv.amount_note is None:
             self.fail("amount_missing", "a cash standard needs an 'amount' expression, or an "
                       "'amount_note' saying the amount is set locally or not known", file, loc)
@@ -214,6 +240,33 @@ class Builder:
                 elif s.id in target.excludes:
                     self.fail("exclusion_cycle", f"'{s.id}' and '{other}' exclude each other; "
                               "say which one takes priority", s.file, loc)
+
+
+    # --- catalog -------------------------------------------------------------------------
+    def catalog(self, files: list[tuple[str, CatalogFile]], documents: DocumentsFile | None,
+                standards: dict[str, Standard]) -> dict[str, CatalogEntry]:
+        """Every entry decided, its standard and document known, and no id given twice."""
+        out: dict[str, CatalogEntry] = {}
+        where: dict[str, str] = {}
+        known_docs = documents.documents if documents else {}
+        for rel, cf in files:
+            for entry_id, e in cf.entries.items():
+                loc: Loc = ("entries", entry_id)
+                if entry_id in out:
+                    self.fail("catalog_duplicate", f"catalog entry '{entry_id}' is also in "
+                              f"{where[entry_id]}", rel, loc, entry_id)
+                    continue
+                out[entry_id], where[entry_id] = e, rel
+                if e.standard is not None and e.standard not in standards:
+                    self.fail("reference_unknown", f"standard '{e.standard}' is not a standard "
+                              "in this set", rel, (*loc, "standard"), e.standard)
+                if e.document not in known_docs:
+                    self.fail("reference_unknown", f"document '{e.document}' is not listed in "
+                              "catalog/documents.yaml", rel, (*loc, "document"), e.document)
+                if regions().normalize(e.region) is None:
+                    self.fail("region_unknown", f"'{e.region}' is not a GB/T 2260 region code",
+                              rel, (*loc, "region"), e.region)
+        return out
 
 
 def _param_info(p: ParameterDef) -> ParamInfo:

@@ -19,9 +19,10 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ErrorDetail, StandardsError
 from ..model import StandardsSet
 from .build import Builder
-from .schema import ParameterFile, SetFile, StandardFile
+from .schema import CatalogFile, DocumentsFile, ParameterFile, SetFile, StandardFile
 
 SET_FILE = "gongfu.yaml"
+CATALOG_DOCUMENTS = "catalog/documents.yaml"
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -74,9 +75,17 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
     meta = _read_model(root / SET_FILE, SetFile, root, errors)
     shared: list[tuple[str, ParameterFile]] = []
     standard_files: list[tuple[str, StandardFile]] = []
+    catalog: list[tuple[str, CatalogFile]] = []
+    documents = None
     for f in files:
         rel = f.relative_to(root).as_posix()
-        if rel.startswith("parameters/"):
+        if rel == CATALOG_DOCUMENTS:
+            documents = _read_model(f, DocumentsFile, root, errors)
+        elif rel.startswith("catalog/"):
+            model = _read_model(f, CatalogFile, root, errors)
+            if model is not None:
+                catalog.append((rel, model))
+        elif rel.startswith("parameters/"):
             model = _read_model(f, ParameterFile, root, errors)
             if model is not None:
                 shared.append((rel, model))
@@ -87,12 +96,14 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
     builder = Builder(errors)
     parameters = builder.shared_parameters(shared)
     standards = builder.standards(standard_files, parameters)
+    entries = builder.catalog(catalog, documents, standards)
     if errors or meta is None:
         raise StandardsError(errors)
     return StandardsSet(
         name=meta.name, version=meta.version, digest=_digest(root, files),
         standards=MappingProxyType(standards), parameters=MappingProxyType(parameters),
-        root=str(root))
+        root=str(root), catalog=MappingProxyType(entries),
+        documents=MappingProxyType(dict(documents.documents) if documents else {}))
 
 
 def _read_model(path: Path, model: type[BaseModel], root: Path,

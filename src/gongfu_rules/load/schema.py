@@ -80,7 +80,9 @@ class Value(_Closed):
 
     value: Decimal | dict[str, Decimal | None] | None
     source: SourceRef
+    date_source: SourceRef | None = None
     floor: bool = False
+    below_floor: bool = False
     end: date | None = None
     note: str | None = None
 
@@ -125,7 +127,11 @@ class Condition(_Closed):
 
 
 class RuleVersion(_Closed):
-    """The rule in force from its start date: who is eligible and what they get."""
+    """The rule in force from its start date: who is eligible and what they get.
+
+    ``set_locally: true`` says the sources leave the amount (or quantity) to the county or
+    city and give no figure: the standard is encoded for screening, and its results say so.
+    """
 
     eligibility: list[Condition] = Field(min_length=1)
     amount: str | None = None
@@ -133,6 +139,7 @@ class RuleVersion(_Closed):
     quantity: Decimal | None = None
     quantity_unit: Text | None = None
     per_year: str | None = None
+    set_locally: bool = False
     sources: list[str] = Field(min_length=1)
     change: Text | None = None
 
@@ -175,6 +182,8 @@ class Case(_Closed):
 
 
 class StandardFile(_Closed):
+    """One standard: a benefit, who gets it, and what, by version and region."""
+
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: Text
     summary: Text
@@ -200,3 +209,51 @@ class SetFile(_Closed):
     name: str
     version: str
     description: str | None = None
+
+
+class CatalogEntry(_Closed):
+    """One benefit a plan names, and what became of it: a standard, or why it is not one.
+
+    ``standard`` names the standard that encodes the entry; ``not_encoded`` says why the entry
+    is not an individual entitlement (a facility target, a payment to an institution, ...).
+    Exactly one of the two is given.
+    """
+
+    name: Text
+    kind: str
+    document: str
+    line: int | None = None
+    region: str
+    family: str | None = None
+    standard: str | None = None
+    not_encoded: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _decided(self) -> "CatalogEntry":
+        if (self.standard is None) == (self.not_encoded is None):
+            raise ValueError("a catalog entry gives exactly one of 'standard' (the standard "
+                             "that encodes it) or 'not_encoded' (why it is not one)")
+        return self
+
+
+class CatalogFile(_Closed):
+    """``standards/catalog/DOMAIN.yaml``: the catalog entries of one domain."""
+
+    domain: str
+    entries: dict[str, CatalogEntry]
+
+
+class CatalogDocument(_Closed):
+    title: str
+    issuer: str | None = None
+    issued: date | None = None
+    level: Literal["national", "province", "prefecture"]
+    region: str
+    status: str | None = None
+
+
+class DocumentsFile(_Closed):
+    """``standards/catalog/documents.yaml``: the plans the catalog entries come from."""
+
+    documents: dict[str, CatalogDocument]
