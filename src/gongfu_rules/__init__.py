@@ -18,8 +18,17 @@ from .results import Evaluation, PeriodResult, StandardResult
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # evaluate_table needs the batch extra (Polars); import it only when asked for.
+    if name == "evaluate_table":
+        from .batch import evaluate_table
+        return evaluate_table
+    raise AttributeError(f"module 'gongfu_rules' has no attribute {name!r}")
+
+
 __all__ = [
-    "evaluate", "load_standards", "default_standards", "bundled_standards_dir",
+    "evaluate", "evaluate_table", "load_standards", "default_standards", "bundled_standards_dir",
     "Household", "Person", "parse_household",
     "Evaluation", "StandardResult", "PeriodResult", "Standard", "StandardsSet",
     "GongfuError", "ProfileError", "InputError", "StandardsError", "ExpressionError", "ErrorDetail",

@@ -1,11 +1,14 @@
 """The ``gongfu`` command.
 
     gongfu evaluate PROFILE.json [--on DATE | --period P] [--lang zh|en] [--format table|json]
+    gongfu batch INPUT -o OUTPUT --on DATE [--layout wide|long] [--headers en|zh]
     gongfu standards list
     gongfu standards show ID [--history]
+    gongfu standards coverage [--by domain|region] [--format table|json]
     gongfu validate [DIR]
 
-Exit codes: 0 success; 1 a standards set failed validation; 2 bad input (profile, date, option).
+Exit codes: 0 success; 1 a standards set failed validation; 2 bad input (profile, date,
+option); 3 a batch finished but some rows were set aside (see OUTPUT.errors.csv).
 """
 
 from __future__ import annotations
@@ -58,6 +61,20 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--standards", help="a standards directory (default: the bundled one)")
     ev.set_defaults(run=_cmd_evaluate)
 
+    ba = sub.add_parser("batch", help="evaluate a caseload file (CSV, Excel, Parquet, JSONL)")
+    ba.add_argument("input")
+    ba.add_argument("-o", "--output", required=True, help="result file; its suffix sets the format")
+    ba.add_argument("--on", required=True, help="evaluation date, YYYY-MM-DD")
+    ba.add_argument("--layout", choices=("wide", "long"), default="wide",
+                    help="wide: a row per person; long: a row per eligible or undetermined result")
+    ba.add_argument("--headers", choices=("en", "zh"), default="en", help="output column headers")
+    ba.add_argument("--chunk-rows", type=int, default=200_000, help="rows read at a time")
+    ba.add_argument("--ignore-extra-columns", action="store_true",
+                    help="skip columns that are not profile fields (they are listed, not read)")
+    ba.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ba.add_argument("--standards")
+    ba.set_defaults(run=_cmd_batch)
+
     st = sub.add_parser("standards", help="list or show the standards")
     st_sub = st.add_subparsers(required=True, metavar="ACTION")
     ls = st_sub.add_parser("list", help="list every standard")
@@ -68,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--history", action="store_true", help="every dated value, not just the latest")
     show.add_argument("--standards")
     show.set_defaults(run=_cmd_show)
+
+    cov = st_sub.add_parser("coverage", help="how much of the plans' catalog is encoded")
+    cov.add_argument("--by", choices=("domain", "region"), default="domain")
+    cov.add_argument("--format", choices=("table", "json"), default="table")
+    cov.add_argument("--standards")
+    cov.set_defaults(run=_cmd_coverage)
 
     va = sub.add_parser("validate", help="load a standards directory and run its test cases")
     va.add_argument("dir", nargs="?", help="default: the bundled standards")
@@ -158,6 +181,37 @@ def _why_not(r: Any, lang: str) -> str:
     reasons = {"not_in_force": ("该日期无有效版本", "no version in force on this date"),
                "deceased": ("已故", "deceased"), "not_born": ("尚未出生", "not yet born")}
     return reasons.get(r.reason or "", ("", ""))[0 if lang == "zh" else 1]
+
+
+# --- batch -----------------------------------------------------------------------------------
+def _cmd_batch(args: argparse.Namespace) -> int:
+    try:
+        from .batch import run_batch
+    except ImportError as e:  # the batch extra is not installed
+        raise InputError.one("extra_missing", f"gongfu batch needs the batch extra: pip install "
+                             f"'gongfu-rules[batch]' ({e.name} is missing)") from None
+    std = load_standards(args.standards) if args.standards else None
+    report = run_batch(args.input, args.output, on=args.on, layout=args.layout,
+                       headers=args.headers, standards=std, chunk_rows=args.chunk_rows,
+                       ignore_extra_columns=args.ignore_extra_columns,
+                       progress=False if args.no_progress else None)
+    print(f"{report.rows} rows read, {report.evaluated} evaluated, {report.failed_rows} set aside"
+          f"\n  results: {report.output}\n  summary: {report.summary}\n  errors:  {report.errors}")
+    if report.ignored_columns:
+        print("  columns not read: " + ", ".join(report.ignored_columns))
+    return 3 if report.failed_rows else 0
+
+
+# --- coverage --------------------------------------------------------------------------------
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from .coverage import coverage, coverage_table
+    std = load_standards(args.standards)
+    rows = coverage(std, by=args.by)
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        print(coverage_table(rows, args.by))
+    return 0
 
 
 # --- standards -------------------------------------------------------------------------------

@@ -1,0 +1,396 @@
+"""Batch evaluation of caseload files: CSV, Excel, Parquet and JSONL in and out, streamed.
+
+:func:`evaluate_table` is the Python entry point (a path or a frame in, a frame out);
+:func:`run_batch` is what ``gongfu batch`` runs: it reads the input a chunk at a time (memory is
+bounded by the chunk size, not the file size), never splits a household between chunks,
+writes the results, an errors file and a summary, and shows a progress bar on a terminal.
+The output appears only when complete: it is written beside its final name and renamed at the
+end, so an interrupted run leaves no half-written file.
+
+Requires the ``batch`` extra (``pip install 'gongfu-rules[batch]'``): Polars, PyArrow for
+Parquet output, fastexcel and XlsxWriter for Excel, tqdm for the progress bar.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .columns import ERROR_SCHEMA, HOUSEHOLD, PERSON, ROW, map_headers, typed_frame
+from .dates import parse_date
+from .errors import InputError
+from .evaluate import default_standards
+from .model import StandardsSet
+from .table import RESULT_FIELDS, evaluate_frame, money_columns, to_long
+
+FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl",
+           ".ndjson": "jsonl"}
+DEFAULT_CHUNK = 200_000
+_EXCEL_ROWS = 1_048_575
+
+
+@dataclass
+class BatchReport:
+    """What a batch run did: rows read, evaluated and set aside, and where the files are."""
+
+    rows: int = 0
+    evaluated: int = 0
+    failed_rows: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    output: Path | None = None
+    errors: Path | None = None
+    summary: Path | None = None
+
+
+def file_format(path: str | Path) -> str:
+    fmt = FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise InputError.one("format_unknown", f"cannot tell the format of '{path}': use "
+                             ".csv, .xlsx, .parquet or .jsonl", loc=("path",))
+    return fmt
+
+
+# --- the Python API --------------------------------------------------------------------------
+def evaluate_table(source: str | Path | pl.DataFrame, on: date | str, *,
+                   standards: StandardsSet | None = None, layout: str = "wide",
+                   keep_not_eligible: bool = False,
+                   ignore_extra_columns: bool = False) -> pl.DataFrame:
+    """Evaluate every person of a caseload (a file path or a frame) on a date.
+
+    Returns one row per input row in ``wide`` layout (``ID.status``, ``ID.amount`` ... per
+    standard), with ``row`` (the input row number) and ``errors`` (why a row was set aside,
+    else empty): no row is dropped. ``layout="long"`` gives one row per eligible or
+    undetermined result instead (every result with ``keep_not_eligible``), and the
+    set-aside rows with their errors.
+    """
+    std = standards or default_standards()
+    day = parse_date(on)
+    raw = source if isinstance(source, pl.DataFrame) else read_whole(Path(source))
+    mapping, _ = map_headers(raw.columns, ignore_extra_columns)
+    typed, errors = typed_frame(raw, mapping, last_day=day)
+    wide = money_columns(evaluate_frame(typed, day, std)).with_columns(typed.get_column(ROW))
+    if layout == "long":
+        return pl.concat([money_columns(to_long(wide, std, keep_not_eligible)).with_columns(
+            pl.lit(None, dtype=pl.String).alias("errors")), _error_rows(errors)],
+            how="diagonal_relaxed")
+    return _with_error_rows(wide, errors)
+
+
+def _error_rows(errors: pl.DataFrame) -> pl.DataFrame:
+    return errors.group_by(ROW, maintain_order=True).agg(
+        pl.concat_str(pl.col("column"), pl.lit(": "), pl.col("message")).str.join("; ")
+        .alias("errors"))
+
+
+def _with_error_rows(wide: pl.DataFrame, errors: pl.DataFrame) -> pl.DataFrame:
+    out = pl.concat([wide, _error_rows(errors)], how="diagonal_relaxed").sort(ROW)
+    return out.select(ROW, HOUSEHOLD, PERSON, "errors", pl.exclude(ROW, HOUSEHOLD, PERSON, "errors"))
+
+
+# --- reading ---------------------------------------------------------------------------------
+def read_whole(path: Path) -> pl.DataFrame:
+    """A whole file as text columns (small files and Excel, which cannot be streamed)."""
+    return pl.concat(list(read_chunks(path, None)) or [pl.DataFrame()], how="diagonal_relaxed")
+
+
+def read_chunks(path: Path, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
+    """The file's rows, ``chunk_rows`` at a time, every column as text."""
+    if not path.is_file():
+        raise InputError.one("file_missing", f"no such file: {path}", loc=("path",))
+    fmt = file_format(path)
+    if fmt == "xlsx":
+        frame = pl.read_excel(path, infer_schema_length=0)
+        yield frame.with_columns(pl.all().cast(pl.String))
+        return
+    if fmt == "csv":
+        if path.stat().st_size == 0:
+            return
+        lazy = pl.scan_csv(path, infer_schema=False, encoding="utf8", missing_columns="insert")
+    elif fmt == "parquet":
+        lazy = pl.scan_parquet(path)
+    else:
+        lazy = pl.scan_ndjson(path, infer_schema_length=None)
+    lazy = lazy.with_columns(pl.all().cast(pl.String))
+    if chunk_rows is None:
+        yield lazy.collect()
+        return
+    yield from lazy.collect_batches(chunk_size=chunk_rows, maintain_order=True)
+
+
+def row_count(path: Path) -> int | None:
+    """Rows in the file when that is cheap to know (Parquet metadata), for the progress bar."""
+    if file_format(path) == "parquet":
+        return pl.scan_parquet(path).select(pl.len()).collect().item()
+    return None
+
+
+def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
+                     ) -> Iterator[pl.DataFrame]:
+    """Re-cut chunks so that no household is split: the last household of a chunk waits for
+    the next one (a file lists each household's members together)."""
+    carry: pl.DataFrame | None = None
+    for chunk in chunks:
+        if carry is not None:
+            chunk = pl.concat([carry, chunk], how="diagonal_relaxed")
+        if column is None or chunk.height == 0:
+            carry = None
+            yield chunk
+            continue
+        ids = chunk.get_column(column)
+        last = ids[-1]
+        cut = chunk.height
+        while cut > 0 and ids[cut - 1] == last:
+            cut -= 1
+        if cut == 0:  # one household fills the chunk: keep growing it
+            carry = chunk
+            continue
+        carry = chunk.slice(cut)
+        yield chunk.slice(0, cut)
+    if carry is not None and carry.height:
+        yield carry
+
+
+# --- writing ---------------------------------------------------------------------------------
+class _Writer:
+    """Writes a result file chunk by chunk to ``NAME.partial``, renamed when complete."""
+
+    def __init__(self, path: Path):
+        self.path, self.fmt = path, file_format(path)
+        self.tmp = path.with_name(path.name + ".partial")
+        self._handle: Any = None
+        self._parquet: Any = None
+        self._excel: list[pl.DataFrame] = []
+        self._rows = 0
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if self.fmt == "csv":
+            first = self._handle is None
+            if first:
+                self._handle = open(self.tmp, "wb")
+                self._handle.write("\ufeff".encode())  # BOM: Excel then reads the UTF-8 text
+            frame.write_csv(self._handle, include_header=first)
+        elif self.fmt == "jsonl":
+            if self._handle is None:
+                self._handle = open(self.tmp, "wb")
+            frame.write_ndjson(self._handle)
+        elif self.fmt == "parquet":
+            table = frame.to_arrow()
+            if self._parquet is None:
+                import pyarrow.parquet as pq
+                self._parquet = pq.ParquetWriter(self.tmp, table.schema)
+            self._parquet.write_table(table)
+        else:
+            self._rows += frame.height
+            if self._rows > _EXCEL_ROWS:
+                raise InputError.one("excel_too_large", f"{self._rows} rows do not fit in an "
+                                     "Excel sheet; write .csv or .parquet", loc=("output",))
+            self._excel.append(frame)
+
+    def close(self, empty_schema: dict[str, Any] | None = None) -> None:
+        if self.fmt == "xlsx":
+            frame = pl.concat(self._excel, how="diagonal_relaxed") if self._excel else \
+                pl.DataFrame(schema=empty_schema or {})
+            frame.write_excel(self.tmp, autofit=True)
+        elif self._parquet is not None:
+            self._parquet.close()
+        elif self._handle is not None:
+            self._handle.close()
+        else:  # nothing written: an empty file with the header
+            self.write(pl.DataFrame(schema=empty_schema or {}))
+            return self.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        for h in (self._handle, self._parquet):
+            try:
+                if h is not None:
+                    h.close()
+            except Exception:  # noqa: BLE001 - cleaning up after another error
+                pass
+        self.tmp.unlink(missing_ok=True)
+
+
+# --- the batch run ---------------------------------------------------------------------------
+def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str | None = None,
+              period: str | None = None, layout: str = "wide", headers: str = "en",
+              standards: StandardsSet | None = None, chunk_rows: int = DEFAULT_CHUNK,
+              ignore_extra_columns: bool = False, progress: bool | None = None) -> BatchReport:
+    """Evaluate a caseload file into ``output_path`` (its suffix picks the format), with
+    ``OUTPUT.errors.csv`` (one row per problem) and ``OUTPUT.summary.csv`` beside it."""
+    std = standards or default_standards()
+    if (on is None) == (period is None):
+        raise InputError.one("time_invalid", "give exactly one of --on DATE or --period P",
+                             loc=("on",))
+    if period is not None:
+        raise InputError.one("period_unsupported", "batch runs evaluate one date; give --on "
+                             "(a period is evaluated by the single-profile API)", loc=("period",))
+    day = parse_date(on)  # type: ignore[arg-type]
+    src, out = Path(input_path), Path(output_path)
+    file_format(src), file_format(out)
+    report = BatchReport(output=out, errors=_beside(out, "errors"), summary=_beside(out, "summary"))
+    writer, errors = _Writer(out), _Writer(report.errors)
+    summary = _Summary(std, layout)
+    bar = _progress(progress, row_count(src))
+    try:
+        mapping: dict[str, str] | None = None
+        for chunk in _chunks(src, chunk_rows, ignore_extra_columns, report):
+            if mapping is None:
+                mapping, report.ignored_columns = map_headers(chunk.columns, ignore_extra_columns)
+            typed, bad = typed_frame(chunk.select(list(mapping)), mapping,
+                                     first_row=report.rows + 1, last_day=day)
+            wide = money_columns(evaluate_frame(typed, day, std))
+            wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
+            summary.add(wide, typed)
+            result = to_long(wide, std) if layout == "long" else wide_for_files(wide, std)
+            writer.write(rename_headers(result, std, headers))
+            if bad.height:
+                errors.write(bad)
+            report.rows += chunk.height
+            report.evaluated += typed.height
+            report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
+            if bar is not None:
+                bar.update(chunk.height)
+        writer.close(_empty_schema(std, layout))
+        errors.close(ERROR_SCHEMA)
+        summary.write(report.summary)
+    except BaseException:
+        writer.abort()
+        errors.abort()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return report
+
+
+def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport
+            ) -> Iterator[pl.DataFrame]:
+    chunks = read_chunks(src, chunk_rows)
+    first = next(chunks, None)
+    if first is None or first.width == 0:
+        return
+    mapping, _ = map_headers(first.columns, ignore)
+    inverse = {v: k for k, v in mapping.items()}
+
+    def again() -> Iterator[pl.DataFrame]:
+        yield first
+        yield from chunks
+    yield from household_chunks(again(), inverse.get(HOUSEHOLD))
+
+
+#: The fields a wide result file shows per standard (the long layout shows them all).
+WIDE_FIELDS = ("status", "amount", "annual_amount", "quantity", "missing", "reliability")
+
+
+def wide_for_files(wide: pl.DataFrame, std: StandardsSet) -> pl.DataFrame:
+    """A wide frame with the fields a person reads in a spreadsheet, per standard."""
+    keep = [f"{s.id}.{f}" for s in std for f in WIDE_FIELDS if f"{s.id}.{f}" in wide.columns]
+    return wide.select(ROW, HOUSEHOLD, PERSON, *keep)
+
+
+def _beside(path: Path, what: str) -> Path:
+    return path.with_name(f"{path.stem}.{what}.csv")
+
+
+def _empty_schema(std: StandardsSet, layout: str) -> dict[str, Any]:
+    if layout == "long":
+        return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String, "standard": pl.String,
+                **{f: pl.String for f in RESULT_FIELDS}}
+    return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
+            **{f"{s.id}.{f}": pl.String for s in std for f in WIDE_FIELDS}}
+
+
+def _progress(enabled: bool | None, total: int | None):
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr,
+                desc="evaluating", dynamic_ncols=True)
+
+
+# --- Chinese headers -------------------------------------------------------------------------
+FIELD_ZH = {
+    "row": "行号", HOUSEHOLD: "家庭编号", PERSON: "人员编号", "standard": "标准",
+    "status": "状态", "amount": "金额", "annual_amount": "年度金额", "quantity": "数量",
+    "missing": "需补充信息", "unknown_parameters": "未知标准值", "failed": "不符合的条件",
+    "reason": "原因", "excluded_by": "被替代为", "value_region": "标准所属地区",
+    "is_floor": "是否保底标准", "reliability": "来源可靠性", "version": "规则版本",
+    "errors": "错误",
+}
+
+
+def rename_headers(frame: pl.DataFrame, std: StandardsSet, headers: str) -> pl.DataFrame:
+    """Chinese headers on request (``headers="zh"``): 孤儿基本生活费.金额 and so on."""
+    if headers != "zh":
+        return frame
+    names = {}
+    for col in frame.columns:
+        sid, _, fld = col.rpartition(".")
+        if sid and sid in std.standards:
+            names[col] = f"{std[sid].name.zh}.{FIELD_ZH.get(fld, fld)}"
+        else:
+            names[col] = FIELD_ZH.get(col, col)
+    return frame.rename(names)
+
+
+# --- the summary -----------------------------------------------------------------------------
+class _Summary:
+    """Counts and totals per standard and region (the region each standard tests, as a
+    county code), added up chunk by chunk."""
+
+    def __init__(self, std: StandardsSet, layout: str):
+        self.std = std
+        self.parts: list[pl.DataFrame] = []
+
+    def add(self, wide: pl.DataFrame, typed: pl.DataFrame) -> None:
+        if typed.height == 0:
+            return
+        regions = {"hukou": typed.get_column("hukou_region"),
+                   "residence": typed.select(pl.coalesce("residence_region", "household.region"))
+                   .to_series()}
+        for s in self.std:
+            part = pl.DataFrame({
+                "standard": s.id, "region": regions[s.region_basis].fill_null("unknown"),
+                "status": wide.get_column(f"{s.id}.status"),
+                "amount": wide.get_column(f"{s.id}.amount"),
+                "annual_amount": wide.get_column(f"{s.id}.annual_amount"),
+            }).filter(pl.col("status").is_not_null())
+            self.parts.append(part.group_by("standard", "region").agg(
+                (pl.col("status") == "eligible").sum().alias("eligible"),
+                (pl.col("status") == "undetermined").sum().alias("undetermined"),
+                (pl.col("status") == "not_eligible").sum().alias("not_eligible"),
+                pl.col("amount").sum().alias("amount_total"),
+                pl.col("annual_amount").sum().alias("annual_total"),
+                (pl.col("status") == "eligible").and_(pl.col("amount").is_null()).sum()
+                .alias("eligible_amount_unknown")))
+        if len(self.parts) > 4 * len(self.std):  # fold, so memory stays flat
+            self.parts = [self._folded()]
+
+    def _folded(self) -> pl.DataFrame:
+        if not self.parts:
+            return pl.DataFrame()
+        return pl.concat(self.parts).group_by("standard", "region").agg(pl.all().sum())
+
+    def write(self, path: Path) -> None:
+        folded = self._folded()
+        if folded.height:
+            names = {s.id: s.name.zh for s in self.std}
+            folded = folded.with_columns(pl.col("standard").replace_strict(names).alias("name")) \
+                .sort("standard", "region")
+        tmp = path.with_name(path.name + ".partial")
+        with open(tmp, "wb") as handle:
+            handle.write("\ufeff".encode())
+            folded.write_csv(handle)
+        os.replace(tmp, path)
+
+
+__all__ = ["evaluate_table", "run_batch", "BatchReport", "read_chunks", "rename_headers"]

@@ -1,0 +1,349 @@
+"""The columns of a caseload file, and how each cell is read and checked, column-wise.
+
+One row per person. Headers may be the English field names of a profile
+(``docs/profiles.md``) or the Chinese labels forms use (身份证号, 出生日期, 户籍地区划代码 ...);
+:func:`header_map` lists every accepted header. Household facts are ``household.NAME`` (or
+``household_NAME``, or the Chinese label) and repeat on every member's row; ``household_id``
+links the members (without that column every row is a household of its own).
+
+Cells are read as :mod:`gongfu_rules.profile` reads a profile — the same Chinese spellings,
+ID-number checks (check digit, birth date, sex) and region codes — but a column at a time.
+A bad cell never stops the batch and is never dropped silently: :func:`typed_frame` returns the
+typed rows it could read and one error row per problem (row number, column as written in the
+file, code, message). A household with a bad row is set aside whole, and each of its other
+members gets an error row saying why, since its size and facts would be wrong without it.
+ID numbers never appear in an error message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from .compile.vector import NUMBER
+from .errors import ErrorDetail, InputError
+from .facts import fact_specs
+from .profile import ENUMS, Role, Sex, _ALIASES, _key
+from .regions import regions
+
+HOUSEHOLD, PERSON, ROW = "household_id", "person_id", "row"
+ERROR_SCHEMA = {"row": pl.Int64, "column": pl.String, "code": pl.String, "message": pl.String}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A field a caseload may carry: its kind and the headers accepted for it."""
+
+    name: str
+    kind: str  # id, date, enum, bool, count, money, grade, region, id_number
+    headers: tuple[str, ...]
+    enum: type | None = None
+
+
+def _columns() -> tuple[Column, ...]:
+    cols = [
+        Column(HOUSEHOLD, "id", ("household_id", "家庭编号", "户编号", "家庭ID")),
+        Column(PERSON, "id", ("person_id", "id", "人员编号", "成员编号")),
+        Column("role", "enum", ("role", "与户主关系", "家庭关系"), Role),
+        Column("id_number", "id_number", ("id_number", "身份证号", "身份证号码", "公民身份号码")),
+        Column("birth_date", "date", ("birth_date", "出生日期")),
+        Column("sex", "enum", ("sex", "性别"), Sex),
+        Column("death_date", "date", ("death_date", "死亡日期")),
+        Column("hukou_region", "region", ("hukou_region", "户籍地区划代码", "户籍地")),
+        Column("residence_region", "region", ("residence_region", "居住地区划代码", "居住地")),
+        Column("disability_grade", "grade", ("disability_grade", "残疾等级")),
+        Column("household.region", "region",
+               ("household.region", "household_region", "家庭居住地区划代码")),
+    ]
+    for spec in fact_specs():
+        name = spec.name if spec.entity == "person" else f"household.{spec.name}"
+        headers = (name, spec.zh) if spec.entity == "person" else \
+            (name, f"household_{spec.name}", spec.zh)
+        cols.append(Column(name, spec.type, headers, ENUMS.get(spec.name)))
+    return tuple(cols)
+
+
+COLUMNS: tuple[Column, ...] = _columns()
+_BY_NAME = {c.name: c for c in COLUMNS}
+
+
+def header_map() -> dict[str, str]:
+    """Every accepted header (case- and space-insensitive) and the field it names."""
+    return {_key(h): c.name for c in COLUMNS for h in c.headers}
+
+
+_HEADERS = header_map()
+
+
+def map_headers(headers: list[str], ignore_unknown: bool = False) -> tuple[dict[str, str], list[str]]:
+    """``({header: field}, ignored headers)``; an unknown or repeated field is an InputError."""
+    mapping: dict[str, str] = {}
+    ignored: list[str] = []
+    problems: list[ErrorDetail] = []
+    seen: dict[str, str] = {}
+    for h in headers:
+        field = _HEADERS.get(_key(h))
+        if field is None:
+            if ignore_unknown:
+                ignored.append(h)
+            else:
+                problems.append(ErrorDetail("column_unknown", f"unknown column '{h}'; see "
+                                            "docs/batch.md for the accepted headers, or pass "
+                                            "--ignore-extra-columns", loc=(h,)))
+            continue
+        if field in seen:
+            problems.append(ErrorDetail("column_duplicate", f"columns '{seen[field]}' and '{h}' "
+                                        f"both give {field}", loc=(h,)))
+            continue
+        seen[field] = h
+        mapping[h] = field
+    if problems:
+        raise InputError(problems)
+    return mapping, ignored
+
+
+# --- reading the cells -----------------------------------------------------------------------
+@dataclass
+class _Parsed:
+    value: pl.Expr
+    bad: pl.Expr  # true where the cell was given but could not be read
+    message: str
+    code: str = "value_invalid"
+
+
+def _text(name: str) -> pl.Expr:
+    cell = pl.col(name).cast(pl.String).str.strip_chars()
+    return pl.when(cell == "").then(None).otherwise(cell)
+
+
+def _lookup(name: str, table: dict[str, object], dtype: pl.DataType) -> pl.Expr:
+    key = _text(name).str.to_lowercase().str.replace_all(r"[\s_\-]+", "")
+    return key.replace_strict(table, default=None, return_dtype=dtype)
+
+
+def _choice_table(enum: type) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for member in enum:  # type: ignore[attr-defined]
+        for spelling in (member.value, member.name, *_ALIASES.get(enum, {}).get(member.value, ())):
+            table[_key(spelling)] = member.value
+    return table
+
+
+_YES = {"true", "yes", "y", "1", "是", "有"}
+_NO = {"false", "no", "n", "0", "否", "无", "没有"}
+_GRADES = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def _parse(col: Column, source: str) -> _Parsed:
+    text = _text(source)
+    given = text.is_not_null()
+    if col.kind == "id":
+        return _Parsed(text, pl.lit(False), "")
+    if col.kind == "enum":
+        assert col.enum is not None
+        v = _lookup(source, _choice_table(col.enum), pl.String)
+        return _Parsed(v, given & v.is_null(), f"expected one of {col.enum.describe()}")  # type: ignore[attr-defined]
+    if col.kind == "bool":
+        table = {**{k: True for k in _YES}, **{k: False for k in _NO}}
+        v = _lookup(source, table, pl.Boolean)
+        return _Parsed(v, given & v.is_null(), "expected true or false (是/否)")
+    if col.kind == "count":
+        ok = text.str.contains(r"^[0-9]+$")
+        v = pl.when(ok).then(text.cast(pl.Int64, strict=False))
+        return _Parsed(v, given & v.is_null(), "expected a whole number 0 or more")
+    if col.kind == "money":
+        v = text.cast(NUMBER, strict=False)
+        v = pl.when(v >= 0).then(v)
+        return _Parsed(v, given & v.is_null(), "expected an amount in 元, 0 or more")
+    if col.kind == "grade":
+        v = text.str.strip_suffix("级").str.strip_chars().replace_strict(
+            _GRADES, default=None, return_dtype=pl.Int64)
+        return _Parsed(v, given & v.is_null(), "expected a disability grade 1-4 (一级 to 四级)")
+    if col.kind == "date":
+        v = text.str.to_date("%Y-%m-%d", strict=False)
+        return _Parsed(v, given & v.is_null(),
+                       "expected a date as YYYY-MM-DD, such as 1990-03-07", "date_invalid")
+    if col.kind == "region":
+        return _Parsed(text, pl.lit(False), "")  # mapped after, from the distinct codes
+    if col.kind == "id_number":
+        return _Parsed(text.str.to_uppercase(), pl.lit(False), "")
+    raise ValueError(f"unknown column kind {col.kind}")
+
+
+def _regions(frame: pl.DataFrame, name: str) -> tuple[pl.Expr, pl.Expr]:
+    """Canonical region codes, and where a given code is not a GB/T 2260 code."""
+    codes = frame.get_column(name).drop_nulls().unique().to_list()
+    table = {c: regions().normalize(c) for c in codes}
+    v = pl.col(name).replace_strict(table, default=None, return_dtype=pl.String)
+    return v, pl.col(name).is_not_null() & v.is_null()
+
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _id_checks(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """``(bad shape, bad check digit, birth date, sex)`` from an ID number column."""
+    number = pl.col(name)
+    shaped = number.str.contains(r"^[0-9]{17}[0-9X]$")
+    total = pl.sum_horizontal(
+        [number.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(_WEIGHTS)])
+    check = pl.lit("10X98765432").str.slice((total % 11).cast(pl.Int64), 1)
+    born = number.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    sex = pl.when(number.str.slice(16, 1).cast(pl.Int64, strict=False) % 2 == 1) \
+        .then(pl.lit("male")).otherwise(pl.lit("female"))
+    given = number.is_not_null()
+    return (given & ~shaped, given & shaped & (number.str.slice(17, 1) != check),
+            pl.when(shaped).then(born), pl.when(shaped).then(sex))
+
+
+def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
+                last_day: date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(typed rows, error rows)`` for a chunk of a caseload file.
+
+    ``mapping`` is :func:`map_headers`' header → field map; ``first_row`` numbers the chunk's
+    rows in the file (1 = the first data row). ``last_day``: a birth date after it is an error.
+    """
+    reverse = {field: header for header, field in mapping.items()}
+    df = raw.select(list(mapping)).rename(mapping).with_row_index(ROW, offset=first_row)
+    parsed = {f: _parse(_BY_NAME[f], f) for f in mapping.values()}
+    df = df.with_columns(*(p.value.alias(f) for f, p in parsed.items()),
+                         *(p.bad.alias(f"__bad.{f}") for f, p in parsed.items()))
+    errors = [_errors(df, f"__bad.{f}", reverse[f], p.code,
+                      p.message) for f, p in parsed.items()
+              if p.message]
+    for f in [f for f in mapping.values() if _BY_NAME[f].kind == "region"]:
+        value, bad = _regions(df, f)
+        df = df.with_columns(value.alias(f), bad.alias(f"__bad.{f}"))
+        errors.append(_errors(df, f"__bad.{f}", reverse[f], "region_unknown",
+                              "not a GB/T 2260 (2023) region code; give a province, prefecture "
+                              "or county code such as '53', '5301' or '530102'"))
+    df, more = _identity(df, reverse, last_day)
+    errors += more
+    df = _complete(df)
+    df, more = _household_checks(df, reverse)
+    errors += more
+    return _set_aside(df, errors, reverse)
+
+
+def _errors(df: pl.DataFrame, flag: str, column: str, code: str, message: str) -> pl.DataFrame:
+    return df.filter(pl.col(flag)).select(
+        pl.col(ROW).cast(pl.Int64), pl.lit(column).alias("column"), pl.lit(code).alias("code"),
+        pl.lit(message).alias("message"))
+
+
+def _identity(df: pl.DataFrame, reverse: dict[str, str], last_day: date | None
+              ) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """ID numbers: shape and check digit; birth date and sex from them, or checked against them."""
+    errors: list[pl.DataFrame] = []
+    if "birth_date" not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=pl.Date).alias("birth_date"))
+    if "sex" not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=pl.String).alias("sex"))
+    if "id_number" in df.columns:
+        shape, digit, born, sex = _id_checks("id_number")
+        df = df.with_columns(shape.alias("__bad.id_shape"), digit.alias("__bad.id_digit"),
+                             born.alias("__id_born"), sex.alias("__id_sex"))
+        col = reverse["id_number"]
+        errors += [
+            _errors(df, "__bad.id_shape", col, "id_number_format",
+                    "expected 18 characters: 17 digits, then a check character 0-9 or X"),
+            _errors(df, "__bad.id_digit", col, "id_number_check_digit",
+                    "the check digit does not match the first 17 digits; the number is mistyped"),
+        ]
+        ok = ~pl.col("__bad.id_shape") & ~pl.col("__bad.id_digit") & pl.col("id_number").is_not_null()
+        df = df.with_columns(
+            (ok & pl.col("__id_born").is_null()).alias("__bad.id_birth"),
+            (ok & pl.col("birth_date").is_not_null() & pl.col("__id_born").is_not_null()
+             & (pl.col("birth_date") != pl.col("__id_born"))).alias("__bad.id_born_conflict"),
+            (ok & pl.col("sex").is_not_null() & (pl.col("sex") != pl.col("__id_sex")))
+            .alias("__bad.id_sex_conflict"))
+        errors += [
+            _errors(df, "__bad.id_birth", col, "id_number_birth_date",
+                    "characters 7-14 should be the birth date as YYYYMMDD but are not a real date"),
+            _errors(df, "__bad.id_born_conflict", reverse.get("birth_date", "birth_date"),
+                    "id_number_conflict", "the birth date does not match the birth date in the "
+                    "ID number (characters 7-14)"),
+            _errors(df, "__bad.id_sex_conflict", reverse.get("sex", "sex"), "id_number_conflict",
+                    "the sex does not match the sex in the ID number (the 17th digit is odd for "
+                    "male, even for female)"),
+        ]
+        df = df.with_columns(
+            pl.coalesce("birth_date", pl.when(ok).then(pl.col("__id_born"))).alias("birth_date"),
+            pl.coalesce("sex", pl.when(ok).then(pl.col("__id_sex"))).alias("sex"))
+    if last_day is not None:
+        df = df.with_columns((pl.col("birth_date") > pl.lit(last_day)).fill_null(False)
+                             .alias("__bad.born_after"))
+        errors.append(_errors(df, "__bad.born_after", reverse.get("birth_date", "birth_date"),
+                              "birth_after_evaluation",
+                              f"the birth date is after the evaluation date {last_day}"))
+    return df, errors
+
+
+def _complete(df: pl.DataFrame) -> pl.DataFrame:
+    """Every field as a typed column (absent ones null), and ids for households and persons."""
+    missing = [c for c in COLUMNS if c.name not in df.columns]
+    df = df.with_columns(pl.lit(None, dtype=_dtype(c)).alias(c.name) for c in missing)
+    if df.get_column(HOUSEHOLD).null_count() == df.height:
+        df = df.with_columns(pl.concat_str(pl.lit("row"), pl.col(ROW)).alias(HOUSEHOLD))
+    return df.with_columns(
+        pl.coalesce(PERSON, pl.concat_str(pl.lit("p"), (pl.int_range(pl.len()) + 1).over(HOUSEHOLD)))
+        .alias(PERSON))
+
+
+def _dtype(c: Column) -> pl.DataType:
+    return {"date": pl.Date, "bool": pl.Boolean, "count": pl.Int64, "money": NUMBER,
+            "grade": pl.Int64}.get(c.kind, pl.String)
+
+
+def _household_checks(df: pl.DataFrame, reverse: dict[str, str]
+                      ) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """A household id in every row (when the file has them); unique person ids; household
+    facts the same on every member's row."""
+    errors = []
+    if HOUSEHOLD in reverse:
+        df = df.with_columns(pl.col(HOUSEHOLD).is_null().alias("__bad.no_household"))
+        errors.append(_errors(df, "__bad.no_household", reverse[HOUSEHOLD], "field_missing",
+                              "the household id is empty; every row needs one when the file "
+                              "has the column"))
+        df = df.with_columns(pl.coalesce(HOUSEHOLD, pl.concat_str(pl.lit("row"), pl.col(ROW))))
+    df = df.with_columns((pl.len().over(HOUSEHOLD, PERSON) > 1).alias("__bad.dup_person"))
+    errors.append(_errors(df, "__bad.dup_person", reverse.get(PERSON, PERSON),
+                          "member_id_duplicate", "this person id is used twice in the household"))
+    for name in [f for f in reverse if f.startswith("household.")]:
+        differs = pl.col(name).drop_nulls().n_unique().over(HOUSEHOLD) > 1
+        df = df.with_columns(differs.alias(f"__bad.{name}"))
+        errors.append(_errors(df, f"__bad.{name}", reverse[name], "household_conflict",
+                              "members of this household give different values for this "
+                              "household fact"))
+        df = df.with_columns(pl.col(name).drop_nulls().first().over(HOUSEHOLD).alias(name))
+    return df, errors
+
+
+def _set_aside(df: pl.DataFrame, errors: list[pl.DataFrame], reverse: dict[str, str]
+               ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Remove every household with a bad row; its other members get an error row each."""
+    errs = pl.concat([e for e in errors if e.height] or [pl.DataFrame(schema=ERROR_SCHEMA)])
+    if errs.height == 0:
+        return _clean(df), errs
+    bad_rows = errs.get_column(ROW).unique()
+    df = df.with_columns(pl.col(ROW).is_in(bad_rows.implode()).alias("__bad"))
+    df = df.with_columns(pl.col("__bad").any().over(HOUSEHOLD).alias("__bad_household"))
+    others = df.filter(pl.col("__bad_household") & ~pl.col("__bad")).select(
+        pl.col(ROW).cast(pl.Int64), pl.lit(reverse.get(HOUSEHOLD, HOUSEHOLD)).alias("column"),
+        pl.lit("household_set_aside").alias("code"),
+        pl.lit("not evaluated: another member of this household has an error").alias("message"))
+    good = df.filter(~pl.col("__bad_household"))
+    return _clean(good), pl.concat([errs, others]).sort(ROW, "column", maintain_order=True)
+
+
+def _clean(df: pl.DataFrame) -> pl.DataFrame:
+    keep = [c for c in df.columns if not c.startswith("__")]
+    return df.select(keep)
+
+
+def redact(message: str) -> str:
+    """Error messages never carry ID numbers (defence in depth: none is put in them)."""
+    return re.sub(r"\d{15}|\d{17}[\dXx]", "<redacted>", message)

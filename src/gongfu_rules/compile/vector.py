@@ -1,0 +1,281 @@
+"""Compile an expression tree to Polars column expressions over a frame of persons.
+
+The semantics are the scalar closures' (:mod:`gongfu_rules.compile.scalar`), column-wise: every
+node gives a pair ``(value, unknown)``. ``unknown`` is a ``UInt64`` bit mask of the inputs and
+parameters that are missing (``0``: the value is known); the scalar engine's :class:`Unknown`
+sets become bit unions, so ``False and Unknown`` is ``False`` and ``True or Unknown`` is
+``True`` exactly as in Kleene logic, and an undetermined result names the same inputs. Where
+``unknown`` is not zero, ``value`` is meaningless and never read.
+
+Numbers are ``Decimal(38, 6)``: money stays exact to the fen, and ``round`` rounds halves up
+(四舍五入) as the scalar engine does, not to even.
+
+Columns the expressions read (prepared by :mod:`gongfu_rules.table`): one per person fact, one
+per household fact (``household.NAME``), ``__age``, ``__household_size``, and per standard its
+parameter columns ``PREFIXp.NAME`` (a table parameter: ``PREFIXp.NAME[KEY]``) with their unknown
+masks ``PREFIXu.NAME``, joined from a frame of the regions in the data. Each node type has exactly one handler in ``HANDLERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import reduce
+from typing import Any
+
+import polars as pl
+
+from ..expr import nodes as n
+from ..regions import NATIONAL
+
+NUMBER = pl.Decimal(38, 6)
+MASK = pl.UInt64
+ZERO = pl.lit(0, dtype=MASK)
+HOUSEHOLD = "household_id"
+
+
+@dataclass(frozen=True, slots=True)
+class V:
+    """A compiled node: its value and its unknown-mask expressions."""
+
+    value: pl.Expr
+    unknown: pl.Expr
+
+
+class Bits:
+    """Bit numbers for the inputs (``birth_date``, ``household.dibao``) and parameters a rule
+    reads; ``names`` decodes a mask back into the scalar engine's sorted name lists."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[str, int] = {}
+        self.params: dict[str, int] = {}
+
+    def input(self, name: str) -> int:
+        return self._bit(self.inputs, name)
+
+    def param(self, name: str) -> int:
+        return self._bit(self.params, name)
+
+    def _bit(self, table: dict[str, int], name: str) -> int:
+        if name not in table:
+            bit = len(self.inputs) + len(self.params)
+            if bit >= 64:
+                raise ValueError("a rule reads more than 64 inputs and parameters")
+            table[name] = bit
+        return 1 << table[name]
+
+    def mask(self, name: str) -> pl.Expr:
+        return pl.lit(self.input(name), dtype=MASK)
+
+    def decode(self, mask: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``(missing inputs, unknown parameters)``, each sorted, for one mask."""
+        missing = tuple(sorted(k for k, b in self.inputs.items() if mask >> b & 1))
+        params = tuple(sorted(k for k, b in self.params.items() if mask >> b & 1))
+        return missing, params
+
+
+class Compiler:
+    """Compiles the nodes of one rule; ``bits`` collects the names its masks use."""
+
+    def __init__(self, bits: Bits, table_keys: Callable[[str], tuple[str, ...]], prefix: str):
+        self.bits = bits
+        self.table_keys = table_keys  # a table parameter's keys, as the region frame has them
+        self.prefix = prefix  # of this standard's parameter columns in the region frame
+
+    def param(self, name: str, key: str | None = None) -> pl.Expr:
+        return pl.col(f"{self.prefix}p.{name}" + ("" if key is None else f"[{key}]"))
+
+    def param_unknown(self, name: str) -> pl.Expr:
+        return pl.col(f"{self.prefix}u.{name}")
+
+    def compile(self, node: n.Node) -> V:
+        return HANDLERS[node.key()](self, node)
+
+
+def _or_masks(masks: list[pl.Expr]) -> pl.Expr:
+    return reduce(lambda a, b: a | b, masks) if masks else ZERO
+
+
+def _known(v: V) -> pl.Expr:
+    return v.unknown == 0
+
+
+def _const(c: Compiler, node: n.Const) -> V:
+    value = node.value
+    if isinstance(value, bool):
+        return V(pl.lit(value), ZERO)
+    if isinstance(value, (int, Decimal)):
+        return V(pl.lit(Decimal(value), dtype=NUMBER), ZERO)
+    return V(pl.lit(value, dtype=pl.String), ZERO)
+
+
+def _fact_column(name: str, mask_name: str, c: Compiler) -> V:
+    col = pl.col(name)
+    return V(col, pl.when(col.is_null()).then(c.bits.mask(mask_name)).otherwise(ZERO))
+
+
+def _person_fact(c: Compiler, node: n.PersonFact) -> V:
+    if node.name == "age":
+        return _fact_column("__age", "birth_date", c)
+    v = _fact_column(node.name, node.name, c)
+    if node.type is not None and node.type.name == "num":
+        return V(v.value.cast(NUMBER), v.unknown)
+    return v
+
+
+def _household_fact(c: Compiler, node: n.HouseholdFact) -> V:
+    if node.name == "size":
+        return V(pl.col("__household_size").cast(NUMBER), ZERO)
+    v = _fact_column(f"household.{node.name}", f"household.{node.name}", c)
+    if node.type is not None and node.type.name == "num":
+        return V(v.value.cast(NUMBER), v.unknown)
+    return v
+
+
+def _param(c: Compiler, node: n.Param) -> V:
+    c.bits.param(node.name)  # reserve its bit so the region frame can use it
+    return V(c.param(node.name), c.param_unknown(node.name))
+
+
+def _index(c: Compiler, node: n.Index) -> V:
+    name = node.base.name  # type: ignore[attr-defined]
+    key = c.compile(node.index)
+    base_unknown = c.param_unknown(name)
+    bit = pl.lit(c.bits.param(name), dtype=MASK)
+    keys = c.table_keys(name)
+    value = pl.lit(None, dtype=NUMBER)
+    for k in reversed(keys):
+        value = pl.when(key.value == k).then(c.param(name, k)).otherwise(value)
+    # A key the table lacks, or a null entry, leaves the amount undetermined on this parameter.
+    entry_unknown = pl.when(value.is_null()).then(bit).otherwise(ZERO)
+    either = base_unknown | key.unknown
+    return V(value, pl.when(either != 0).then(either).otherwise(entry_unknown))
+
+
+def _not(c: Compiler, node: n.Not) -> V:
+    v = c.compile(node.operand)
+    return V(~v.value, v.unknown)
+
+
+def _neg(c: Compiler, node: n.Neg) -> V:
+    v = c.compile(node.operand)
+    return V(-v.value, v.unknown)
+
+
+def _junction(c: Compiler, operands: tuple[n.Node, ...], decisive: bool) -> V:
+    """``and`` (decisive False) or ``or`` (decisive True): a known decisive operand decides;
+    otherwise any unknown operand makes the result unknown, naming all of them."""
+    vs = [c.compile(o) for o in operands]
+    decided = pl.any_horizontal([_known(v) & (v.value if decisive else ~v.value) for v in vs])
+    unknown = _or_masks([v.unknown for v in vs])
+    return V(pl.when(decided).then(pl.lit(decisive)).otherwise(pl.lit(not decisive)),
+             pl.when(decided).then(ZERO).otherwise(unknown))
+
+
+def _and(c: Compiler, node: n.And) -> V:
+    return _junction(c, node.operands, decisive=False)
+
+
+def _or(c: Compiler, node: n.Or) -> V:
+    return _junction(c, node.operands, decisive=True)
+
+
+_ARITH: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+}
+_CMP: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}
+
+
+def _arith(c: Compiler, node: n.Arith) -> V:
+    a, b = c.compile(node.left), c.compile(node.right)
+    return V(_ARITH[node.op](a.value, b.value).cast(NUMBER), a.unknown | b.unknown)
+
+
+def _compare(c: Compiler, node: n.Compare) -> V:
+    a, b = c.compile(node.left), c.compile(node.right)
+    return V(_CMP[node.op](a.value, b.value), a.unknown | b.unknown)
+
+
+def _in(c: Compiler, node: n.In) -> V:
+    v = c.compile(node.operand)
+    choices = list(node.choices)
+    if choices and isinstance(choices[0], (int, Decimal)) and not isinstance(choices[0], bool):
+        member = v.value.cast(NUMBER).is_in(pl.lit(pl.Series([Decimal(x) for x in choices],
+                                                              dtype=NUMBER)).implode())
+    else:
+        member = v.value.is_in(pl.lit(pl.Series(choices)).implode())
+    return V(~member if node.negate else member, v.unknown)
+
+
+def _if_else(c: Compiler, node: n.IfElse) -> V:
+    t, a, b = c.compile(node.test), c.compile(node.then), c.compile(node.orelse)
+    unknown = (pl.when(t.unknown != 0).then(t.unknown | a.unknown | b.unknown)
+               .when(t.value).then(a.unknown).otherwise(b.unknown))
+    return V(pl.when(t.value).then(a.value).otherwise(b.value), unknown)
+
+
+def round_half_up(x: pl.Expr, digits: int = 0) -> pl.Expr:
+    """四舍五入 to ``digits`` places: halves away from zero, as :class:`decimal.ROUND_HALF_UP`."""
+    scale = pl.lit(Decimal(10) ** digits, dtype=NUMBER)
+    half = pl.lit(Decimal("0.5"), dtype=NUMBER)
+    up = ((x * scale) + half).floor() / scale
+    down = -(((-x * scale) + half).floor() / scale)
+    return pl.when(x >= 0).then(up).otherwise(down).cast(NUMBER)
+
+
+def _call(c: Compiler, node: n.Call) -> V:
+    args = [c.compile(a) for a in node.args]
+    unknown = _or_masks([a.unknown for a in args])
+    vals = [a.value.cast(NUMBER) for a in args]
+    if node.func == "min":
+        value = pl.min_horizontal(vals)
+    elif node.func == "max":
+        value = pl.max_horizontal(vals)
+    elif node.func == "ceil":
+        value = vals[0].ceil()
+    elif node.func == "floor":
+        value = vals[0].floor()
+    else:  # round
+        digits = node.args[1].value if len(node.args) > 1 else 0  # type: ignore[attr-defined]
+        value = round_half_up(vals[0], int(digits))
+    return V(value.cast(NUMBER), unknown)
+
+
+def _in_region(c: Compiler, node: n.InRegion) -> V:
+    if node.basis == "hukou":
+        col, name = pl.col("hukou_region"), "hukou_region"
+    else:
+        col, name = pl.coalesce(pl.col("residence_region"), pl.col("household.region")), \
+            "residence_region"
+    # Canonical codes nest by prefix ("530102" in "5301" in "53"): is_within, column-wise.
+    within = pl.lit(True) if node.code == NATIONAL else col.str.starts_with(node.code)
+    return V(within, pl.when(col.is_null()).then(c.bits.mask(name)).otherwise(ZERO))
+
+
+def _aggregate(c: Compiler, node: n.Aggregate) -> V:
+    inner = c.compile(node.operand)
+    over = HOUSEHOLD
+    any_unknown = (inner.unknown != 0).any().over(over)
+    all_masks = inner.unknown.bitwise_or().over(over)
+    if node.func == "any_member":
+        some_true = (_known(inner) & inner.value).any().over(over)
+        return V(some_true, pl.when(some_true).then(ZERO)
+                 .when(any_unknown).then(all_masks).otherwise(ZERO))
+    if node.func == "count":
+        value = inner.value.cast(pl.Int64).sum().over(over).cast(NUMBER)
+    else:
+        value = inner.value.cast(NUMBER).sum().over(over).cast(NUMBER)
+    return V(value, pl.when(any_unknown).then(all_masks).otherwise(ZERO))
+
+
+HANDLERS: dict[str, Callable[[Compiler, Any], V]] = {
+    "const": _const, "personfact": _person_fact, "householdfact": _household_fact,
+    "param": _param, "index": _index, "not": _not, "neg": _neg, "and": _and, "or": _or,
+    "arith": _arith, "compare": _compare, "in": _in, "ifelse": _if_else, "call": _call,
+    "inregion": _in_region, "aggregate": _aggregate,
+}

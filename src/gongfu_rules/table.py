@@ -1,0 +1,460 @@
+"""Evaluate a whole caseload at once: a frame of persons in, a frame of results out.
+
+A caseload is one row per person, ``household_id`` linking the members of a household (see
+:mod:`gongfu_rules.columns` for the columns accepted and how they are checked). Every standard
+is compiled to Polars column expressions (:mod:`gongfu_rules.compile.vector`) with the same
+three-valued semantics as :func:`gongfu_rules.evaluate`, to the fen: a property test requires
+both paths to agree on every status, amount, missing input and reason.
+
+What depends only on a region and the date — the rule version in force, whether a region is in
+a standard's scope, the parameter values, the value's region, floor and reliability — is worked
+out once per distinct region with the single-profile evaluator's own lookup and joined on.
+
+Results are *wide*, one row per person: for each standard ``ID.status``, ``ID.amount``,
+``ID.annual_amount``, ``ID.missing`` and so on (:data:`RESULT_FIELDS`). A household standard's
+result sits on the household's first member's row; the other members' cells are empty, so
+that totals are never counted twice. :func:`to_long` turns this into one row per result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from .compile.vector import MASK, NUMBER, ZERO, Bits, Compiler, V, round_half_up
+from .expr import nodes as n
+from .evaluate import _PER_YEAR, _step
+from .model import Rule, Standard, StandardsSet, weakest
+
+HOUSEHOLD = "household_id"
+PERSON = "person_id"
+STATUS = pl.Enum(["eligible", "not_eligible", "undetermined"])
+#: The columns each standard contributes to a wide result frame, ``ID.FIELD``.
+RESULT_FIELDS = ("status", "amount", "annual_amount", "quantity", "missing",
+                 "unknown_parameters", "failed", "reason", "excluded_by", "value_region",
+                 "is_floor", "reliability", "version")
+_MONEY = pl.Decimal(38, 2)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """One standard's rule on one date, compiled to column expressions."""
+
+    standard: Standard
+    rule: Rule | None
+    prefix: str
+    bits: Bits
+    conditions: tuple[V, ...]
+    amount: V | None
+    per_year: V | None
+
+
+def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
+                   standards: list[str] | None = None) -> pl.DataFrame:
+    """Results for a typed caseload frame on one date (wide; see the module docstring).
+
+    ``frame`` has the typed columns :func:`gongfu_rules.columns.typed_frame` gives. The result
+    keeps ``household_id`` and ``person_id`` and adds the result columns of every standard (or
+    of ``standards``, a list of ids).
+    """
+    chosen = [s for s in std if standards is None or s.id in standards]
+    df = _prepare(frame, on)
+    compiled = [_compile(s, on, std, i) for i, s in enumerate(chosen)]
+    vector = [c for c in compiled if not _needs_scalar(c)]
+    scalar = [c for c in compiled if _needs_scalar(c)]
+    df = _join_regions(df, vector, on, std)
+    columns: list[pl.Expr] = []
+    for c in vector:
+        columns.extend(_result_columns(c))
+    out = df.select(pl.col(HOUSEHOLD), pl.col(PERSON), pl.col("__first"), *columns)
+    out = _decode(out, vector)
+    if scalar:
+        out = pl.concat([out, _scalar_columns(frame, on, std, scalar)], how="horizontal")
+    out = _apply_exclusions(out, chosen)
+    ordered = [f"{c.standard.id}.{f}" for c in compiled for f in RESULT_FIELDS]
+    out = out.select(HOUSEHOLD, PERSON, "__first", *ordered)
+    return _household_rows_on_first_member(out, chosen).drop("__first")
+
+
+def _needs_scalar(c: _Compiled) -> bool:
+    """A person rule that reads a parameter inside ``any_member``/``count``/``sum_members``:
+    the scalar engine gives the members the *evaluated person's* parameter values, which a
+    window over the household cannot, so such a standard is evaluated household by household
+    with the scalar engine itself (few standards do this)."""
+    if c.rule is None or c.standard.entity != "person":
+        return False
+    roots = [x.node for x in c.rule.conditions] + [x[1] for x in (c.rule.amount, c.rule.per_year) if x]
+    return any(isinstance(agg, n.Aggregate) and any(isinstance(x, n.Param) for x in n.walk(agg))
+               for root in roots for agg in n.walk(root))
+
+
+def _scalar_columns(frame: pl.DataFrame, on: date, std: StandardsSet,
+                    compiled: list[_Compiled]) -> pl.DataFrame:
+    """The result columns of ``compiled`` standards, by the scalar engine, row for row."""
+    from .compile.scalar import Ctx
+    from .evaluate import _evaluate_step, _life_reason, _plan, _regions
+    ids = {c.standard.id for c in compiled}
+    by_person: dict[tuple[str, str], dict[str, Any]] = {}
+    for household in _households(frame):
+        for person in household.members:
+            ctx = Ctx(person, household, on, {})
+            life = _life_reason(person, on)
+            results = {step.standard.id: _evaluate_step(step, ctx, False, life)
+                       for step in _plan(std, "person", on, _regions(ctx))
+                       if step.standard.id in ids}
+            by_person[household.id, person.id] = {
+                f"{sid}.{f}": v for sid, r in results.items() for f, v in _result_fields(r).items()}
+    rows = [by_person[key] for key in zip(frame.get_column(HOUSEHOLD), frame.get_column(PERSON))]
+    schema = {f"{c.standard.id}.{f}": t for c in compiled for f, t in _FIELD_TYPES.items()}
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+_FIELD_TYPES: dict[str, Any] = {
+    "status": STATUS, "amount": NUMBER, "annual_amount": NUMBER, "quantity": NUMBER,
+    "missing": pl.String, "unknown_parameters": pl.String, "failed": pl.String,
+    "reason": pl.String, "excluded_by": pl.String, "value_region": pl.String,
+    "is_floor": pl.Boolean, "reliability": pl.String, "version": pl.String,
+}
+
+
+def _result_fields(r: Any) -> dict[str, Any]:
+    priced = r.status != "not_eligible"
+    return {
+        "status": r.status, "amount": r.amount, "annual_amount": r.annual_amount,
+        "quantity": r.quantity if priced else None, "missing": ";".join(r.missing) or None,
+        "unknown_parameters": ";".join(r.unknown_parameters) or None,
+        "failed": "；".join(t.zh for t in r.failed) or None, "reason": r.reason,
+        "excluded_by": r.excluded_by, "value_region": r.value_region if priced else None,
+        "is_floor": r.is_floor if priced else None, "reliability": r.reliability if priced else None,
+        "version": r.rule.start.isoformat() if r.rule else None,
+    }
+
+
+def _households(frame: pl.DataFrame):
+    """The frame's households as profile objects, in row order (members in row order)."""
+    from .profile import Household, Person
+    fields = [f for f in Person.model_fields if f in frame.columns and f != "id"]
+    hfields = [c for c in frame.columns if c.startswith("household.")]
+    order: dict[str, list[dict[str, Any]]] = {}
+    for row in frame.iter_rows(named=True):
+        order.setdefault(row[HOUSEHOLD], []).append(row)
+    for hid, members in order.items():
+        persons = [Person.model_construct(id=m[PERSON], **{f: m[f] for f in fields})
+                   for m in members]
+        facts = {h.removeprefix("household."): members[0][h] for h in hfields}
+        yield Household.model_construct(id=hid, members=persons, **facts)
+
+
+# --- preparing the frame ---------------------------------------------------------------------
+def _prepare(frame: pl.DataFrame, on: date) -> pl.DataFrame:
+    birth = pl.col("birth_date")
+    before_birthday = (pl.lit(on.month) * 100 + pl.lit(on.day)) < \
+        (birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32))
+    age = (pl.lit(on.year) - birth.dt.year().cast(pl.Int32) - before_birthday.cast(pl.Int32))
+    life = (pl.when(pl.col("death_date").is_not_null() & (pl.col("death_date") <= pl.lit(on)))
+            .then(pl.lit("deceased"))
+            .when(birth.is_not_null() & (birth > pl.lit(on))).then(pl.lit("not_born"))
+            .otherwise(pl.lit(None, dtype=pl.String)))
+    return frame.with_columns(
+        age.alias("__age"),
+        pl.len().over(HOUSEHOLD).alias("__household_size"),
+        (pl.int_range(pl.len()).over(HOUSEHOLD) == 0).alias("__first"),
+        pl.col("hukou_region").first().over(HOUSEHOLD).alias("__first_hukou"),
+        life.alias("__life"),
+    )
+
+
+def _region_column(s: Standard) -> tuple[pl.Expr, str]:
+    """The region a standard tests for each row, and the input named when it is missing."""
+    if s.entity == "person":
+        if s.region_basis == "hukou":
+            return pl.col("hukou_region"), "hukou_region"
+        return pl.coalesce(pl.col("residence_region"), pl.col("household.region")), \
+            "residence_region"
+    if s.region_basis == "hukou":
+        return pl.col("__first_hukou"), "hukou_region"
+    return pl.col("household.region"), "household.region"
+
+
+# --- compiling -------------------------------------------------------------------------------
+def _compile(s: Standard, on: date, std: StandardsSet, i: int) -> _Compiled:
+    key = ("vector", s.id, on)
+    cached = std._cache.get(key)
+    if cached is not None:
+        return cached
+    rule, bits, prefix = s.rule_on(on), Bits(), f"__s{i}."
+    _, region_input = _region_column(s)
+    bits.input(region_input)
+    compiler = Compiler(bits, lambda name: _table_keys(std.parameter(s, name)), prefix)
+    conditions: tuple[V, ...] = ()
+    amount = per_year = None
+    if rule is not None:
+        for name in rule.params:
+            bits.param(name)
+        conditions = tuple(compiler.compile(c.node) for c in rule.conditions)
+        amount = compiler.compile(rule.amount[1]) if rule.amount else None
+        per_year = compiler.compile(rule.per_year[1]) if rule.per_year else None
+    compiled = _Compiled(s, rule, prefix, bits, conditions, amount, per_year)
+    std._cache[key] = compiled
+    return compiled
+
+
+def _table_keys(param: Any) -> tuple[str, ...]:
+    keys: dict[str, None] = {}
+    for timeline in param.timelines.values():
+        for entry in timeline:
+            if isinstance(entry.value, dict):
+                keys.update(dict.fromkeys(entry.value))
+    return tuple(keys)
+
+
+# --- region-dependent values -----------------------------------------------------------------
+def _join_regions(df: pl.DataFrame, compiled: list[_Compiled], on: date,
+                  std: StandardsSet) -> pl.DataFrame:
+    """Join, per region column, a frame of every standard's scope and parameter values."""
+    groups: dict[str, list[_Compiled]] = {}
+    exprs: dict[str, pl.Expr] = {}
+    for c in compiled:
+        expr, input_name = _region_column(c.standard)
+        key = f"__region.{c.standard.entity}.{c.standard.region_basis}"
+        groups.setdefault(key, []).append(c)
+        exprs[key] = expr
+    df = df.with_columns(*(e.fill_null("").alias(k) for k, e in exprs.items()))
+    for key, members in groups.items():
+        codes = df.get_column(key).unique().to_list()
+        table = _region_frame(codes, members, on, std).rename({"__region": key})
+        df = df.join(table, on=key, how="left", maintain_order="left")
+    return df
+
+
+def _region_frame(codes: list[str], members: list[_Compiled], on: date,
+                  std: StandardsSet) -> pl.DataFrame:
+    columns: dict[str, list[Any]] = {"__region": codes}
+    dtypes: dict[str, Any] = {"__region": pl.String}
+    for c in members:
+        _, input_name = _region_column(c.standard)
+        steps = [_step(c.standard, on, code or None, input_name, std) for code in codes]
+        _region_values(c, steps, columns, dtypes, std)
+    return pl.DataFrame(columns, schema=dtypes)
+
+
+def _region_values(c: _Compiled, steps: list[Any], columns: dict[str, list[Any]],
+                   dtypes: dict[str, Any], std: StandardsSet) -> None:
+    p = c.prefix
+
+    def put(name: str, dtype: Any, values: list[Any]) -> None:
+        columns[p + name], dtypes[p + name] = values, dtype
+
+    put("scope", pl.Boolean, [st.in_scope for st in steps])
+    put("known_region", pl.Boolean, [st.region is not None for st in steps])
+    put("has_values", pl.Boolean, [st.values is not None for st in steps])
+    put("value_region", pl.String, [st.values.value_region if st.values else None for st in steps])
+    put("is_floor", pl.Boolean, [st.values.is_floor if st.values else None for st in steps])
+    put("reliability", pl.String, [st.values.reliability if st.values else None for st in steps])
+    for name in (c.rule.params if c.rule else ()):
+        raw = [st.params.get(name) for st in steps]
+        put(f"u.{name}", MASK, [_unknown_mask(c.bits, v) for v in raw])
+        keys = _table_keys(std.parameter(c.standard, name))
+        if keys:
+            for k in keys:
+                put(f"p.{name}[{k}]", NUMBER,
+                    [v.get(k) if isinstance(v, dict) else None for v in raw])
+            put(f"p.{name}", NUMBER, [None] * len(raw))
+        else:
+            put(f"p.{name}", NUMBER, [v if isinstance(v, Decimal) else None for v in raw])
+
+
+def _unknown_mask(bits: Bits, value: Any) -> int:
+    from .compile.scalar import Unknown
+    if not isinstance(value, Unknown):
+        return 0
+    mask = 0
+    for name in value.missing:
+        mask |= bits.input(name)
+    for name in value.params:
+        mask |= bits.param(name)
+    return mask
+
+
+# --- one standard's result columns -----------------------------------------------------------
+def _result_columns(c: _Compiled) -> list[pl.Expr]:
+    s, rule, p = c.standard, c.rule, c.prefix
+    sid = s.id
+    if rule is None:
+        return [pl.lit("not_eligible", dtype=STATUS).alias(f"{sid}.status"),
+                pl.lit("not_in_force").alias(f"{sid}.reason"),
+                *_empty(sid, ("amount", "annual_amount", "quantity")),
+                pl.lit(None, dtype=pl.String).alias(f"{sid}.value_region"),
+                pl.lit(None, dtype=pl.Boolean).alias(f"{sid}.is_floor"),
+                pl.lit(None, dtype=pl.String).alias(f"{sid}.reliability"),
+                pl.lit(0, dtype=MASK).alias(f"{sid}.mask"), ZERO.alias(f"{sid}.failed_mask")]
+    failed = [(v.unknown == 0) & ~v.value for v in c.conditions]
+    failed_mask = pl.sum_horizontal(
+        [pl.when(f).then(pl.lit(1 << i, dtype=MASK)).otherwise(ZERO) for i, f in enumerate(failed)]
+    ).cast(MASK) if failed else ZERO
+    _, region_input = _region_column(s)
+    region_bit = pl.when(pl.col(p + "known_region")).then(ZERO) \
+        .otherwise(pl.lit(c.bits.input(region_input), dtype=MASK))
+    unknown = _or([v.unknown for v in c.conditions]) | region_bit
+    life = pl.col("__life") if s.entity == "person" else pl.lit(None, dtype=pl.String)
+    out_of_scope = ~pl.col(p + "scope")
+    status = (pl.when(life.is_not_null() | out_of_scope | (failed_mask != 0))
+              .then(pl.lit("not_eligible")).when(unknown != 0).then(pl.lit("undetermined"))
+              .otherwise(pl.lit("eligible")).cast(STATUS))
+    reason = (pl.when(life.is_not_null()).then(life)
+              .when(out_of_scope).then(pl.lit("outside_scope"))
+              .otherwise(pl.lit(None, dtype=pl.String)))
+    cols = [status.alias(f"{sid}.status"), reason.alias(f"{sid}.reason")]
+    amount, annual, amount_unknown = _amount(c)
+    eligible = status == "eligible"
+    priced = status != "not_eligible"
+    cols += [
+        pl.when(eligible).then(amount).alias(f"{sid}.amount"),
+        pl.when(eligible).then(annual).alias(f"{sid}.annual_amount"),
+        pl.when(priced).then(pl.lit(rule.quantity, dtype=NUMBER)).alias(f"{sid}.quantity"),
+        pl.when(life.is_not_null() | out_of_scope | (failed_mask != 0)).then(ZERO)
+        .when(eligible).then(amount_unknown).otherwise(unknown)
+        .alias(f"{sid}.mask"),
+        pl.when(life.is_null() & ~out_of_scope).then(failed_mask).otherwise(ZERO)
+        .alias(f"{sid}.failed_mask"),
+        pl.when(priced & pl.col(p + "has_values")).then(pl.col(p + "value_region"))
+        .alias(f"{sid}.value_region"),
+        pl.when(priced).then(pl.col(p + "is_floor").fill_null(False)).alias(f"{sid}.is_floor"),
+        pl.when(priced).then(pl.coalesce(pl.col(p + "reliability"),
+                                         pl.lit(weakest(x.reliability for x in rule.sources))))
+        .alias(f"{sid}.reliability"),
+    ]
+    return cols
+
+
+def _amount(c: _Compiled) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """``(amount, annual amount, unknown mask)``; the amount is null where it is unknown."""
+    none = pl.lit(None, dtype=NUMBER)
+    if c.amount is None:
+        return none, none, ZERO
+    if c.per_year is not None:
+        per_year, per_year_unknown = c.per_year.value.cast(NUMBER), c.per_year.unknown
+    else:
+        factor = _PER_YEAR.get(c.standard.period)
+        per_year = none if factor is None else pl.lit(factor, dtype=NUMBER)
+        per_year_unknown = ZERO
+    unknown = c.amount.unknown | per_year_unknown
+    amount = pl.when(unknown == 0).then(c.amount.value.cast(NUMBER))
+    annual = pl.when(unknown == 0).then((c.amount.value * per_year).cast(NUMBER))
+    return amount, annual, unknown
+
+
+def _or(masks: list[pl.Expr]) -> pl.Expr:
+    out = ZERO
+    for m in masks:
+        out = out | m
+    return out
+
+
+def _empty(sid: str, fields: tuple[str, ...]) -> list[pl.Expr]:
+    return [pl.lit(None, dtype=NUMBER).alias(f"{sid}.{f}") for f in fields]
+
+
+# --- exclusions, decoding, household rows ----------------------------------------------------
+def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame:
+    """An eligible standard that ``excludes`` another takes priority (as the scalar engine)."""
+    ids = {s.id for s in chosen}
+    updates: dict[str, list[tuple[pl.Expr, str]]] = {}
+    for s in chosen:
+        for other in s.excludes:
+            if other in ids:
+                updates.setdefault(other, []).append((pl.col(f"{s.id}.status") == "eligible", s.id))
+    if not updates:
+        return out
+    exprs = []
+    for other, by in updates.items():
+        hit = pl.col(f"{other}.status") != "not_eligible"
+        by_id = pl.lit(None, dtype=pl.String)
+        for cond, sid in reversed(by):
+            by_id = pl.when(cond).then(pl.lit(sid)).otherwise(by_id)
+        excluded = hit & by_id.is_not_null()
+        exprs += [
+            pl.when(excluded).then(pl.lit("not_eligible", dtype=STATUS))
+            .otherwise(pl.col(f"{other}.status")).alias(f"{other}.status"),
+            pl.when(excluded).then(pl.lit("excluded")).otherwise(pl.col(f"{other}.reason"))
+            .alias(f"{other}.reason"),
+            pl.when(excluded).then(by_id).alias(f"{other}.excluded_by"),
+            *(pl.when(excluded).then(None).otherwise(pl.col(f"{other}.{f}")).alias(f"{other}.{f}")
+              for f in ("amount", "annual_amount", "quantity", "value_region", "is_floor",
+                        "reliability")),
+            *(pl.when(excluded).then(None).otherwise(pl.col(f"{other}.{f}")).alias(f"{other}.{f}")
+              for f in ("missing", "unknown_parameters", "failed")),
+        ]
+    return out.with_columns(exprs)
+
+
+def _decode(out: pl.DataFrame, compiled: list[_Compiled]) -> pl.DataFrame:
+    """Masks become the names the scalar engine gives: sorted, ``;``-separated."""
+    exprs = []
+    for c in compiled:
+        sid = c.standard.id
+        masks = out.get_column(f"{sid}.mask").unique().to_list()
+        names = {m: c.bits.decode(m) for m in masks}
+        missing = {m: ";".join(v[0]) or None for m, v in names.items()}
+        params = {m: ";".join(v[1]) or None for m, v in names.items()}
+        failed_masks = out.get_column(f"{sid}.failed_mask").unique().to_list()
+        texts = _failed_texts(c)
+        failed = {m: "；".join(t for i, t in enumerate(texts) if m >> i & 1) or None
+                  for m in failed_masks}
+        exprs += [
+            pl.col(f"{sid}.mask").replace_strict(missing, return_dtype=pl.String)
+            .alias(f"{sid}.missing"),
+            pl.col(f"{sid}.mask").replace_strict(params, return_dtype=pl.String)
+            .alias(f"{sid}.unknown_parameters"),
+            pl.col(f"{sid}.failed_mask").replace_strict(failed, return_dtype=pl.String)
+            .alias(f"{sid}.failed"),
+            pl.lit(c.rule.start.isoformat() if c.rule else None, dtype=pl.String)
+            .alias(f"{sid}.version"),
+        ]
+        if f"{sid}.excluded_by" not in out.columns:
+            exprs.append(pl.lit(None, dtype=pl.String).alias(f"{sid}.excluded_by"))
+    out = out.with_columns(exprs)
+    return out.drop([f"{c.standard.id}.{x}" for c in compiled for x in ("mask", "failed_mask")])
+
+
+def _failed_texts(c: _Compiled) -> list[str]:
+    return [cond.text.zh for cond in c.rule.conditions] if c.rule else []
+
+
+def _household_rows_on_first_member(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame:
+    cols = [f"{s.id}.{f}" for s in chosen if s.entity == "household" for f in RESULT_FIELDS]
+    if not cols:
+        return out
+    return out.with_columns(pl.when(pl.col("__first")).then(pl.col(c)).alias(c) for c in cols)
+
+
+# --- long layout -----------------------------------------------------------------------------
+def to_long(wide: pl.DataFrame, std: StandardsSet, keep_not_eligible: bool = False
+            ) -> pl.DataFrame:
+    """One row per person and standard (household standards: per household, ``person_id``
+    empty). By default only ``eligible`` and ``undetermined`` results are kept."""
+    parts = []
+    ids = [c.removesuffix(".status") for c in wide.columns if c.endswith(".status")]
+    for sid in ids:
+        s = std[sid]
+        cols = [pl.col(f"{sid}.{f}").alias(f) for f in RESULT_FIELDS]
+        person = pl.col(PERSON) if s.entity == "person" else pl.lit(None, dtype=pl.String)
+        part = wide.select(pl.col(HOUSEHOLD), person.alias(PERSON),
+                           pl.lit(sid).alias("standard"), *cols)
+        part = part.filter(pl.col("status").is_not_null())
+        if not keep_not_eligible:
+            part = part.filter(pl.col("status") != "not_eligible")
+        parts.append(part)
+    if not parts:
+        return pl.DataFrame()
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+def money_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """Amount columns rounded half up to the fen (two places), as results show money."""
+    cols = [c for c in frame.columns if c.endswith("amount")]
+    return frame.with_columns(round_half_up(pl.col(c), 2).cast(_MONEY).alias(c) for c in cols)

@@ -1,0 +1,318 @@
+"""Batch evaluation: the vectorized path agrees with the single-profile evaluator, and files
+with bad rows, Chinese headers, no rows, huge households and every format are handled."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gongfu_rules import evaluate
+from gongfu_rules.batch import evaluate_table, run_batch
+from gongfu_rules.cli import main
+from gongfu_rules.errors import InputError
+from gongfu_rules.evaluate import default_standards
+from gongfu_rules.facts import fact_specs
+from gongfu_rules.profile import id_number_check_character
+
+ROOT = Path(__file__).resolve().parent.parent
+REGIONS = ["530102", "530111", "530181", "532301", "532328", "533422", "530402", "53", "5301",
+           "110101", None]
+COMPARED = ("status", "amount", "annual_amount", "quantity", "missing", "unknown_parameters",
+            "reason", "excluded_by", "value_region", "is_floor", "reliability")
+
+
+# --- generating caseloads --------------------------------------------------------------------
+def _fact_value(spec):
+    if spec.type == "bool":
+        return st.sampled_from([True, False, None])
+    if spec.type == "enum":
+        return st.sampled_from([*spec.values, None])
+    if spec.type == "count":
+        return st.one_of(st.none(), st.integers(0, 60))
+    return st.one_of(st.none(), st.decimals(0, 3000, places=2))
+
+
+@st.composite
+def persons(draw):
+    person = {
+        "birth_date": draw(st.one_of(st.none(), st.dates(date(1915, 1, 1), date(2025, 6, 1)))),
+        "sex": draw(st.sampled_from(["male", "female", None])),
+        "hukou_region": draw(st.sampled_from(REGIONS)),
+        "residence_region": draw(st.sampled_from([None, None, *REGIONS])),
+        "disability_grade": draw(st.sampled_from([1, 2, 3, 4, None])),
+    }
+    for spec in fact_specs():
+        if spec.entity == "person":
+            person[spec.name] = draw(_fact_value(spec))
+    return {k: v for k, v in person.items() if v is not None}
+
+
+@st.composite
+def households(draw):
+    members = draw(st.lists(persons(), min_size=1, max_size=5))
+    household = {"members": members}
+    region = draw(st.sampled_from(REGIONS))
+    if region is not None:
+        household["region"] = region
+    for spec in fact_specs():
+        if spec.entity == "household":
+            value = draw(_fact_value(spec))
+            if value is not None:
+                household[spec.name] = value
+    return household
+
+
+def _rows(households: list[dict]) -> pl.DataFrame:
+    """A caseload frame (every cell as text) from profile dicts."""
+    rows = []
+    for h, household in enumerate(households):
+        facts = {f"household.{k}": v for k, v in household.items() if k != "members"}
+        for i, member in enumerate(household["members"]):
+            rows.append({"household_id": f"h{h}", "person_id": f"p{i + 1}", **member, **facts})
+    columns = sorted({k for r in rows for k in r})
+    return pl.DataFrame([{c: _text(r.get(c)) for c in columns} for r in rows],
+                        schema={c: pl.String for c in columns})
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _scalar(household: dict, on: date) -> dict[tuple[str | None, str], dict]:
+    evaluation = evaluate(household, on=on, explain=False)
+    out = {}
+    for pid, results in [*evaluation.persons.items(), (None, evaluation.household)]:
+        for r in results:
+            priced = r.status != "not_eligible"
+            out[pid, r.standard_id] = {
+                "status": r.status, "amount": r.amount, "annual_amount": r.annual_amount,
+                "quantity": r.quantity if priced else None,
+                "missing": ";".join(r.missing) or None,
+                "unknown_parameters": ";".join(r.unknown_parameters) or None,
+                "reason": r.reason, "excluded_by": r.excluded_by,
+                "value_region": r.value_region if priced else None,
+                "is_floor": r.is_floor if priced else None,
+                "reliability": r.reliability if priced else None,
+            }
+    return out
+
+
+def _fen(x):
+    return None if x is None else Decimal(x).quantize(Decimal("0.01"))
+
+
+def _assert_same(vector: dict, scalar: dict, where: str) -> None:
+    for field in COMPARED:
+        a, b = vector[field], scalar[field]
+        if field in ("amount", "annual_amount", "quantity"):
+            a, b = _fen(a), _fen(b)
+        assert a == b, f"{where}: {field} is {a!r} in batch but {b!r} one by one"
+
+
+# --- parity ----------------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(households(), min_size=1, max_size=8),
+       st.dates(date(2020, 1, 1), date(2026, 6, 30)))
+def test_batch_results_equal_single_profile_results(caseload, on):
+    caseload = [h for h in caseload
+                if all(m.get("birth_date") is None or m["birth_date"] <= on for m in h["members"])]
+    if not caseload:
+        return
+    std = default_standards()
+    table = evaluate_table(_rows(caseload), on=on, layout="long", keep_not_eligible=True)
+    got = {(r["household_id"], r["person_id"], r["standard"]): r
+           for r in table.iter_rows(named=True)}
+    for h, household in enumerate(caseload):
+        for (pid, sid), expected in _scalar(household, on).items():
+            person = pid if std[sid].entity == "person" else None
+            row = got[f"h{h}", person, sid]
+            _assert_same(row, expected, f"household h{h}, {pid}, {sid}")
+
+
+def test_a_huge_household_is_evaluated_whole_across_chunks(tmp_path):
+    household = {"region": "530102", "members": [
+        {"birth_date": "1940-01-01", "hukou_region": "530102", "sex": "female"}
+        for _ in range(250)]}
+    path = tmp_path / "big.csv"
+    _rows([household]).write_csv(path)
+    run_batch(path, tmp_path / "out.csv", on="2025-08-01", chunk_rows=40, layout="long",
+              progress=False)
+    out = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
+    assert out.filter(pl.col("standard") == "elderly_allowance").height == 250
+
+
+# --- bad rows --------------------------------------------------------------------------------
+def test_bad_rows_go_to_the_errors_file_with_row_column_and_reason(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("household_id,birth_date,hukou_region,orphan\n"
+                    "h1,2015-01-01,530102,true\n"
+                    "h2,2015-13-01,530102,true\n"
+                    "h3,2015-01-01,999999,perhaps\n", encoding="utf-8")
+    report = run_batch(path, tmp_path / "out.csv", on="2025-08-01", progress=False)
+    errors = pl.read_csv(report.errors, infer_schema=False)
+    assert errors.select("row", "column", "code").rows() == [
+        ("2", "birth_date", "date_invalid"), ("3", "hukou_region", "region_unknown"),
+        ("3", "orphan", "value_invalid")]
+    assert (report.rows, report.evaluated, report.failed_rows) == (3, 1, 2)
+
+
+def test_a_bad_member_sets_its_whole_household_aside_and_says_so(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("household_id,birth_date\nh1,1950-01-01\nh1,not a date\nh2,1950-01-01\n",
+                    encoding="utf-8")
+    report = run_batch(path, tmp_path / "out.csv", on="2025-08-01", progress=False)
+    errors = pl.read_csv(report.errors, infer_schema=False)
+    assert errors.select("row", "code").rows() == [("1", "household_set_aside"),
+                                                   ("2", "date_invalid")]
+    out = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
+    assert out.get_column("household_id").to_list() == ["h2"]
+
+
+def test_an_id_number_gives_birth_date_and_sex_and_is_never_in_the_errors(tmp_path):
+    first17 = "53010219500101002"
+    good = first17 + id_number_check_character(first17)
+    bad = first17 + ("0" if good[-1] != "0" else "1")
+    path = tmp_path / "in.csv"
+    path.write_text(f"身份证号,户籍地区划代码\n{good},530102\n{bad},530102\n", encoding="utf-8")
+    report = run_batch(path, tmp_path / "out.csv", on="2025-08-01", layout="long", progress=False)
+    text = report.errors.read_text(encoding="utf-8-sig")
+    assert "id_number_check_digit" in text and bad not in text and good not in text
+    out = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
+    elderly = out.filter(pl.col("standard") == "elderly_health_management")
+    assert elderly.height == 1  # born 1950: 75 on the date, from the ID number alone
+
+
+def test_an_unknown_column_is_an_error_naming_it_unless_ignored(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("household_id,birth_date,phone\nh1,1950-01-01,123\n", encoding="utf-8")
+    with pytest.raises(InputError, match="phone"):
+        run_batch(path, tmp_path / "out.csv", on="2025-08-01", progress=False)
+    report = run_batch(path, tmp_path / "out.csv", on="2025-08-01", progress=False,
+                       ignore_extra_columns=True)
+    assert report.ignored_columns == ["phone"]
+
+
+def test_the_exit_code_says_whether_any_row_failed(tmp_path, capsys):
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text("birth_date\n1950-01-01\n", encoding="utf-8")
+    bad.write_text("birth_date\n1950-02-30\n", encoding="utf-8")
+    assert main(["batch", str(good), "-o", str(tmp_path / "a.csv"), "--on", "2025-08-01",
+                 "--no-progress"]) == 0
+    assert main(["batch", str(bad), "-o", str(tmp_path / "b.csv"), "--on", "2025-08-01",
+                 "--no-progress"]) == 3
+
+
+# --- headers, empty files, formats ----------------------------------------------------------
+def test_chinese_headers_are_read_and_can_be_written(tmp_path):
+    report = run_batch(ROOT / "examples" / "caseload.csv", tmp_path / "out.csv",
+                       on="2025-08-01", headers="zh", progress=False)
+    header = next(csv.reader(open(report.output, encoding="utf-8-sig")))
+    assert header[:3] == ["行号", "家庭编号", "人员编号"]
+    assert "孤儿基本生活费.金额" in header
+
+
+def test_the_example_orphan_in_chuxiong_gets_the_provincial_rate(tmp_path):
+    table = evaluate_table(ROOT / "examples" / "caseload.csv", on="2025-08-01")
+    orphan = table.filter((pl.col("household_id") == "h002") & (pl.col("person_id") == "p2"))
+    assert orphan.get_column("orphan_basic_living.status").item() == "eligible"
+    assert orphan.get_column("orphan_basic_living.value_region").item() == "53"
+
+
+@pytest.mark.parametrize("content", ["", "household_id,birth_date\n"])
+def test_an_empty_file_gives_empty_outputs_not_an_error(tmp_path, content):
+    path = tmp_path / "in.csv"
+    path.write_text(content, encoding="utf-8")
+    report = run_batch(path, tmp_path / "out.parquet", on="2025-08-01", progress=False)
+    assert (report.rows, report.failed_rows) == (0, 0)
+    assert pl.read_parquet(report.output).height == 0
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet", ".jsonl"])
+def test_every_format_reads_and_writes_the_same_results(tmp_path, suffix):
+    source = pl.read_csv(ROOT / "examples" / "caseload.csv", infer_schema=False)
+    path = tmp_path / f"in{suffix}"
+    _write(source, path)
+    report = run_batch(path, tmp_path / f"out{suffix}", on="2025-08-01", layout="long",
+                       progress=False)
+    out = _read(report.output).select("household_id", "person_id", "standard", "status",
+                                      "amount")
+    reference = evaluate_table(source, on="2025-08-01", layout="long").filter(
+        pl.col("standard").is_not_null())
+    assert sorted(map(_plain, out.rows())) == sorted(map(_plain, reference.select(
+        "household_id", "person_id", "standard", "status", "amount").rows()))
+
+
+def _write(frame: pl.DataFrame, path: Path) -> None:
+    {".csv": frame.write_csv, ".xlsx": frame.write_excel, ".parquet": frame.write_parquet,
+     ".jsonl": frame.write_ndjson}[path.suffix](path)
+
+
+def _read(path: Path) -> pl.DataFrame:
+    if path.suffix == ".xlsx":
+        return pl.read_excel(path, infer_schema_length=0)
+    if path.suffix == ".csv":
+        return pl.read_csv(path, infer_schema=False)
+    if path.suffix == ".parquet":
+        return pl.read_parquet(path)
+    return pl.read_ndjson(path, infer_schema_length=None)
+
+
+def _plain(row: tuple) -> tuple:
+    return tuple("" if v is None or v == "" else str(_fen(v) if _is_number(v) else v)
+                 for v in row)
+
+
+def _is_number(v) -> bool:
+    try:
+        Decimal(str(v))
+        return not isinstance(v, bool)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+# --- interruption ----------------------------------------------------------------------------
+def test_an_interrupted_run_leaves_no_output_file(tmp_path, monkeypatch):
+    import gongfu_rules.batch as batch
+    calls = {"n": 0}
+    real = batch.evaluate_frame
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "evaluate_frame", failing)
+    path = tmp_path / "in.csv"
+    path.write_text("household_id,birth_date\n" + "".join(f"h{i},1950-01-01\n" for i in range(50)),
+                    encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(path, tmp_path / "out.parquet", on="2025-08-01", chunk_rows=10, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_evaluate_table_keeps_every_input_row(tmp_path):
+    frame = pl.DataFrame({"household_id": ["a", "b"], "birth_date": ["1950-01-01", "oops"]})
+    table = evaluate_table(frame, on="2025-08-01")
+    assert table.get_column("row").to_list() == [1, 2]
+    assert table.get_column("errors").to_list()[0] is None
+    assert "birth_date" in table.get_column("errors").to_list()[1]
+
+
+def test_json_output_has_no_binary_floats(tmp_path):
+    report = run_batch(ROOT / "examples" / "caseload.csv", tmp_path / "out.jsonl",
+                       on="2025-08-01", layout="long", progress=False)
+    for line in report.output.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line, parse_float=Decimal)
+        if row["amount"] is not None:
+            assert Decimal(str(row["amount"])) == _fen(row["amount"])
