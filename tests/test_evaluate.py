@@ -54,8 +54,8 @@ def test_a_birth_date_after_the_evaluation_date_is_an_error_naming_the_field():
 
 
 def test_a_child_born_inside_the_period_is_counted_from_birth():
-    p = {**KUNMING_ORPHAN, "birth_date": "2025-03-10"}
-    r = evaluate(p, period="2025").get("orphan_basic_living")
+    p = {**KUNMING_ORPHAN, "birth_date": "2024-03-10"}
+    r = evaluate(p, period="2024").get("orphan_basic_living")
     assert r.months[0].status == "not_eligible" and r.total == 9 * 1374
 
 

@@ -378,3 +378,8 @@ def test_docs_json_examples_parse():
 def test_id_numbers_at_the_edges_of_the_date_range_parse():
     for born in (date(1900, 1, 1), date(2025, 12, 31), date(2000, 2, 29)):
         assert parse_id_number(make_id("530102", born, "001")).birth_date == born
+
+
+def test_docs_list_the_fact_registry_as_generated():
+    from gongfu_rules.facts import facts_markdown
+    assert facts_markdown() in DOCS.read_text(encoding="utf-8")

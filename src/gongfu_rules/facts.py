@@ -100,3 +100,23 @@ def person_facts() -> tuple[FactSpec, ...]:
 
 def household_facts() -> tuple[FactSpec, ...]:
     return tuple(s for s in fact_specs() if s.entity == "household")
+
+
+def facts_markdown() -> str:
+    """The registry's facts (outside ``core.yaml``) as the Markdown tables of
+    ``docs/profiles.md``; a test keeps the document equal to this."""
+    lines: list[str] = []
+    for entity in ("person", "household"):
+        lines += [f"### {'Person' if entity == 'person' else 'Household'} facts from the catalog",
+                  "", "| Field | Type | 中文 | Meaning | Allowed values (Chinese aliases) |",
+                  "|---|---|---|---|---|"]
+        for s in fact_specs():
+            if s.entity != entity or s.file == "core.yaml":
+                continue
+            values = ", ".join(f"`{v}` ({', '.join(a)})" if a else f"`{v}`" for v, a in s.choices)
+            lines.append(f"| `{s.name}` | {_TYPE_WORDS[s.type]} | {s.zh} | {s.en} | {values} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+_TYPE_WORDS = {"bool": "yes/no", "enum": "enum", "count": "integer", "money": "decimal (元)"}

@@ -159,6 +159,7 @@ class StandardsSet:
     root: str
     catalog: Mapping[str, Any] = field(default_factory=dict)  # entry id -> CatalogEntry
     documents: Mapping[str, Any] = field(default_factory=dict)  # key -> CatalogDocument
+    catalog_domains: Mapping[str, str] = field(default_factory=dict)  # entry id -> domain
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __iter__(self):

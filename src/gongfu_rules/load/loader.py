@@ -103,6 +103,7 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
         name=meta.name, version=meta.version, digest=_digest(root, files),
         standards=MappingProxyType(standards), parameters=MappingProxyType(parameters),
         root=str(root), catalog=MappingProxyType(entries),
+        catalog_domains=MappingProxyType({k: cf.domain for _, cf in catalog for k in cf.entries}),
         documents=MappingProxyType(dict(documents.documents) if documents else {}))
 
 
