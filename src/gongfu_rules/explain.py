@@ -44,9 +44,10 @@ def explain(s: "Standard", status: str, *, result: "StandardResult | None" = Non
                     en=f"Not eligible for {s.name.en}: not " + "; not ".join(
                         t.en for t in result.failed) + ".")
     if status == "undetermined":
-        return Text(zh=f"尚不能确定是否符合{s.name.zh}，需要补充：{_missing(result, 'zh')}。",
+        zh, en = _weak_note(result)
+        return Text(zh=f"尚不能确定是否符合{s.name.zh}，需要补充：{_missing(result, 'zh')}。{zh}",
                     en=f"Eligibility for {s.name.en} cannot be decided yet; "
-                       f"it needs: {_missing(result, 'en')}.")
+                       f"it needs: {_missing(result, 'en')}.{' ' + en if en else ''}")
     return _eligible(s, result)
 
 
@@ -71,11 +72,20 @@ def _eligible(s: "Standard", r: "StandardResult") -> Text:
     docs = _documents(r)
     zh.append("依据：" + "；".join(docs) + "。")
     en.append("Sources: " + "; ".join(docs) + ".")
-    if r.reliability in _RELIABILITY:
-        g_zh, g_en = _RELIABILITY[r.reliability]
-        zh.append(f"注意：部分数据来自{g_zh}，请以当地主管部门的最新文件为准。")
-        en.append(f"Note: part of this rests on {g_en}; check the local authority's current notice.")
+    note_zh, note_en = _weak_note(r)
+    if note_zh:
+        zh.append(note_zh)
+        en.append(note_en)
     return Text(zh="".join(zh), en=" ".join(en))
+
+
+def _weak_note(r: "StandardResult") -> tuple[str, str]:
+    """The warning every result resting on a non-official source carries."""
+    if r.reliability not in _RELIABILITY:
+        return "", ""
+    g_zh, g_en = _RELIABILITY[r.reliability]
+    return (f"注意：部分数据来自{g_zh}，请以当地主管部门的最新文件为准。",
+            f"Note: part of this rests on {g_en}; check the local authority's current notice.")
 
 
 def _amount(s: "Standard", r: "StandardResult") -> tuple[str, str]:
