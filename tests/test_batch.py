@@ -120,18 +120,28 @@ def _assert_same(vector: dict, scalar: dict, where: str) -> None:
 
 
 # --- parity ----------------------------------------------------------------------------------
+def _born_by(caseload: list[dict], day: date) -> list[dict]:
+    """The households whose members are all born by ``day`` (a later birth is an input error)."""
+    return [h for h in caseload
+            if all(m.get("birth_date") is None or m["birth_date"] <= day for m in h["members"])]
+
+
+def _batch(caseload: list[dict], **when) -> dict[tuple, dict]:
+    """Every result of the batch path, by (household, person, standard)."""
+    table = evaluate_table(_rows(caseload), layout="long", keep_not_eligible=True, **when)
+    return {(r["household_id"], r["person_id"], r["standard"]): r
+            for r in table.iter_rows(named=True)}
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(households(), min_size=1, max_size=8),
        st.dates(date(2020, 1, 1), date(2026, 6, 30)))
 def test_batch_results_equal_single_profile_results(caseload, on):
-    caseload = [h for h in caseload
-                if all(m.get("birth_date") is None or m["birth_date"] <= on for m in h["members"])]
+    caseload = _born_by(caseload, on)
     if not caseload:
         return
     std = default_standards()
-    table = evaluate_table(_rows(caseload), on=on, layout="long", keep_not_eligible=True)
-    got = {(r["household_id"], r["person_id"], r["standard"]): r
-           for r in table.iter_rows(named=True)}
+    got = _batch(caseload, on=on)
     for h, household in enumerate(caseload):
         for (pid, sid), expected in _scalar(household, on).items():
             person = pid if std[sid].entity == "person" else None
@@ -316,3 +326,32 @@ def test_json_output_has_no_binary_floats(tmp_path):
         row = json.loads(line, parse_float=Decimal)
         if row["amount"] is not None:
             assert Decimal(str(row["amount"])) == _fen(row["amount"])
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(households(), min_size=1, max_size=4),
+       st.sampled_from(["2023", "2024-02", "2025"]))
+def test_period_totals_equal_single_profile_period_totals(caseload, period):
+    last = date(int(period[:4]), 12, 31) if len(period) == 4 else date(2024, 2, 29)
+    caseload = _born_by(caseload, last)
+    if not caseload:
+        return
+    std = default_standards()
+    got = _batch(caseload, period=period)
+    for h, household in enumerate(caseload):
+        evaluation = evaluate(household, period=period, explain=False)
+        for pid, results in [*evaluation.persons.items(), (None, evaluation.household)]:
+            for r in results:
+                person = pid if std[r.standard_id].entity == "person" else None
+                row = got[f"h{h}", person, r.standard_id]
+                where = f"household h{h}, {pid}, {r.standard_id}"
+                assert row["status"] == r.status, where
+                assert _fen(row["total"]) == _fen(r.total), where
+                assert (row["missing"] or None) == (";".join(r.detail.missing) or None), where
+
+
+def test_a_period_batch_writes_totals(tmp_path):
+    report = run_batch(ROOT / "examples" / "caseload.csv", tmp_path / "out.csv", period="2024",
+                       progress=False)
+    header = next(csv.reader(open(report.output, encoding="utf-8-sig")))
+    assert "elderly_allowance.total" in header and "elderly_allowance.amount" not in header

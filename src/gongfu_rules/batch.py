@@ -24,11 +24,11 @@ from typing import Any
 import polars as pl
 
 from .columns import ERROR_SCHEMA, HOUSEHOLD, PERSON, ROW, map_headers, typed_frame
-from .dates import parse_date
+from .dates import parse_date, parse_period
 from .errors import InputError
 from .evaluate import default_standards
 from .model import StandardsSet
-from .table import RESULT_FIELDS, evaluate_frame, money_columns, to_long
+from .table import RESULT_FIELDS, evaluate_frame, evaluate_frame_period, money_columns, to_long
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl",
            ".ndjson": "jsonl"}
@@ -58,11 +58,12 @@ def file_format(path: str | Path) -> str:
 
 
 # --- the Python API --------------------------------------------------------------------------
-def evaluate_table(source: str | Path | pl.DataFrame, on: date | str, *,
-                   standards: StandardsSet | None = None, layout: str = "wide",
-                   keep_not_eligible: bool = False,
+def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = None, *,
+                   period: str | None = None, standards: StandardsSet | None = None,
+                   layout: str = "wide", keep_not_eligible: bool = False,
                    ignore_extra_columns: bool = False) -> pl.DataFrame:
-    """Evaluate every person of a caseload (a file path or a frame) on a date.
+    """Evaluate every person of a caseload (a file path or a frame) on a date, or over a
+    ``period`` (``"2025"``, ``"2025-07"``) month by month with ``ID.total`` per standard.
 
     Returns one row per input row in ``wide`` layout (``ID.status``, ``ID.amount`` ... per
     standard), with ``row`` (the input row number) and ``errors`` (why a row was set aside,
@@ -71,13 +72,17 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str, *,
     set-aside rows with their errors.
     """
     std = standards or default_standards()
-    day = parse_date(on)
+    if (on is None) == (period is None):
+        raise InputError.one("time_invalid", "give exactly one of 'on' (a date) or 'period'",
+                             loc=("on",))
+    months, last_day = _time(on, period)
     raw = source if isinstance(source, pl.DataFrame) else read_whole(Path(source))
     mapping, _ = map_headers(raw.columns, ignore_extra_columns)
-    typed, errors = typed_frame(raw, mapping, last_day=day)
-    wide = money_columns(evaluate_frame(typed, day, std)).with_columns(typed.get_column(ROW))
+    typed, errors = typed_frame(raw, mapping, last_day=last_day)
+    wide = money_columns(_evaluate(typed, months, std, period is not None)) \
+        .with_columns(typed.get_column(ROW))
     if layout == "long":
-        return pl.concat([money_columns(to_long(wide, std, keep_not_eligible)).with_columns(
+        return pl.concat([to_long(wide, std, keep_not_eligible).with_columns(
             pl.lit(None, dtype=pl.String).alias("errors")), _error_rows(errors)],
             how="diagonal_relaxed")
     return _with_error_rows(wide, errors)
@@ -228,10 +233,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     if (on is None) == (period is None):
         raise InputError.one("time_invalid", "give exactly one of --on DATE or --period P",
                              loc=("on",))
-    if period is not None:
-        raise InputError.one("period_unsupported", "batch runs evaluate one date; give --on "
-                             "(a period is evaluated by the single-profile API)", loc=("period",))
-    day = parse_date(on)  # type: ignore[arg-type]
+    months, last_day = _time(on, period)
     src, out = Path(input_path), Path(output_path)
     file_format(src), file_format(out)
     report = BatchReport(output=out, errors=_beside(out, "errors"), summary=_beside(out, "summary"))
@@ -244,11 +246,12 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
             if mapping is None:
                 mapping, report.ignored_columns = map_headers(chunk.columns, ignore_extra_columns)
             typed, bad = typed_frame(chunk.select(list(mapping)), mapping,
-                                     first_row=report.rows + 1, last_day=day)
-            wide = money_columns(evaluate_frame(typed, day, std))
+                                     first_row=report.rows + 1, last_day=last_day)
+            wide = money_columns(_evaluate(typed, months, std, period is not None))
             wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
             summary.add(wide, typed)
-            result = to_long(wide, std) if layout == "long" else wide_for_files(wide, std)
+            result = to_long(wide, std) if layout == "long" else \
+                wide_for_files(wide, std, period is not None)
             writer.write(rename_headers(result, std, headers))
             if bad.height:
                 errors.write(bad)
@@ -270,6 +273,23 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     return report
 
 
+def _time(on: date | str | None, period: str | None) -> tuple[tuple[date, ...], date]:
+    """The dates evaluated (one, or the 1st of each month of a period) and the last day."""
+    if period is None:
+        day = parse_date(on)  # type: ignore[arg-type]
+        return (day,), day
+    p = parse_period(period)
+    return p.months, date.fromordinal(p.end.toordinal() - 1)
+
+
+def _evaluate(typed: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
+              period: bool) -> pl.DataFrame:
+    """One date: :func:`evaluate_frame`; a period: month by month, added up."""
+    if not period:
+        return evaluate_frame(typed, months[0], std)
+    return evaluate_frame_period(typed, months, std)
+
+
 def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport
             ) -> Iterator[pl.DataFrame]:
     chunks = read_chunks(src, chunk_rows)
@@ -287,11 +307,14 @@ def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport
 
 #: The fields a wide result file shows per standard (the long layout shows them all).
 WIDE_FIELDS = ("status", "amount", "annual_amount", "quantity", "missing", "reliability")
+#: Over a period: the total takes the place of the last month's amounts.
+WIDE_PERIOD_FIELDS = ("status", "total", "quantity", "missing", "reliability")
 
 
-def wide_for_files(wide: pl.DataFrame, std: StandardsSet) -> pl.DataFrame:
+def wide_for_files(wide: pl.DataFrame, std: StandardsSet, period: bool = False) -> pl.DataFrame:
     """A wide frame with the fields a person reads in a spreadsheet, per standard."""
-    keep = [f"{s.id}.{f}" for s in std for f in WIDE_FIELDS if f"{s.id}.{f}" in wide.columns]
+    fields = WIDE_PERIOD_FIELDS if period else WIDE_FIELDS
+    keep = [f"{s.id}.{f}" for s in std for f in fields if f"{s.id}.{f}" in wide.columns]
     return wide.select(ROW, HOUSEHOLD, PERSON, *keep)
 
 
@@ -345,7 +368,8 @@ def rename_headers(frame: pl.DataFrame, std: StandardsSet, headers: str) -> pl.D
 # --- the summary -----------------------------------------------------------------------------
 class _Summary:
     """Counts and totals per standard and region (the region each standard tests, as a
-    county code), added up chunk by chunk."""
+    county code), added up chunk by chunk. Over a period, ``amount_total`` adds the period
+    totals and ``annual_total`` is empty."""
 
     def __init__(self, std: StandardsSet, layout: str):
         self.std = std
@@ -358,11 +382,14 @@ class _Summary:
                    "residence": typed.select(pl.coalesce("residence_region", "household.region"))
                    .to_series()}
         for s in self.std:
+            over_period = f"{s.id}.total" in wide.columns
+            amount = wide.get_column(f"{s.id}.total" if over_period else f"{s.id}.amount")
+            annual = pl.Series([None] * wide.height, dtype=amount.dtype) if over_period \
+                else wide.get_column(f"{s.id}.annual_amount")
             part = pl.DataFrame({
                 "standard": s.id, "region": regions[s.region_basis].fill_null("unknown"),
-                "status": wide.get_column(f"{s.id}.status"),
-                "amount": wide.get_column(f"{s.id}.amount"),
-                "annual_amount": wide.get_column(f"{s.id}.annual_amount"),
+                "status": wide.get_column(f"{s.id}.status"), "amount": amount,
+                "annual_amount": annual,
             }).filter(pl.col("status").is_not_null())
             self.parts.append(part.group_by("standard", "region").agg(
                 (pl.col("status") == "eligible").sum().alias("eligible"),

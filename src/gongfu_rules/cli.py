@@ -1,7 +1,7 @@
 """The ``gongfu`` command.
 
     gongfu evaluate PROFILE.json [--on DATE | --period P] [--lang zh|en] [--format table|json]
-    gongfu batch INPUT -o OUTPUT --on DATE [--layout wide|long] [--headers en|zh]
+    gongfu batch INPUT -o OUTPUT (--on DATE | --period P) [--layout wide|long] [--headers en|zh]
     gongfu standards list
     gongfu standards show ID [--history]
     gongfu standards coverage [--by domain|region] [--format table|json]
@@ -64,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     ba = sub.add_parser("batch", help="evaluate a caseload file (CSV, Excel, Parquet, JSONL)")
     ba.add_argument("input")
     ba.add_argument("-o", "--output", required=True, help="result file; its suffix sets the format")
-    ba.add_argument("--on", required=True, help="evaluation date, YYYY-MM-DD")
+    ba_when = ba.add_mutually_exclusive_group(required=True)
+    ba_when.add_argument("--on", help="evaluation date, YYYY-MM-DD")
+    ba_when.add_argument("--period", help="a year (2025) or month (2025-07), month by month")
     ba.add_argument("--layout", choices=("wide", "long"), default="wide",
                     help="wide: a row per person; long: a row per eligible or undetermined result")
     ba.add_argument("--headers", choices=("en", "zh"), default="en", help="output column headers")
@@ -191,7 +193,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         raise InputError.one("extra_missing", f"gongfu batch needs the batch extra: pip install "
                              f"'gongfu-rules[batch]' ({e.name} is missing)") from None
     std = load_standards(args.standards) if args.standards else None
-    report = run_batch(args.input, args.output, on=args.on, layout=args.layout,
+    report = run_batch(args.input, args.output, on=args.on, period=args.period, layout=args.layout,
                        headers=args.headers, standards=std, chunk_rows=args.chunk_rows,
                        ignore_extra_columns=args.ignore_extra_columns,
                        progress=False if args.no_progress else None)

@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from .compile.vector import MASK, NUMBER, ZERO, Bits, Compiler, V, round_half_up
+from .compile.vector import MASK, NUMBER, ZERO, Aggregate, Bits, Compiler, V, round_half_up
 from .expr import nodes as n
 from .evaluate import _PER_YEAR, _step
 from .model import Rule, Standard, StandardsSet, weakest
@@ -38,6 +38,13 @@ RESULT_FIELDS = ("status", "amount", "annual_amount", "quantity", "missing",
                  "unknown_parameters", "failed", "reason", "excluded_by", "value_region",
                  "is_floor", "reliability", "version")
 _MONEY = pl.Decimal(38, 2)
+#: The type of each result field, the same in every chunk (a Parquet file needs one schema).
+FIELD_TYPES: dict[str, pl.DataType] = {
+    "status": STATUS, "amount": NUMBER, "annual_amount": NUMBER, "quantity": NUMBER,
+    "missing": pl.String, "unknown_parameters": pl.String, "failed": pl.String,
+    "reason": pl.String, "excluded_by": pl.String, "value_region": pl.String,
+    "is_floor": pl.Boolean, "reliability": pl.String, "version": pl.String,
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class _Compiled:
     conditions: tuple[V, ...]
     amount: V | None
     per_year: V | None
+    aggregates: tuple[Aggregate, ...] = ()
 
 
 def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
@@ -64,89 +72,18 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     chosen = [s for s in std if standards is None or s.id in standards]
     df = _prepare(frame, on)
     compiled = [_compile(s, on, std, i) for i, s in enumerate(chosen)]
-    vector = [c for c in compiled if not _needs_scalar(c)]
-    scalar = [c for c in compiled if _needs_scalar(c)]
-    df = _join_regions(df, vector, on, std)
+    df = _join_regions(df, compiled, on, std)
+    df = _aggregate_members(df, compiled)
     columns: list[pl.Expr] = []
-    for c in vector:
+    for c in compiled:
         columns.extend(_result_columns(c))
     out = df.select(pl.col(HOUSEHOLD), pl.col(PERSON), pl.col("__first"), *columns)
-    out = _decode(out, vector)
-    if scalar:
-        out = pl.concat([out, _scalar_columns(frame, on, std, scalar)], how="horizontal")
+    out = _decode(out, compiled)
     out = _apply_exclusions(out, chosen)
-    ordered = [f"{c.standard.id}.{f}" for c in compiled for f in RESULT_FIELDS]
-    out = out.select(HOUSEHOLD, PERSON, "__first", *ordered)
+    out = out.select(HOUSEHOLD, PERSON, "__first", *(
+        pl.col(f"{c.standard.id}.{f}").cast(FIELD_TYPES[f])
+        for c in compiled for f in RESULT_FIELDS))
     return _household_rows_on_first_member(out, chosen).drop("__first")
-
-
-def _needs_scalar(c: _Compiled) -> bool:
-    """A person rule that reads a parameter inside ``any_member``/``count``/``sum_members``:
-    the scalar engine gives the members the *evaluated person's* parameter values, which a
-    window over the household cannot, so such a standard is evaluated household by household
-    with the scalar engine itself (few standards do this)."""
-    if c.rule is None or c.standard.entity != "person":
-        return False
-    roots = [x.node for x in c.rule.conditions] + [x[1] for x in (c.rule.amount, c.rule.per_year) if x]
-    return any(isinstance(agg, n.Aggregate) and any(isinstance(x, n.Param) for x in n.walk(agg))
-               for root in roots for agg in n.walk(root))
-
-
-def _scalar_columns(frame: pl.DataFrame, on: date, std: StandardsSet,
-                    compiled: list[_Compiled]) -> pl.DataFrame:
-    """The result columns of ``compiled`` standards, by the scalar engine, row for row."""
-    from .compile.scalar import Ctx
-    from .evaluate import _evaluate_step, _life_reason, _plan, _regions
-    ids = {c.standard.id for c in compiled}
-    by_person: dict[tuple[str, str], dict[str, Any]] = {}
-    for household in _households(frame):
-        for person in household.members:
-            ctx = Ctx(person, household, on, {})
-            life = _life_reason(person, on)
-            results = {step.standard.id: _evaluate_step(step, ctx, False, life)
-                       for step in _plan(std, "person", on, _regions(ctx))
-                       if step.standard.id in ids}
-            by_person[household.id, person.id] = {
-                f"{sid}.{f}": v for sid, r in results.items() for f, v in _result_fields(r).items()}
-    rows = [by_person[key] for key in zip(frame.get_column(HOUSEHOLD), frame.get_column(PERSON))]
-    schema = {f"{c.standard.id}.{f}": t for c in compiled for f, t in _FIELD_TYPES.items()}
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
-
-
-_FIELD_TYPES: dict[str, Any] = {
-    "status": STATUS, "amount": NUMBER, "annual_amount": NUMBER, "quantity": NUMBER,
-    "missing": pl.String, "unknown_parameters": pl.String, "failed": pl.String,
-    "reason": pl.String, "excluded_by": pl.String, "value_region": pl.String,
-    "is_floor": pl.Boolean, "reliability": pl.String, "version": pl.String,
-}
-
-
-def _result_fields(r: Any) -> dict[str, Any]:
-    priced = r.status != "not_eligible"
-    return {
-        "status": r.status, "amount": r.amount, "annual_amount": r.annual_amount,
-        "quantity": r.quantity if priced else None, "missing": ";".join(r.missing) or None,
-        "unknown_parameters": ";".join(r.unknown_parameters) or None,
-        "failed": "；".join(t.zh for t in r.failed) or None, "reason": r.reason,
-        "excluded_by": r.excluded_by, "value_region": r.value_region if priced else None,
-        "is_floor": r.is_floor if priced else None, "reliability": r.reliability if priced else None,
-        "version": r.rule.start.isoformat() if r.rule else None,
-    }
-
-
-def _households(frame: pl.DataFrame):
-    """The frame's households as profile objects, in row order (members in row order)."""
-    from .profile import Household, Person
-    fields = [f for f in Person.model_fields if f in frame.columns and f != "id"]
-    hfields = [c for c in frame.columns if c.startswith("household.")]
-    order: dict[str, list[dict[str, Any]]] = {}
-    for row in frame.iter_rows(named=True):
-        order.setdefault(row[HOUSEHOLD], []).append(row)
-    for hid, members in order.items():
-        persons = [Person.model_construct(id=m[PERSON], **{f: m[f] for f in fields})
-                   for m in members]
-        facts = {h.removeprefix("household."): members[0][h] for h in hfields}
-        yield Household.model_construct(id=hid, members=persons, **facts)
 
 
 # --- preparing the frame ---------------------------------------------------------------------
@@ -198,7 +135,8 @@ def _compile(s: Standard, on: date, std: StandardsSet, i: int) -> _Compiled:
         conditions = tuple(compiler.compile(c.node) for c in rule.conditions)
         amount = compiler.compile(rule.amount[1]) if rule.amount else None
         per_year = compiler.compile(rule.per_year[1]) if rule.per_year else None
-    compiled = _Compiled(s, rule, prefix, bits, conditions, amount, per_year)
+    compiled = _Compiled(s, rule, prefix, bits, conditions, amount, per_year,
+                         tuple(compiler.aggregates))
     std._cache[key] = compiled
     return compiled
 
@@ -210,6 +148,33 @@ def _table_keys(param: Any) -> tuple[str, ...]:
             if isinstance(entry.value, dict):
                 keys.update(dict.fromkeys(entry.value))
     return tuple(keys)
+
+
+# --- aggregates over members ----------------------------------------------------------------
+def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled]) -> pl.DataFrame:
+    """Add every rule's ``any_member``/``count``/``sum_members`` columns.
+
+    The members see the *evaluated* person's parameter values (the scalar engine gives a
+    member's context the evaluator's parameters), so a person rule's aggregate is computed
+    over pairs (evaluated person, member) of each household. A household rule's parameters
+    are the same on every member's row, so its aggregates are a plain group-by.
+    """
+    person = [c for c in compiled if c.aggregates and c.standard.entity == "person"]
+    household = [a for c in compiled if c.standard.entity == "household" for a in c.aggregates]
+    if not person and not household:
+        return df
+    df = df.with_row_index("__idx")
+    facts = [col for col in df.columns if not col.startswith("__s") and col != "__idx"]
+    for c in person:
+        params = [col for col in df.columns if col.startswith(c.prefix)]
+        pairs = df.select("__idx", HOUSEHOLD, *params).join(
+            df.select(facts), on=HOUSEHOLD, how="inner")
+        sums = pairs.group_by("__idx").agg(e for a in c.aggregates for e in a.agg())
+        df = df.join(sums, on="__idx", how="left", maintain_order="left")
+    if household:
+        sums = df.group_by(HOUSEHOLD).agg(e for a in household for e in a.agg())
+        df = df.join(sums, on=HOUSEHOLD, how="left", maintain_order="left")
+    return df.drop("__idx")
 
 
 # --- region-dependent values -----------------------------------------------------------------
@@ -292,7 +257,7 @@ def _result_columns(c: _Compiled) -> list[pl.Expr]:
                 pl.lit(None, dtype=pl.Boolean).alias(f"{sid}.is_floor"),
                 pl.lit(None, dtype=pl.String).alias(f"{sid}.reliability"),
                 pl.lit(0, dtype=MASK).alias(f"{sid}.mask"), ZERO.alias(f"{sid}.failed_mask")]
-    failed = [(v.unknown == 0) & ~v.value for v in c.conditions]
+    failed = [(~v.value).fill_null(False) for v in c.conditions]
     failed_mask = pl.sum_horizontal(
         [pl.when(f).then(pl.lit(1 << i, dtype=MASK)).otherwise(ZERO) for i, f in enumerate(failed)]
     ).cast(MASK) if failed else ZERO
@@ -441,9 +406,11 @@ def to_long(wide: pl.DataFrame, std: StandardsSet, keep_not_eligible: bool = Fal
     ids = [c.removesuffix(".status") for c in wide.columns if c.endswith(".status")]
     for sid in ids:
         s = std[sid]
-        cols = [pl.col(f"{sid}.{f}").alias(f) for f in RESULT_FIELDS]
+        fields = RESULT_FIELDS + (PERIOD_FIELDS if f"{sid}.total" in wide.columns else ())
+        cols = [pl.col(f"{sid}.{f}").alias(f) for f in fields]
         person = pl.col(PERSON) if s.entity == "person" else pl.lit(None, dtype=pl.String)
-        part = wide.select(pl.col(HOUSEHOLD), person.alias(PERSON),
+        row = [pl.col("row")] if "row" in wide.columns else []
+        part = wide.select(*row, pl.col(HOUSEHOLD), person.alias(PERSON),
                            pl.lit(sid).alias("standard"), *cols)
         part = part.filter(pl.col("status").is_not_null())
         if not keep_not_eligible:
@@ -456,5 +423,84 @@ def to_long(wide: pl.DataFrame, std: StandardsSet, keep_not_eligible: bool = Fal
 
 def money_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """Amount columns rounded half up to the fen (two places), as results show money."""
-    cols = [c for c in frame.columns if c.endswith("amount")]
+    cols = [c for c in frame.columns if c.endswith(("amount", "total"))]
     return frame.with_columns(round_half_up(pl.col(c), 2).cast(_MONEY).alias(c) for c in cols)
+
+
+# --- periods ---------------------------------------------------------------------------------
+#: The extra columns a period result has per standard, beside the last deciding month's fields.
+PERIOD_FIELDS = ("total", "prorated")
+
+
+def evaluate_frame_period(frame: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
+                          standards: list[str] | None = None) -> pl.DataFrame:
+    """Results over a period, month by month as of each 1st, as :func:`gongfu_rules.evaluate`
+    does with ``period=``: the status is ``eligible`` if any month is; ``ID.total`` adds the
+    eligible months' amounts (a yearly or daily standard: its annual figure / 12 a month; a
+    one-off: the first eligible month's amount), and is empty when one of them is unknown. The
+    other fields are those of the last month whose status is the period's status."""
+    monthly = [evaluate_frame(frame, m, std, standards) for m in months]
+    ids = [c.removesuffix(".status") for c in monthly[0].columns if c.endswith(".status")]
+    stacked = pl.concat(
+        [monthly[0].select(HOUSEHOLD, PERSON),
+         *(w.drop(HOUSEHOLD, PERSON).rename(lambda c, i=i: f"{c}@{i}")
+           for i, w in enumerate(monthly))], how="horizontal")
+    # In stages, each reading the last one's columns by name: one nested expression would
+    # repeat the status and the deciding month in every field, and grow too large to plan.
+    stacked = stacked.with_columns(_period_status(sid, len(months)) for sid in ids)
+    stacked = stacked.with_columns(_deciding_month(sid, len(months)) for sid in ids)
+    columns: list[pl.Expr] = []
+    for sid in ids:
+        columns += _period_columns(std[sid], len(months))
+    return stacked.select(HOUSEHOLD, PERSON, *columns)
+
+
+def _period_status(sid: str, n_months: int) -> pl.Expr:
+    statuses = [pl.col(f"{sid}.status@{i}") for i in range(n_months)]
+    status = (pl.when(pl.any_horizontal([x == "eligible" for x in statuses])).then(pl.lit("eligible"))
+              .when(pl.any_horizontal([x == "undetermined" for x in statuses]))
+              .then(pl.lit("undetermined")).otherwise(pl.lit("not_eligible")).cast(STATUS))
+    return pl.when(statuses[0].is_null()).then(None).otherwise(status).alias(f"{sid}.status")
+
+
+def _deciding_month(sid: str, n_months: int) -> pl.Expr:
+    status = pl.col(f"{sid}.status")
+    return pl.max_horizontal([pl.when(pl.col(f"{sid}.status@{i}") == status).then(pl.lit(i))
+                              for i in range(n_months)]).alias(f"{sid}.month")
+
+
+def _period_columns(s: Standard, n_months: int) -> list[pl.Expr]:
+    sid, months = s.id, range(n_months)
+
+    def col(field: str, i: int) -> pl.Expr:
+        return pl.col(f"{sid}.{field}@{i}")
+
+    eligible = [col("status", i) == "eligible" for i in months]
+    last = pl.col(f"{sid}.month")
+
+    def detail(field: str) -> pl.Expr:
+        out = col(field, 0)
+        for i in months:
+            out = pl.when(last == i).then(col(field, i)).otherwise(out)
+        return out.alias(f"{sid}.{field}")
+
+    return [pl.col(f"{sid}.status"), _total(s, col, eligible, months).alias(f"{sid}.total"),
+            pl.lit(s.period not in ("month", "once")).alias(f"{sid}.prorated"),
+            *(detail(f) for f in RESULT_FIELDS if f != "status")]
+
+
+def _total(s: Standard, col: Any, eligible: list[pl.Expr], months: range) -> pl.Expr:
+    if s.period == "once":
+        first = pl.lit(None, dtype=NUMBER)
+        found = pl.lit(False)
+        for i in reversed(months):
+            first = pl.when(eligible[i]).then(col("amount", i)).otherwise(first)
+            found = found | eligible[i]
+        return pl.when(~found).then(pl.lit(Decimal(0), dtype=NUMBER)).otherwise(first)
+    twelve = pl.lit(Decimal(12), dtype=NUMBER)
+    shares = [col("amount", i) if s.period == "month" else (col("annual_amount", i) / twelve)
+              for i in months]
+    unknown = pl.any_horizontal([eligible[i] & shares[i].is_null() for i in months])
+    total = pl.sum_horizontal([pl.when(eligible[i]).then(shares[i])
+                               .otherwise(pl.lit(Decimal(0), dtype=NUMBER)) for i in months])
+    return pl.when(unknown).then(None).otherwise(total.cast(NUMBER))

@@ -2,10 +2,10 @@
 
 The semantics are the scalar closures' (:mod:`gongfu_rules.compile.scalar`), column-wise: every
 node gives a pair ``(value, unknown)``. ``unknown`` is a ``UInt64`` bit mask of the inputs and
-parameters that are missing (``0``: the value is known); the scalar engine's :class:`Unknown`
-sets become bit unions, so ``False and Unknown`` is ``False`` and ``True or Unknown`` is
-``True`` exactly as in Kleene logic, and an undetermined result names the same inputs. Where
-``unknown`` is not zero, ``value`` is meaningless and never read.
+parameters that are missing (``0``: the value is known), and ``value`` is null exactly where
+``unknown`` is not zero. Polars' own null logic is Kleene's (``False & null`` is ``False``),
+so ``and``/``or`` decide as the scalar engine does, and the scalar engine's :class:`Unknown`
+sets become bit unions, so an undetermined result names the same inputs.
 
 Numbers are ``Decimal(38, 6)``: money stays exact to the fen, and ``round`` rounds halves up
 (四舍五入) as the scalar engine does, not to even.
@@ -32,7 +32,6 @@ from ..regions import NATIONAL
 NUMBER = pl.Decimal(38, 6)
 MASK = pl.UInt64
 ZERO = pl.lit(0, dtype=MASK)
-HOUSEHOLD = "household_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +81,7 @@ class Compiler:
         self.bits = bits
         self.table_keys = table_keys  # a table parameter's keys, as the region frame has them
         self.prefix = prefix  # of this standard's parameter columns in the region frame
+        self.aggregates: list[Aggregate] = []  # computed before the rule, per household
 
     def param(self, name: str, key: str | None = None) -> pl.Expr:
         return pl.col(f"{self.prefix}p.{name}" + ("" if key is None else f"[{key}]"))
@@ -95,10 +95,6 @@ class Compiler:
 
 def _or_masks(masks: list[pl.Expr]) -> pl.Expr:
     return reduce(lambda a, b: a | b, masks) if masks else ZERO
-
-
-def _known(v: V) -> pl.Expr:
-    return v.unknown == 0
 
 
 def _const(c: Compiler, node: n.Const) -> V:
@@ -165,12 +161,14 @@ def _neg(c: Compiler, node: n.Neg) -> V:
 
 def _junction(c: Compiler, operands: tuple[n.Node, ...], decisive: bool) -> V:
     """``and`` (decisive False) or ``or`` (decisive True): a known decisive operand decides;
-    otherwise any unknown operand makes the result unknown, naming all of them."""
+    otherwise any unknown operand makes the result unknown, naming all of them. Kleene logic
+    is Polars' own on nulls; the masks are only read where the result is null, which keeps
+    nested junctions linear in size."""
     vs = [c.compile(o) for o in operands]
-    decided = pl.any_horizontal([_known(v) & (v.value if decisive else ~v.value) for v in vs])
-    unknown = _or_masks([v.unknown for v in vs])
-    return V(pl.when(decided).then(pl.lit(decisive)).otherwise(pl.lit(not decisive)),
-             pl.when(decided).then(ZERO).otherwise(unknown))
+    combine = pl.any_horizontal if decisive else pl.all_horizontal
+    value = combine([v.value for v in vs])
+    return V(value, pl.when(value.is_null()).then(_or_masks([v.unknown for v in vs]))
+             .otherwise(ZERO))
 
 
 def _and(c: Compiler, node: n.And) -> V:
@@ -209,14 +207,16 @@ def _in(c: Compiler, node: n.In) -> V:
                                                               dtype=NUMBER)).implode())
     else:
         member = v.value.is_in(pl.lit(pl.Series(choices)).implode())
-    return V(~member if node.negate else member, v.unknown)
+    member = ~member if node.negate else member
+    return V(pl.when(v.value.is_not_null()).then(member), v.unknown)
 
 
 def _if_else(c: Compiler, node: n.IfElse) -> V:
     t, a, b = c.compile(node.test), c.compile(node.then), c.compile(node.orelse)
     unknown = (pl.when(t.unknown != 0).then(t.unknown | a.unknown | b.unknown)
                .when(t.value).then(a.unknown).otherwise(b.unknown))
-    return V(pl.when(t.value).then(a.value).otherwise(b.value), unknown)
+    return V(pl.when(t.value.is_null()).then(None).when(t.value).then(a.value)
+             .otherwise(b.value), unknown)
 
 
 def round_half_up(x: pl.Expr, digits: int = 0) -> pl.Expr:
@@ -232,10 +232,10 @@ def _call(c: Compiler, node: n.Call) -> V:
     args = [c.compile(a) for a in node.args]
     unknown = _or_masks([a.unknown for a in args])
     vals = [a.value.cast(NUMBER) for a in args]
-    if node.func == "min":
-        value = pl.min_horizontal(vals)
-    elif node.func == "max":
-        value = pl.max_horizontal(vals)
+    if node.func in ("min", "max"):  # these skip nulls: an unknown argument must not be
+        pick = pl.min_horizontal if node.func == "min" else pl.max_horizontal
+        value = pl.when(pl.any_horizontal([v.is_null() for v in vals])).then(None) \
+            .otherwise(pick(vals))
     elif node.func == "ceil":
         value = vals[0].ceil()
     elif node.func == "floor":
@@ -253,24 +253,45 @@ def _in_region(c: Compiler, node: n.InRegion) -> V:
         col, name = pl.coalesce(pl.col("residence_region"), pl.col("household.region")), \
             "residence_region"
     # Canonical codes nest by prefix ("530102" in "5301" in "53"): is_within, column-wise.
-    within = pl.lit(True) if node.code == NATIONAL else col.str.starts_with(node.code)
+    within = pl.when(col.is_not_null()).then(True) if node.code == NATIONAL \
+        else col.str.starts_with(node.code)
     return V(within, pl.when(col.is_null()).then(c.bits.mask(name)).otherwise(ZERO))
 
 
 def _aggregate(c: Compiler, node: n.Aggregate) -> V:
+    """An aggregate over the household's members is computed apart, before the rule (see
+    :func:`aggregate_columns`); here it is read from the columns that step adds."""
     inner = c.compile(node.operand)
-    over = HOUSEHOLD
-    any_unknown = (inner.unknown != 0).any().over(over)
-    all_masks = inner.unknown.bitwise_or().over(over)
-    if node.func == "any_member":
-        some_true = (_known(inner) & inner.value).any().over(over)
-        return V(some_true, pl.when(some_true).then(ZERO)
-                 .when(any_unknown).then(all_masks).otherwise(ZERO))
-    if node.func == "count":
-        value = inner.value.cast(pl.Int64).sum().over(over).cast(NUMBER)
-    else:
-        value = inner.value.cast(NUMBER).sum().over(over).cast(NUMBER)
-    return V(value, pl.when(any_unknown).then(all_masks).otherwise(ZERO))
+    name = f"{c.prefix}agg{len(c.aggregates)}"
+    c.aggregates.append(Aggregate(name, node.func, inner))
+    return V(pl.col(f"{name}.v"), pl.col(f"{name}.u"))
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """``count``, ``any_member`` or ``sum_members`` of ``inner`` over a household's members;
+    its result columns are ``NAME.v`` and ``NAME.u``."""
+
+    name: str
+    func: str
+    inner: V
+
+    def agg(self) -> list[pl.Expr]:
+        """The aggregate as group-by expressions over the members' rows (Kleene, as the
+        scalar engine: a known ``True`` decides ``any_member``; else any unknown member makes
+        the result unknown, naming every member's missing inputs)."""
+        v, u = self.inner.value, self.inner.unknown
+        any_unknown = (u != 0).any()
+        masks = u.bitwise_or()
+        if self.func == "any_member":
+            some = v.fill_null(False).any()
+            value = pl.when(some).then(True).when(any_unknown).then(None).otherwise(False)
+            unknown = pl.when(some).then(ZERO).when(any_unknown).then(masks).otherwise(ZERO)
+        else:
+            total = v.cast(pl.Int64).sum() if self.func == "count" else v.cast(NUMBER).sum()
+            value = pl.when(any_unknown).then(None).otherwise(total.cast(NUMBER))
+            unknown = pl.when(any_unknown).then(masks).otherwise(ZERO)
+        return [value.alias(f"{self.name}.v"), unknown.cast(MASK).alias(f"{self.name}.u")]
 
 
 HANDLERS: dict[str, Callable[[Compiler, Any], V]] = {
