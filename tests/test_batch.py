@@ -355,3 +355,22 @@ def test_a_period_batch_writes_totals(tmp_path):
                        progress=False)
     header = next(csv.reader(open(report.output, encoding="utf-8-sig")))
     assert "elderly_allowance.total" in header and "elderly_allowance.amount" not in header
+
+
+def test_a_household_whose_rows_are_not_together_is_set_aside_and_named(tmp_path):
+    frame = pl.DataFrame({"household_id": ["a", "b", "a"],
+                          "birth_date": ["1950-01-01", "1950-01-01", "1960-01-01"]})
+    table = evaluate_table(frame, on="2025-08-01")
+    assert table.get_column("errors").to_list()[1] is None
+    assert "not consecutive" in table.get_column("errors").to_list()[0]
+    assert "not consecutive" in table.get_column("errors").to_list()[2]
+
+
+def test_only_limits_the_standards_evaluated(tmp_path):
+    report = run_batch(ROOT / "examples" / "caseload.csv", tmp_path / "out.csv", on="2025-08-01",
+                       only=["elderly_allowance"], progress=False)
+    header = next(csv.reader(open(report.output, encoding="utf-8-sig")))
+    assert [h for h in header if h.endswith(".status")] == ["elderly_allowance.status"]
+    with pytest.raises(InputError, match="no standard nope"):
+        run_batch(ROOT / "examples" / "caseload.csv", tmp_path / "x.csv", on="2025-08-01",
+                  only=["nope"], progress=False)

@@ -32,7 +32,7 @@ from .table import RESULT_FIELDS, evaluate_frame, evaluate_frame_period, money_c
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl",
            ".ndjson": "jsonl"}
-DEFAULT_CHUNK = 200_000
+DEFAULT_CHUNK = 50_000  # about 0.5 GB of working memory with the bundled standards
 _EXCEL_ROWS = 1_048_575
 
 
@@ -225,11 +225,14 @@ class _Writer:
 # --- the batch run ---------------------------------------------------------------------------
 def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str | None = None,
               period: str | None = None, layout: str = "wide", headers: str = "en",
-              standards: StandardsSet | None = None, chunk_rows: int = DEFAULT_CHUNK,
-              ignore_extra_columns: bool = False, progress: bool | None = None) -> BatchReport:
+              standards: StandardsSet | None = None, only: list[str] | None = None,
+              chunk_rows: int = DEFAULT_CHUNK, ignore_extra_columns: bool = False,
+              progress: bool | None = None) -> BatchReport:
     """Evaluate a caseload file into ``output_path`` (its suffix picks the format), with
-    ``OUTPUT.errors.csv`` (one row per problem) and ``OUTPUT.summary.csv`` beside it."""
+    ``OUTPUT.errors.csv`` (one row per problem) and ``OUTPUT.summary.csv`` beside it.
+    ``only``: evaluate just these standards (ids)."""
     std = standards or default_standards()
+    _check_ids(std, only)
     if (on is None) == (period is None):
         raise InputError.one("time_invalid", "give exactly one of --on DATE or --period P",
                              loc=("on",))
@@ -247,7 +250,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 mapping, report.ignored_columns = map_headers(chunk.columns, ignore_extra_columns)
             typed, bad = typed_frame(chunk.select(list(mapping)), mapping,
                                      first_row=report.rows + 1, last_day=last_day)
-            wide = money_columns(_evaluate(typed, months, std, period is not None))
+            wide = money_columns(_evaluate(typed, months, std, period is not None, only))
             wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
             summary.add(wide, typed)
             result = to_long(wide, std) if layout == "long" else \
@@ -260,7 +263,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
             report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
             if bar is not None:
                 bar.update(chunk.height)
-        writer.close(_empty_schema(std, layout))
+        writer.close(_empty_schema(std, layout, only))
         errors.close(ERROR_SCHEMA)
         summary.write(report.summary)
     except BaseException:
@@ -283,11 +286,18 @@ def _time(on: date | str | None, period: str | None) -> tuple[tuple[date, ...], 
 
 
 def _evaluate(typed: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
-              period: bool) -> pl.DataFrame:
+              period: bool, only: list[str] | None = None) -> pl.DataFrame:
     """One date: :func:`evaluate_frame`; a period: month by month, added up."""
     if not period:
-        return evaluate_frame(typed, months[0], std)
-    return evaluate_frame_period(typed, months, std)
+        return evaluate_frame(typed, months[0], std, only)
+    return evaluate_frame_period(typed, months, std, only)
+
+
+def _check_ids(std: StandardsSet, only: list[str] | None) -> None:
+    unknown = [i for i in only or () if i not in std.standards]
+    if unknown:
+        raise InputError.one("standard_unknown", f"no standard {', '.join(unknown)}; "
+                             "gongfu standards list shows them", loc=("only",))
 
 
 def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport
@@ -322,12 +332,13 @@ def _beside(path: Path, what: str) -> Path:
     return path.with_name(f"{path.stem}.{what}.csv")
 
 
-def _empty_schema(std: StandardsSet, layout: str) -> dict[str, Any]:
+def _empty_schema(std: StandardsSet, layout: str, only: list[str] | None) -> dict[str, Any]:
     if layout == "long":
         return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String, "standard": pl.String,
                 **{f: pl.String for f in RESULT_FIELDS}}
     return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
-            **{f"{s.id}.{f}": pl.String for s in std for f in WIDE_FIELDS}}
+            **{f"{s.id}.{f}": pl.String for s in std if only is None or s.id in only
+               for f in WIDE_FIELDS}}
 
 
 def _progress(enabled: bool | None, total: int | None):
@@ -382,6 +393,8 @@ class _Summary:
                    "residence": typed.select(pl.coalesce("residence_region", "household.region"))
                    .to_series()}
         for s in self.std:
+            if f"{s.id}.status" not in wide.columns:
+                continue
             over_period = f"{s.id}.total" in wide.columns
             amount = wide.get_column(f"{s.id}.total" if over_period else f"{s.id}.amount")
             annual = pl.Series([None] * wide.height, dtype=amount.dtype) if over_period \

@@ -70,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     ba.add_argument("--layout", choices=("wide", "long"), default="wide",
                     help="wide: a row per person; long: a row per eligible or undetermined result")
     ba.add_argument("--headers", choices=("en", "zh"), default="en", help="output column headers")
-    ba.add_argument("--chunk-rows", type=int, default=200_000, help="rows read at a time")
+    ba.add_argument("--only", help="evaluate just these standards: ID,ID,...")
+    ba.add_argument("--chunk-rows", type=int, default=50_000, help="rows read at a time")
     ba.add_argument("--ignore-extra-columns", action="store_true",
                     help="skip columns that are not profile fields (they are listed, not read)")
     ba.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -195,6 +196,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     std = load_standards(args.standards) if args.standards else None
     report = run_batch(args.input, args.output, on=args.on, period=args.period, layout=args.layout,
                        headers=args.headers, standards=std, chunk_rows=args.chunk_rows,
+                       only=args.only.split(",") if args.only else None,
                        ignore_extra_columns=args.ignore_extra_columns,
                        progress=False if args.no_progress else None)
     print(f"{report.rows} rows read, {report.evaluated} evaluated, {report.failed_rows} set aside"

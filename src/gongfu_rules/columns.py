@@ -280,6 +280,13 @@ def _household_checks(df: pl.DataFrame, reverse: dict[str, str]
                               "the household id is empty; every row needs one when the file "
                               "has the column"))
         df = df.with_columns(pl.coalesce(HOUSEHOLD, pl.concat_str(pl.lit("row"), pl.col(ROW))))
+        # Members must be on consecutive rows: that is how a stream is cut into households.
+        df = df.with_columns(pl.col(HOUSEHOLD).rle_id().alias("__run"))
+        df = df.with_columns((pl.col("__run").n_unique().over(HOUSEHOLD) > 1)
+                             .alias("__bad.scattered"))
+        errors.append(_errors(df, "__bad.scattered", reverse[HOUSEHOLD], "household_scattered",
+                              "the rows of this household are not consecutive; sort the file "
+                              "by household id"))
     df = df.with_columns((pl.len().over(HOUSEHOLD, PERSON) > 1).alias("__bad.dup_person"))
     errors.append(_errors(df, "__bad.dup_person", reverse.get(PERSON, PERSON),
                           "member_id_duplicate", "this person id is used twice in the household"))

@@ -31,6 +31,7 @@ from .evaluate import _PER_YEAR, _step
 from .model import Rule, Standard, StandardsSet, weakest
 
 HOUSEHOLD = "household_id"
+KEY = "__household"  # the household's run number in the frame
 PERSON = "person_id"
 STATUS = pl.Enum(["eligible", "not_eligible", "undetermined"])
 #: The columns each standard contributes to a wide result frame, ``ID.FIELD``.
@@ -74,9 +75,8 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     compiled = [_compile(s, on, std, i) for i, s in enumerate(chosen)]
     df = _join_regions(df, compiled, on, std)
     df = _aggregate_members(df, compiled)
-    columns: list[pl.Expr] = []
-    for c in compiled:
-        columns.extend(_result_columns(c))
+    df = df.with_columns(e for c in compiled for e in _decisions(c))
+    columns = [e for c in compiled for e in _result_columns(c)]
     out = df.select(pl.col(HOUSEHOLD), pl.col(PERSON), pl.col("__first"), *columns)
     out = _decode(out, compiled)
     out = _apply_exclusions(out, chosen)
@@ -96,11 +96,14 @@ def _prepare(frame: pl.DataFrame, on: date) -> pl.DataFrame:
             .then(pl.lit("deceased"))
             .when(birth.is_not_null() & (birth > pl.lit(on))).then(pl.lit("not_born"))
             .otherwise(pl.lit(None, dtype=pl.String)))
+    # A household's rows are consecutive (columns.typed_frame checks it), so a run number
+    # is its key: grouping on an integer is much cheaper than on the id's text.
+    frame = frame.with_columns(pl.col(HOUSEHOLD).rle_id().alias(KEY))
     return frame.with_columns(
         age.alias("__age"),
-        pl.len().over(HOUSEHOLD).alias("__household_size"),
-        (pl.int_range(pl.len()).over(HOUSEHOLD) == 0).alias("__first"),
-        pl.col("hukou_region").first().over(HOUSEHOLD).alias("__first_hukou"),
+        pl.len().over(KEY).alias("__household_size"),
+        (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True).alias("__first"),
+        pl.col("hukou_region").first().over(KEY).alias("__first_hukou"),
         life.alias("__life"),
     )
 
@@ -165,15 +168,15 @@ def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled]) -> pl.DataFr
         return df
     df = df.with_row_index("__idx")
     facts = [col for col in df.columns if not col.startswith("__s") and col != "__idx"]
-    for c in person:
-        params = [col for col in df.columns if col.startswith(c.prefix)]
-        pairs = df.select("__idx", HOUSEHOLD, *params).join(
-            df.select(facts), on=HOUSEHOLD, how="inner")
-        sums = pairs.group_by("__idx").agg(e for a in c.aggregates for e in a.agg())
+    facts = [col for col in facts if col != HOUSEHOLD]
+    if person:
+        params = [col for col in df.columns if col.startswith(tuple(c.prefix for c in person))]
+        pairs = df.select("__idx", KEY, *params).join(df.select(facts), on=KEY, how="inner")
+        sums = pairs.group_by("__idx").agg(e for c in person for a in c.aggregates for e in a.agg())
         df = df.join(sums, on="__idx", how="left", maintain_order="left")
     if household:
-        sums = df.group_by(HOUSEHOLD).agg(e for a in household for e in a.agg())
-        df = df.join(sums, on=HOUSEHOLD, how="left", maintain_order="left")
+        sums = df.group_by(KEY).agg(e for a in household for e in a.agg())
+        df = df.join(sums, on=KEY, how="left", maintain_order="left")
     return df.drop("__idx")
 
 
@@ -246,7 +249,29 @@ def _unknown_mask(bits: Bits, value: Any) -> int:
 
 
 # --- one standard's result columns -----------------------------------------------------------
+def _decisions(c: _Compiled) -> list[pl.Expr]:
+    """First stage: what the conditions and the amount give, as columns (``ID.__failed``,
+    ``ID.__unknown``, ``ID.__amount``, ``ID.__amount_unknown``, ``ID.__per_year``), so that
+    the result fields read them instead of computing them again."""
+    sid, p = c.standard.id, c.prefix
+    if c.rule is None:
+        return []
+    failed = [(~v.value).fill_null(False) for v in c.conditions]
+    failed_mask = pl.sum_horizontal(
+        [pl.when(f).then(pl.lit(1 << i, dtype=MASK)).otherwise(ZERO) for i, f in enumerate(failed)]
+    ).cast(MASK) if failed else ZERO
+    _, region_input = _region_column(c.standard)
+    region_bit = pl.when(pl.col(p + "known_region")).then(ZERO) \
+        .otherwise(pl.lit(c.bits.input(region_input), dtype=MASK))
+    amount, per_year, amount_unknown = _amount(c)
+    return [failed_mask.alias(f"{sid}.__failed"),
+            (_or([v.unknown for v in c.conditions]) | region_bit).alias(f"{sid}.__unknown"),
+            amount.alias(f"{sid}.__amount"), per_year.alias(f"{sid}.__per_year"),
+            amount_unknown.alias(f"{sid}.__amount_unknown")]
+
+
 def _result_columns(c: _Compiled) -> list[pl.Expr]:
+    """Second stage: the result fields, from the first stage's columns."""
     s, rule, p = c.standard, c.rule, c.prefix
     sid = s.id
     if rule is None:
@@ -257,32 +282,26 @@ def _result_columns(c: _Compiled) -> list[pl.Expr]:
                 pl.lit(None, dtype=pl.Boolean).alias(f"{sid}.is_floor"),
                 pl.lit(None, dtype=pl.String).alias(f"{sid}.reliability"),
                 pl.lit(0, dtype=MASK).alias(f"{sid}.mask"), ZERO.alias(f"{sid}.failed_mask")]
-    failed = [(~v.value).fill_null(False) for v in c.conditions]
-    failed_mask = pl.sum_horizontal(
-        [pl.when(f).then(pl.lit(1 << i, dtype=MASK)).otherwise(ZERO) for i, f in enumerate(failed)]
-    ).cast(MASK) if failed else ZERO
-    _, region_input = _region_column(s)
-    region_bit = pl.when(pl.col(p + "known_region")).then(ZERO) \
-        .otherwise(pl.lit(c.bits.input(region_input), dtype=MASK))
-    unknown = _or([v.unknown for v in c.conditions]) | region_bit
+    failed_mask, unknown = pl.col(f"{sid}.__failed"), pl.col(f"{sid}.__unknown")
+    amount, amount_unknown = pl.col(f"{sid}.__amount"), pl.col(f"{sid}.__amount_unknown")
     life = pl.col("__life") if s.entity == "person" else pl.lit(None, dtype=pl.String)
     out_of_scope = ~pl.col(p + "scope")
-    status = (pl.when(life.is_not_null() | out_of_scope | (failed_mask != 0))
-              .then(pl.lit("not_eligible")).when(unknown != 0).then(pl.lit("undetermined"))
+    excluded = life.is_not_null() | out_of_scope | (failed_mask != 0)
+    status = (pl.when(excluded).then(pl.lit("not_eligible"))
+              .when(unknown != 0).then(pl.lit("undetermined"))
               .otherwise(pl.lit("eligible")).cast(STATUS))
     reason = (pl.when(life.is_not_null()).then(life)
               .when(out_of_scope).then(pl.lit("outside_scope"))
               .otherwise(pl.lit(None, dtype=pl.String)))
-    cols = [status.alias(f"{sid}.status"), reason.alias(f"{sid}.reason")]
-    amount, annual, amount_unknown = _amount(c)
-    eligible = status == "eligible"
-    priced = status != "not_eligible"
-    cols += [
+    eligible = ~excluded & (unknown == 0)
+    priced = ~excluded
+    return [
+        status.alias(f"{sid}.status"), reason.alias(f"{sid}.reason"),
         pl.when(eligible).then(amount).alias(f"{sid}.amount"),
-        pl.when(eligible).then(annual).alias(f"{sid}.annual_amount"),
+        pl.when(eligible).then((amount * pl.col(f"{sid}.__per_year")).cast(NUMBER))
+        .alias(f"{sid}.annual_amount"),
         pl.when(priced).then(pl.lit(rule.quantity, dtype=NUMBER)).alias(f"{sid}.quantity"),
-        pl.when(life.is_not_null() | out_of_scope | (failed_mask != 0)).then(ZERO)
-        .when(eligible).then(amount_unknown).otherwise(unknown)
+        pl.when(excluded).then(ZERO).when(eligible).then(amount_unknown).otherwise(unknown)
         .alias(f"{sid}.mask"),
         pl.when(life.is_null() & ~out_of_scope).then(failed_mask).otherwise(ZERO)
         .alias(f"{sid}.failed_mask"),
@@ -293,11 +312,10 @@ def _result_columns(c: _Compiled) -> list[pl.Expr]:
                                          pl.lit(weakest(x.reliability for x in rule.sources))))
         .alias(f"{sid}.reliability"),
     ]
-    return cols
 
 
 def _amount(c: _Compiled) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """``(amount, annual amount, unknown mask)``; the amount is null where it is unknown."""
+    """``(amount, per year, unknown mask)``; the amount is null where it is unknown."""
     none = pl.lit(None, dtype=NUMBER)
     if c.amount is None:
         return none, none, ZERO
@@ -308,9 +326,7 @@ def _amount(c: _Compiled) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         per_year = none if factor is None else pl.lit(factor, dtype=NUMBER)
         per_year_unknown = ZERO
     unknown = c.amount.unknown | per_year_unknown
-    amount = pl.when(unknown == 0).then(c.amount.value.cast(NUMBER))
-    annual = pl.when(unknown == 0).then((c.amount.value * per_year).cast(NUMBER))
-    return amount, annual, unknown
+    return pl.when(unknown == 0).then(c.amount.value.cast(NUMBER)), per_year, unknown
 
 
 def _or(masks: list[pl.Expr]) -> pl.Expr:
@@ -359,14 +375,16 @@ def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame
 
 def _decode(out: pl.DataFrame, compiled: list[_Compiled]) -> pl.DataFrame:
     """Masks become the names the scalar engine gives: sorted, ``;``-separated."""
+    mask_cols = [f"{c.standard.id}.{x}" for c in compiled for x in ("mask", "failed_mask")]
+    # The distinct masks of every standard in one pass (one query, not two per standard).
+    distinct = out.select(pl.col(m).unique().implode() for m in mask_cols).row(0, named=True)
     exprs = []
     for c in compiled:
         sid = c.standard.id
-        masks = out.get_column(f"{sid}.mask").unique().to_list()
-        names = {m: c.bits.decode(m) for m in masks}
+        names = {m: c.bits.decode(m) for m in distinct[f"{sid}.mask"]}
         missing = {m: ";".join(v[0]) or None for m, v in names.items()}
         params = {m: ";".join(v[1]) or None for m, v in names.items()}
-        failed_masks = out.get_column(f"{sid}.failed_mask").unique().to_list()
+        failed_masks = distinct[f"{sid}.failed_mask"]
         texts = _failed_texts(c)
         failed = {m: "；".join(t for i, t in enumerate(texts) if m >> i & 1) or None
                   for m in failed_masks}
@@ -383,7 +401,7 @@ def _decode(out: pl.DataFrame, compiled: list[_Compiled]) -> pl.DataFrame:
         if f"{sid}.excluded_by" not in out.columns:
             exprs.append(pl.lit(None, dtype=pl.String).alias(f"{sid}.excluded_by"))
     out = out.with_columns(exprs)
-    return out.drop([f"{c.standard.id}.{x}" for c in compiled for x in ("mask", "failed_mask")])
+    return out.drop(mask_cols)
 
 
 def _failed_texts(c: _Compiled) -> list[str]:
