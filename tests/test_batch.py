@@ -374,3 +374,43 @@ def test_only_limits_the_standards_evaluated(tmp_path):
     with pytest.raises(InputError, match="no standard nope"):
         run_batch(ROOT / "examples" / "caseload.csv", tmp_path / "x.csv", on="2025-08-01",
                   only=["nope"], progress=False)
+
+
+def test_typed_parquet_columns_are_used_as_they_are_and_checked(tmp_path):
+    frame = pl.DataFrame({"household_id": ["a", "b"],
+                          "birth_date": [date(2015, 1, 1), date(2015, 1, 1)],
+                          "hukou_region": [530102, 530102], "orphan": [True, True],
+                          "child_care_arrangement": ["散居", "散居"],
+                          "disability_grade": [2, 7]})
+    path = tmp_path / "typed.parquet"
+    frame.write_parquet(path)
+    report = run_batch(path, tmp_path / "out.csv", on="2024-03-01", layout="long",
+                       progress=False)
+    errors = pl.read_csv(report.errors, infer_schema=False)
+    assert errors.select("row", "column").rows() == [("2", "disability_grade")]
+    out = pl.read_csv(report.output, infer_schema=False)
+    orphan = out.filter(pl.col("standard") == "orphan_basic_living")
+    assert orphan.select("household_id", "amount").rows() == [("a", "1374.00")]
+
+
+def test_the_summary_counts_and_totals_match_the_results(tmp_path):
+    report = run_batch(ROOT / "examples" / "caseload.csv", tmp_path / "out.csv", on="2025-08-01",
+                       chunk_rows=2, progress=False)
+    out = pl.read_csv(report.output, infer_schema=False)
+    summary = pl.read_csv(report.summary, infer_schema=False)
+    for sid in ("elderly_allowance", "orphan_basic_living", "dibao_household_allowance"):
+        rows = summary.filter(pl.col("standard") == sid)
+        eligible = out.filter(pl.col(f"{sid}.status") == "eligible")
+        assert rows.get_column("eligible").cast(pl.Int64).sum() == eligible.height
+        total = sum(Decimal(x) for x in eligible.get_column(f"{sid}.amount").drop_nulls())
+        assert sum(Decimal(x) for x in rows.get_column("amount_total")) == total
+
+
+def test_the_summary_of_many_chunks_is_folded_without_loss(tmp_path):
+    rows = "".join(f"h{i},1940-01-01,530102\n" for i in range(60))
+    path = tmp_path / "in.csv"
+    path.write_text("household_id,birth_date,hukou_region\n" + rows, encoding="utf-8")
+    report = run_batch(path, tmp_path / "out.csv", on="2025-08-01", chunk_rows=2, progress=False)
+    summary = pl.read_csv(report.summary, infer_schema=False)
+    elderly = summary.filter(pl.col("standard") == "elderly_allowance")
+    assert elderly.get_column("eligible").to_list() == ["60"]

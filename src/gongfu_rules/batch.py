@@ -34,6 +34,7 @@ FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jso
            ".ndjson": "jsonl"}
 DEFAULT_CHUNK = 50_000  # about 0.5 GB of working memory with the bundled standards
 _EXCEL_ROWS = 1_048_575
+NUMBER_OUT = pl.Decimal(38, 2)
 
 
 @dataclass
@@ -101,12 +102,13 @@ def _with_error_rows(wide: pl.DataFrame, errors: pl.DataFrame) -> pl.DataFrame:
 
 # --- reading ---------------------------------------------------------------------------------
 def read_whole(path: Path) -> pl.DataFrame:
-    """A whole file as text columns (small files and Excel, which cannot be streamed)."""
+    """A whole file at once (small files, and Excel, which cannot be streamed)."""
     return pl.concat(list(read_chunks(path, None)) or [pl.DataFrame()], how="diagonal_relaxed")
 
 
 def read_chunks(path: Path, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
-    """The file's rows, ``chunk_rows`` at a time, every column as text."""
+    """The file's rows, ``chunk_rows`` at a time (CSV and Excel cells as text; Parquet and
+    JSON columns as the file types them)."""
     if not path.is_file():
         raise InputError.one("file_missing", f"no such file: {path}", loc=("path",))
     fmt = file_format(path)
@@ -122,7 +124,8 @@ def read_chunks(path: Path, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
         lazy = pl.scan_parquet(path)
     else:
         lazy = pl.scan_ndjson(path, infer_schema_length=None)
-    lazy = lazy.with_columns(pl.all().cast(pl.String))
+    # Text stays text; a typed Parquet/JSON column of the right type is used as it is
+    # (columns.typed_frame), any other is read as text.
     if chunk_rows is None:
         yield lazy.collect()
         return
@@ -386,39 +389,62 @@ class _Summary:
         self.std = std
         self.parts: list[pl.DataFrame] = []
 
+    _MEASURES = ("eligible", "undetermined", "not_eligible", "amount_total", "annual_total",
+                 "eligible_amount_unknown")
+
     def add(self, wide: pl.DataFrame, typed: pl.DataFrame) -> None:
         if typed.height == 0:
             return
-        regions = {"hukou": typed.get_column("hukou_region"),
-                   "residence": typed.select(pl.coalesce("residence_region", "household.region"))
-                   .to_series()}
-        for s in self.std:
-            if f"{s.id}.status" not in wide.columns:
+        regions = {"hukou": pl.col("hukou_region"),
+                   "residence": pl.coalesce("residence_region", "household.region")}
+        frame = wide.with_columns(
+            *(e.fill_null("unknown").alias(f"__region.{b}") for b, e in
+              {b: typed.select(e).to_series() for b, e in regions.items()}.items()))
+        for basis in regions:
+            chosen = [s for s in self.std
+                      if s.region_basis == basis and f"{s.id}.status" in wide.columns]
+            if not chosen:
                 continue
-            over_period = f"{s.id}.total" in wide.columns
-            amount = wide.get_column(f"{s.id}.total" if over_period else f"{s.id}.amount")
-            annual = pl.Series([None] * wide.height, dtype=amount.dtype) if over_period \
-                else wide.get_column(f"{s.id}.annual_amount")
-            part = pl.DataFrame({
-                "standard": s.id, "region": regions[s.region_basis].fill_null("unknown"),
-                "status": wide.get_column(f"{s.id}.status"), "amount": amount,
-                "annual_amount": annual,
-            }).filter(pl.col("status").is_not_null())
-            self.parts.append(part.group_by("standard", "region").agg(
-                (pl.col("status") == "eligible").sum().alias("eligible"),
-                (pl.col("status") == "undetermined").sum().alias("undetermined"),
-                (pl.col("status") == "not_eligible").sum().alias("not_eligible"),
-                pl.col("amount").sum().alias("amount_total"),
-                pl.col("annual_amount").sum().alias("annual_total"),
-                (pl.col("status") == "eligible").and_(pl.col("amount").is_null()).sum()
-                .alias("eligible_amount_unknown")))
-        if len(self.parts) > 4 * len(self.std):  # fold, so memory stays flat
-            self.parts = [self._folded()]
+            # One group-by per region basis, every standard's measures side by side.
+            sums = frame.group_by(f"__region.{basis}").agg(
+                e for s in chosen for e in self._measures(s, wide))
+            self.parts.append(sums.unpivot(index=f"__region.{basis}").select(
+                pl.col("variable").str.split_exact("|", 1).struct.rename_fields(
+                    ["standard", "measure"]).alias("key"),
+                pl.col(f"__region.{basis}").alias("region"), pl.col("value").cast(pl.String))
+                .unnest("key").select("standard", "region", "measure", "value"))
+        if len(self.parts) > 16:  # fold, so memory stays flat
+            self.parts = [self._long()]
+
+    def _measures(self, s: Any, wide: pl.DataFrame) -> list[pl.Expr]:
+        status = pl.col(f"{s.id}.status")
+        over_period = f"{s.id}.total" in wide.columns
+        amount = pl.col(f"{s.id}.total" if over_period else f"{s.id}.amount")
+        annual = pl.lit(None, dtype=NUMBER_OUT) if over_period else pl.col(f"{s.id}.annual_amount")
+        values = {
+            "eligible": (status == "eligible").sum(),
+            "undetermined": (status == "undetermined").sum(),
+            "not_eligible": (status == "not_eligible").sum(),
+            "amount_total": amount.sum(), "annual_total": annual.sum(),
+            "eligible_amount_unknown": ((status == "eligible") & amount.is_null()).sum(),
+        }
+        return [values[m].alias(f"{s.id}|{m}") for m in self._MEASURES]
+
+    def _long(self) -> pl.DataFrame:
+        """The parts so far, added up: one row per standard, region and measure (as text)."""
+        parts = pl.concat(self.parts)
+        return parts.group_by("standard", "region", "measure").agg(
+            pl.col("value").cast(NUMBER_OUT).sum().cast(pl.String))
 
     def _folded(self) -> pl.DataFrame:
+        """One row per standard and region, a column per measure."""
         if not self.parts:
             return pl.DataFrame()
-        return pl.concat(self.parts).group_by("standard", "region").agg(pl.all().sum())
+        long = self._long().with_columns(pl.col("value").cast(NUMBER_OUT))
+        wide = long.pivot("measure", index=["standard", "region"], values="value")
+        counts = ["eligible", "undetermined", "not_eligible", "eligible_amount_unknown"]
+        return wide.select("standard", "region", *(
+            pl.col(m).cast(pl.Int64) if m in counts else pl.col(m) for m in self._MEASURES))
 
     def write(self, path: Path) -> None:
         folded = self._folded()

@@ -135,6 +135,28 @@ def _reader(col: Column) -> tuple[Callable[[str], object], pl.DataType, str, str
     return _READERS.get(col.kind)
 
 
+#: Cells of these exact shapes are read column-wise (what the profile parsers give them);
+#: anything else goes through the parsers, once per distinct value.
+_FAST: dict[str, tuple[str, Callable[[pl.Expr], pl.Expr]]] = {
+    "date": (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", lambda t: t.str.to_date("%Y-%m-%d", strict=False)),
+    "money": (r"^[0-9]{1,15}(\.[0-9]{1,6})?$", lambda t: t.cast(NUMBER, strict=False)),
+}
+
+
+def _read_column(df: pl.DataFrame, name: str, kind: str, read: Callable[[str], object],
+                 dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+    """The column read (fast shapes column-wise, the rest value by value), and where reading
+    failed."""
+    if kind not in _FAST:
+        return _read_distinct(df, name, read, dtype)
+    pattern, fast = _FAST[kind]
+    shaped = pl.col(name).str.contains(pattern)
+    rest = df.filter(pl.col(name).is_not_null() & ~shaped.fill_null(False))
+    slow, _ = _read_distinct(rest, name, read, dtype)
+    value = pl.when(shaped).then(fast(pl.col(name))).otherwise(slow)
+    return value, pl.col(name).is_not_null() & value.is_null()
+
+
 def _read_distinct(df: pl.DataFrame, name: str, read: Callable[[str], object],
                    dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
     """The column read through ``read`` (once per distinct value), and where reading failed."""
@@ -148,6 +170,31 @@ def _read_distinct(df: pl.DataFrame, name: str, read: Callable[[str], object],
     return value, pl.col(name).is_not_null() & value.is_null()
 
 
+# A Parquet or JSON file may carry typed columns; those are used as they are, checked.
+_TYPED: dict[str, tuple[type, ...]] = {
+    "bool": (pl.Boolean,), "date": (pl.Date,),
+    "count": (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64),
+    "grade": (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64),
+    "money": (pl.Decimal, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32,
+              pl.UInt64),
+}
+
+
+def _already_typed(col: Column, dtype: pl.DataType) -> bool:
+    return any(isinstance(dtype, t) or dtype == t for t in _TYPED.get(col.kind, ()))
+
+
+def _checked(col: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+    """A typed column's value and where it is out of range (a negative count, a grade 5)."""
+    value = pl.col(col.name)
+    if col.kind in ("count", "money"):
+        value = pl.when(value >= 0).then(value)
+    elif col.kind == "grade":
+        value = pl.when(value.is_between(1, 4)).then(value)
+    value = value.cast(dtype)
+    return value, pl.col(col.name).is_not_null() & value.is_null()
+
+
 def _text(name: str) -> pl.Expr:
     cell = pl.col(name).cast(pl.String).str.strip_chars()
     return pl.when(cell == "").then(None).otherwise(cell)
@@ -156,12 +203,19 @@ def _text(name: str) -> pl.Expr:
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
+def _first17(name: str) -> pl.Expr:
+    """The first 17 characters as one integer where they are digits (taken apart with
+    arithmetic below: cheaper than 17 substrings)."""
+    return pl.col(name).str.slice(0, 17).cast(pl.Int64, strict=False)
+
+
 def _id_checks(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     """``(bad shape, bad check digit, birth date, sex)`` from an ID number column."""
     number = pl.col(name)
     shaped = number.str.contains(r"^[0-9]{17}[0-9X]$")
+    first17 = pl.col("__id17")
     total = pl.sum_horizontal(
-        [number.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(_WEIGHTS)])
+        [(first17 // 10 ** (16 - i)) % 10 * w for i, w in enumerate(_WEIGHTS)])
     check = pl.lit("10X98765432").str.slice((total % 11).cast(pl.Int64), 1)
     born = number.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
     sex = pl.when(number.str.slice(16, 1).cast(pl.Int64, strict=False) % 2 == 1) \
@@ -180,16 +234,19 @@ def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
     """
     reverse = {field: header for header, field in mapping.items()}
     df = raw.select(list(mapping)).rename(mapping).with_row_index(ROW, offset=first_row)
-    df = df.with_columns(_text(f).alias(f) for f in mapping.values())
-    errors = []
-    for field in mapping.values():
-        reader = _reader(_BY_NAME[field])
-        if reader is None:  # ids and ID numbers: kept as text, ID numbers checked below
-            continue
-        read, dtype, code, message = reader
-        value, bad = _read_distinct(df, field, read, dtype)
-        df = df.with_columns(value.alias(field), bad.alias(f"__bad.{field}"))
-        errors.append(_errors(df, f"__bad.{field}", reverse[field], code, message))
+    typed = {f for f in mapping.values() if _already_typed(_BY_NAME[f], df.schema[f])}
+    df = df.with_columns(_text(f).alias(f) for f in mapping.values() if f not in typed)
+    readers = {f: r for f in mapping.values() if (r := _reader(_BY_NAME[f])) is not None}
+    exprs = []  # ids and ID numbers have no reader: kept as text, ID numbers checked below
+    for field, (read, dtype, _, _) in readers.items():
+        if field in typed:
+            value, bad = _checked(_BY_NAME[field], dtype)
+        else:
+            value, bad = _read_column(df, field, _BY_NAME[field].kind, read, dtype)
+        exprs += [value.alias(field), bad.alias(f"__bad.{field}")]
+    df = df.with_columns(exprs)
+    errors = [_Check(f"__bad.{field}", reverse[field], code, message)
+              for field, (_, _, code, message) in readers.items()]
     df, more = _identity(df, reverse, last_day)
     errors += more
     df = _complete(df)
@@ -198,30 +255,47 @@ def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
     return _set_aside(df, errors, reverse)
 
 
-def _errors(df: pl.DataFrame, flag: str, column: str, code: str, message: str) -> pl.DataFrame:
-    return df.select(ROW, flag).filter(pl.col(flag)).select(
-        pl.col(ROW).cast(pl.Int64), pl.lit(column).alias("column"), pl.lit(code).alias("code"),
-        pl.lit(message).alias("message"))
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """A check's flag column (true on bad rows) and what its error row says. The flags stay
+    in the frame until :func:`_set_aside` reads them all in one pass."""
+
+    flag: str
+    column: str
+    code: str
+    message: str
+
+
+def _error_rows(df: pl.DataFrame, checks: list[_Check]) -> pl.DataFrame:
+    """One error row per bad cell, from the checks' flag columns."""
+    flags = [c.flag for c in checks]
+    bad = df.select(ROW, *flags).filter(pl.any_horizontal(flags)) if flags else df.clear()
+    if bad.height == 0:
+        return pl.DataFrame(schema=ERROR_SCHEMA)
+    return pl.concat([bad.filter(pl.col(c.flag)).select(
+        pl.col(ROW).cast(pl.Int64), pl.lit(c.column).alias("column"), pl.lit(c.code).alias("code"),
+        pl.lit(c.message).alias("message")) for c in checks])
 
 
 def _identity(df: pl.DataFrame, reverse: dict[str, str], last_day: date | None
-              ) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+              ) -> tuple[pl.DataFrame, list[_Check]]:
     """ID numbers: shape and check digit; birth date and sex from them, or checked against them."""
-    errors: list[pl.DataFrame] = []
+    errors: list[_Check] = []
     if "birth_date" not in df.columns:
         df = df.with_columns(pl.lit(None, dtype=pl.Date).alias("birth_date"))
     if "sex" not in df.columns:
         df = df.with_columns(pl.lit(None, dtype=pl.String).alias("sex"))
     if "id_number" in df.columns:
         df = df.with_columns(pl.col("id_number").str.to_uppercase())
+        df = df.with_columns(_first17("id_number").alias("__id17"))
         shape, digit, born, sex = _id_checks("id_number")
         df = df.with_columns(shape.alias("__bad.id_shape"), digit.alias("__bad.id_digit"),
                              born.alias("__id_born"), sex.alias("__id_sex"))
         col = reverse["id_number"]
         errors += [
-            _errors(df, "__bad.id_shape", col, "id_number_format",
+            _Check("__bad.id_shape", col, "id_number_format",
                     "expected 18 characters: 17 digits, then a check character 0-9 or X"),
-            _errors(df, "__bad.id_digit", col, "id_number_check_digit",
+            _Check("__bad.id_digit", col, "id_number_check_digit",
                     "the check digit does not match the first 17 digits; the number is mistyped"),
         ]
         ok = ~pl.col("__bad.id_shape") & ~pl.col("__bad.id_digit") & pl.col("id_number").is_not_null()
@@ -232,12 +306,12 @@ def _identity(df: pl.DataFrame, reverse: dict[str, str], last_day: date | None
             (ok & pl.col("sex").is_not_null() & (pl.col("sex") != pl.col("__id_sex")))
             .alias("__bad.id_sex_conflict"))
         errors += [
-            _errors(df, "__bad.id_birth", col, "id_number_birth_date",
+            _Check("__bad.id_birth", col, "id_number_birth_date",
                     "characters 7-14 should be the birth date as YYYYMMDD but are not a real date"),
-            _errors(df, "__bad.id_born_conflict", reverse.get("birth_date", "birth_date"),
+            _Check("__bad.id_born_conflict", reverse.get("birth_date", "birth_date"),
                     "id_number_conflict", "the birth date does not match the birth date in the "
                     "ID number (characters 7-14)"),
-            _errors(df, "__bad.id_sex_conflict", reverse.get("sex", "sex"), "id_number_conflict",
+            _Check("__bad.id_sex_conflict", reverse.get("sex", "sex"), "id_number_conflict",
                     "the sex does not match the sex in the ID number (the 17th digit is odd for "
                     "male, even for female)"),
         ]
@@ -247,7 +321,7 @@ def _identity(df: pl.DataFrame, reverse: dict[str, str], last_day: date | None
     if last_day is not None:
         df = df.with_columns((pl.col("birth_date") > pl.lit(last_day)).fill_null(False)
                              .alias("__bad.born_after"))
-        errors.append(_errors(df, "__bad.born_after", reverse.get("birth_date", "birth_date"),
+        errors.append(_Check("__bad.born_after", reverse.get("birth_date", "birth_date"),
                               "birth_after_evaluation",
                               f"the birth date is after the evaluation date {last_day}"))
     return df, errors
@@ -259,8 +333,10 @@ def _complete(df: pl.DataFrame) -> pl.DataFrame:
     df = df.with_columns(pl.lit(None, dtype=_dtype(c)).alias(c.name) for c in missing)
     if df.get_column(HOUSEHOLD).null_count() == df.height:
         df = df.with_columns(pl.concat_str(pl.lit("row"), pl.col(ROW)).alias(HOUSEHOLD))
+    # A household's run of consecutive rows: grouping on it is cheaper than on the id's text.
+    df = df.with_columns(pl.col(HOUSEHOLD).rle_id().alias("__run"))
     return df.with_columns(
-        pl.coalesce(PERSON, pl.concat_str(pl.lit("p"), (pl.int_range(pl.len()) + 1).over(HOUSEHOLD)))
+        pl.coalesce(PERSON, pl.concat_str(pl.lit("p"), (pl.int_range(pl.len()) + 1).over("__run")))
         .alias(PERSON))
 
 
@@ -270,13 +346,13 @@ def _dtype(c: Column) -> pl.DataType:
 
 
 def _household_checks(df: pl.DataFrame, reverse: dict[str, str]
-                      ) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+                      ) -> tuple[pl.DataFrame, list[_Check]]:
     """A household id in every row (when the file has them); unique person ids; household
     facts the same on every member's row."""
     errors = []
     if HOUSEHOLD in reverse:
         df = df.with_columns(pl.col(HOUSEHOLD).is_null().alias("__bad.no_household"))
-        errors.append(_errors(df, "__bad.no_household", reverse[HOUSEHOLD], "field_missing",
+        errors.append(_Check("__bad.no_household", reverse[HOUSEHOLD], "field_missing",
                               "the household id is empty; every row needs one when the file "
                               "has the column"))
         df = df.with_columns(pl.coalesce(HOUSEHOLD, pl.concat_str(pl.lit("row"), pl.col(ROW))))
@@ -284,26 +360,26 @@ def _household_checks(df: pl.DataFrame, reverse: dict[str, str]
         df = df.with_columns(pl.col(HOUSEHOLD).rle_id().alias("__run"))
         df = df.with_columns((pl.col("__run").n_unique().over(HOUSEHOLD) > 1)
                              .alias("__bad.scattered"))
-        errors.append(_errors(df, "__bad.scattered", reverse[HOUSEHOLD], "household_scattered",
+        errors.append(_Check("__bad.scattered", reverse[HOUSEHOLD], "household_scattered",
                               "the rows of this household are not consecutive; sort the file "
                               "by household id"))
-    df = df.with_columns((pl.len().over(HOUSEHOLD, PERSON) > 1).alias("__bad.dup_person"))
-    errors.append(_errors(df, "__bad.dup_person", reverse.get(PERSON, PERSON),
+    df = df.with_columns((pl.len().over("__run", PERSON) > 1).alias("__bad.dup_person"))
+    errors.append(_Check("__bad.dup_person", reverse.get(PERSON, PERSON),
                           "member_id_duplicate", "this person id is used twice in the household"))
     for name in [f for f in reverse if f.startswith("household.")]:
-        differs = pl.col(name).drop_nulls().n_unique().over(HOUSEHOLD) > 1
-        df = df.with_columns(differs.alias(f"__bad.{name}"))
-        errors.append(_errors(df, f"__bad.{name}", reverse[name], "household_conflict",
+        differs = pl.col(name).drop_nulls().n_unique().over("__run") > 1
+        df = df.with_columns(differs.alias(f"__bad.conflict.{name}"))
+        errors.append(_Check(f"__bad.conflict.{name}", reverse[name], "household_conflict",
                               "members of this household give different values for this "
                               "household fact"))
-        df = df.with_columns(pl.col(name).drop_nulls().first().over(HOUSEHOLD).alias(name))
+        df = df.with_columns(pl.col(name).drop_nulls().first().over("__run").alias(name))
     return df, errors
 
 
-def _set_aside(df: pl.DataFrame, errors: list[pl.DataFrame], reverse: dict[str, str]
+def _set_aside(df: pl.DataFrame, errors: list[_Check], reverse: dict[str, str]
                ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Remove every household with a bad row; its other members get an error row each."""
-    errs = pl.concat([e for e in errors if e.height] or [pl.DataFrame(schema=ERROR_SCHEMA)])
+    errs = _error_rows(df, errors)
     if errs.height == 0:
         return _clean(df), errs
     bad_rows = errs.get_column(ROW).unique()

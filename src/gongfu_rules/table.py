@@ -38,7 +38,7 @@ STATUS = pl.Enum(["eligible", "not_eligible", "undetermined"])
 RESULT_FIELDS = ("status", "amount", "annual_amount", "quantity", "missing",
                  "unknown_parameters", "failed", "reason", "excluded_by", "value_region",
                  "is_floor", "reliability", "version")
-_MONEY = pl.Decimal(38, 2)
+_MONEY = pl.Decimal(18, 2)  # up to 10^16 元; stored as 64-bit integers in Parquet
 #: The type of each result field, the same in every chunk (a Parquet file needs one schema).
 FIELD_TYPES: dict[str, pl.DataType] = {
     "status": STATUS, "amount": NUMBER, "annual_amount": NUMBER, "quantity": NUMBER,
@@ -201,13 +201,34 @@ def _join_regions(df: pl.DataFrame, compiled: list[_Compiled], on: date,
 
 def _region_frame(codes: list[str], members: list[_Compiled], on: date,
                   std: StandardsSet) -> pl.DataFrame:
+    """Every standard's scope and values for each region code present (kept for the next
+    chunk, which usually has the same codes)."""
+    key = ("regions", on, tuple(sorted(codes)), tuple(c.prefix + c.standard.id for c in members))
+    frame = std._cache.get(key)
+    if frame is None:
+        frame = std._cache[key] = _build_region_frame(sorted(codes), members, on, std)
+    return frame
+
+
+def _build_region_frame(codes: list[str], members: list[_Compiled], on: date,
+                        std: StandardsSet) -> pl.DataFrame:
     columns: dict[str, list[Any]] = {"__region": codes}
     dtypes: dict[str, Any] = {"__region": pl.String}
     for c in members:
         _, input_name = _region_column(c.standard)
-        steps = [_step(c.standard, on, code or None, input_name, std) for code in codes]
+        steps = [_cached_step(c.standard, on, code or None, input_name, std) for code in codes]
         _region_values(c, steps, columns, dtypes, std)
     return pl.DataFrame(columns, schema=dtypes)
+
+
+def _cached_step(s: Standard, on: date, region: str | None, input_name: str,
+                 std: StandardsSet) -> Any:
+    """The single-profile evaluator's step for a region, kept for the next chunk."""
+    key = ("step", s.id, on, region, input_name)
+    step = std._cache.get(key)
+    if step is None:
+        step = std._cache[key] = _step(s, on, region, input_name, std)
+    return step
 
 
 def _region_values(c: _Compiled, steps: list[Any], columns: dict[str, list[Any]],

@@ -220,12 +220,8 @@ def _if_else(c: Compiler, node: n.IfElse) -> V:
 
 
 def round_half_up(x: pl.Expr, digits: int = 0) -> pl.Expr:
-    """四舍五入 to ``digits`` places: halves away from zero, as :class:`decimal.ROUND_HALF_UP`."""
-    scale = pl.lit(Decimal(10) ** digits, dtype=NUMBER)
-    half = pl.lit(Decimal("0.5"), dtype=NUMBER)
-    up = ((x * scale) + half).floor() / scale
-    down = -(((-x * scale) + half).floor() / scale)
-    return pl.when(x >= 0).then(up).otherwise(down).cast(NUMBER)
+    """四舍五入 to ``digits`` places: ties away from zero, as :data:`decimal.ROUND_HALF_UP`."""
+    return x.cast(NUMBER).round(digits, mode="half_away_from_zero")
 
 
 def _call(c: Compiler, node: n.Call) -> V:
