@@ -414,3 +414,23 @@ def test_the_summary_of_many_chunks_is_folded_without_loss(tmp_path):
     summary = pl.read_csv(report.summary, infer_schema=False)
     elderly = summary.filter(pl.col("standard") == "elderly_allowance")
     assert elderly.get_column("eligible").to_list() == ["60"]
+
+
+def test_the_progress_bar_counts_every_row(tmp_path, capsys):
+    report = run_batch(ROOT / "examples" / "caseload.csv", tmp_path / "out.csv", on="2025-08-01",
+                       chunk_rows=3, progress=True)
+    err = capsys.readouterr().err
+    assert report.rows == 7 and "100%" in err and "7.00/7.00" in err and "rows/s" in err
+
+
+def test_evaluating_a_subset_first_does_not_change_the_whole_sets_results():
+    from gongfu_rules import load_standards
+    from gongfu_rules.columns import map_headers, typed_frame
+    from gongfu_rules.table import evaluate_frame
+    raw = pl.read_csv(ROOT / "examples" / "caseload.csv", infer_schema=False)
+    typed, _ = typed_frame(raw, map_headers(raw.columns)[0])
+    day = date(2025, 8, 1)
+    expected = evaluate_frame(typed, day, load_standards())
+    std = load_standards()  # a fresh set: its caches start empty
+    evaluate_frame(typed, day, std, standards=[list(std.standards)[-1]])
+    assert evaluate_frame(typed, day, std).equals(expected)

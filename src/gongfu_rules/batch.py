@@ -133,9 +133,17 @@ def read_chunks(path: Path, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
 
 
 def row_count(path: Path) -> int | None:
-    """Rows in the file when that is cheap to know (Parquet metadata), for the progress bar."""
-    if file_format(path) == "parquet":
+    """Rows in the file, for the progress bar's time left: Parquet's metadata; lines of a CSV
+    or JSONL file (an estimate when a quoted cell holds a line break); none for Excel."""
+    fmt = file_format(path)
+    if fmt == "parquet":
         return pl.scan_parquet(path).select(pl.len()).collect().item()
+    if fmt in ("csv", "jsonl"):
+        lines = 0
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 24):
+                lines += block.count(b"\n")
+        return max(0, lines - (fmt == "csv"))
     return None
 
 
@@ -245,7 +253,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     report = BatchReport(output=out, errors=_beside(out, "errors"), summary=_beside(out, "summary"))
     writer, errors = _Writer(out), _Writer(report.errors)
     summary = _Summary(std, layout)
-    bar = _progress(progress, row_count(src))
+    bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
     try:
         mapping: dict[str, str] | None = None
         for chunk in _chunks(src, chunk_rows, ignore_extra_columns, report):
@@ -344,10 +352,13 @@ def _empty_schema(std: StandardsSet, layout: str, only: list[str] | None) -> dic
                for f in WIDE_FIELDS}}
 
 
+def _wants_progress(enabled: bool | None) -> bool:
+    return sys.stderr.isatty() if enabled is None else enabled
+
+
 def _progress(enabled: bool | None, total: int | None):
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
+    """A progress bar on standard error (rows/s and time left), on a terminal by default."""
+    if not _wants_progress(enabled):
         return None
     from tqdm import tqdm
     return tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr,

@@ -72,7 +72,7 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     """
     chosen = [s for s in std if standards is None or s.id in standards]
     df = _prepare(frame, on)
-    compiled = [_compile(s, on, std, i) for i, s in enumerate(chosen)]
+    compiled = [_compile(s, on, std) for s in chosen]
     df = _join_regions(df, compiled, on, std)
     df = _aggregate_members(df, compiled)
     df = df.with_columns(e for c in compiled for e in _decisions(c))
@@ -121,12 +121,12 @@ def _region_column(s: Standard) -> tuple[pl.Expr, str]:
 
 
 # --- compiling -------------------------------------------------------------------------------
-def _compile(s: Standard, on: date, std: StandardsSet, i: int) -> _Compiled:
+def _compile(s: Standard, on: date, std: StandardsSet) -> _Compiled:
     key = ("vector", s.id, on)
     cached = std._cache.get(key)
     if cached is not None:
         return cached
-    rule, bits, prefix = s.rule_on(on), Bits(), f"__s{i}."
+    rule, bits, prefix = s.rule_on(on), Bits(), f"__s.{s.id}."
     _, region_input = _region_column(s)
     bits.input(region_input)
     compiler = Compiler(bits, lambda name: _table_keys(std.parameter(s, name)), prefix)
