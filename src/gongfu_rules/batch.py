@@ -200,7 +200,10 @@ class _Writer:
             table = frame.to_arrow()
             if self._parquet is None:
                 import pyarrow.parquet as pq
-                self._parquet = pq.ParquetWriter(self.tmp, table.schema)
+                # Statistics only for the key columns: for hundreds of result columns they
+                # cost a third of the writing time and serve no reader of a results file.
+                keys = [c for c in (ROW, HOUSEHOLD, PERSON, "standard") if c in frame.columns]
+                self._parquet = pq.ParquetWriter(self.tmp, table.schema, write_statistics=keys)
             self._parquet.write_table(table)
         else:
             self._rows += frame.height

@@ -410,12 +410,9 @@ def _decode(out: pl.DataFrame, compiled: list[_Compiled]) -> pl.DataFrame:
         failed = {m: "；".join(t for i, t in enumerate(texts) if m >> i & 1) or None
                   for m in failed_masks}
         exprs += [
-            pl.col(f"{sid}.mask").replace_strict(missing, return_dtype=pl.String)
-            .alias(f"{sid}.missing"),
-            pl.col(f"{sid}.mask").replace_strict(params, return_dtype=pl.String)
-            .alias(f"{sid}.unknown_parameters"),
-            pl.col(f"{sid}.failed_mask").replace_strict(failed, return_dtype=pl.String)
-            .alias(f"{sid}.failed"),
+            _lookup(f"{sid}.mask", missing).alias(f"{sid}.missing"),
+            _lookup(f"{sid}.mask", params).alias(f"{sid}.unknown_parameters"),
+            _lookup(f"{sid}.failed_mask", failed).alias(f"{sid}.failed"),
             pl.lit(c.rule.start.isoformat() if c.rule else None, dtype=pl.String)
             .alias(f"{sid}.version"),
         ]
@@ -423,6 +420,13 @@ def _decode(out: pl.DataFrame, compiled: list[_Compiled]) -> pl.DataFrame:
             exprs.append(pl.lit(None, dtype=pl.String).alias(f"{sid}.excluded_by"))
     out = out.with_columns(exprs)
     return out.drop(mask_cols)
+
+
+def _lookup(column: str, table: dict[int, str | None]) -> pl.Expr:
+    """``column`` mapped through ``table``; a table of nothing but empties needs no lookup."""
+    if not any(table.values()):
+        return pl.lit(None, dtype=pl.String)
+    return pl.col(column).replace_strict(table, return_dtype=pl.String)
 
 
 def _failed_texts(c: _Compiled) -> list[str]:
