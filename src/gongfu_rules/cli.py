@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
+    except BrokenPipeError:  # the reader went away (gongfu ... | head): not an error
+        sys.stderr.close()
+        return 0
     except StandardsError as e:
         _print_errors("the standards set does not load", e)
         return 1
