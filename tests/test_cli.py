@@ -72,3 +72,9 @@ def test_validate_a_broken_directory_exits_1(tmp_path, capsys):
     assert main(["validate", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "broken.yaml" in err and "missing" in err
+
+
+def test_show_lists_the_catalog_entries_a_standard_encodes(capsys):
+    assert main(["standards", "show", "orphan_basic_living"]) == 0
+    out = capsys.readouterr().out
+    assert "catalog entries it encodes" in out and "orphan_basic_living_allowance" in out

@@ -258,6 +258,12 @@ def _describe(std: StandardsSet, s: Standard, history: bool) -> str:
     names = dict.fromkeys(p for r in s.rules for p in r.params)
     for name in names:
         out.append(_describe_parameter(std, s, name, history))
+    entries = [(k, e) for k, e in std.catalog.items() if e.standard == s.id]
+    if entries:
+        out.append("\n  the plans' catalog entries it encodes:")
+        out += [f"    {k}: {e.name.zh} — {std.documents[e.document].title} "
+                f"({regions().name(e.region)}{f', line {e.line}' if e.line else ''})"
+                for k, e in entries]
     return "\n".join(out)
 
 
@@ -270,8 +276,9 @@ def _describe_parameter(std: StandardsSet, s: Standard, name: str, history: bool
             end = e.end.isoformat() if e.end else "…"
             floor = " 不低于 (floor)" if e.floor else ""
             value = "unknown" if e.value is None else _plain(e.value)
+            below = " below the floor above it (as published)" if e.below_floor else ""
             out.append(f"    {regions().name(region)} ({region}) [{e.start}, {end}): {value}{floor}"
-                       f"  — {e.source.document} [{e.source.reliability}]")
+                       f"{below}  — {e.source.document} [{e.reliability}]")
     return "\n".join(out)
 
 
