@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from ..expr import nodes as n
+from ..facts import fact_specs
 from ..regions import NATIONAL
 
 NUMBER = pl.Decimal(38, 6)
@@ -36,10 +37,16 @@ ZERO = pl.lit(0, dtype=MASK)
 
 @dataclass(frozen=True, slots=True)
 class V:
-    """A compiled node: its value and its unknown-mask expressions."""
+    """A compiled node: its value and its unknown-mask expressions. ``integral`` numbers (ages,
+    counts, whole constants) are ``Int64``, compared and added as integers — much cheaper than
+    decimals; they become decimals where they meet one."""
 
     value: pl.Expr
     unknown: pl.Expr
+    integral: bool = False
+
+    def number(self) -> pl.Expr:
+        return self.value.cast(NUMBER) if self.integral else self.value
 
 
 class Bits:
@@ -101,8 +108,10 @@ def _const(c: Compiler, node: n.Const) -> V:
     value = node.value
     if isinstance(value, bool):
         return V(pl.lit(value), ZERO)
-    if isinstance(value, (int, Decimal)):
-        return V(pl.lit(Decimal(value), dtype=NUMBER), ZERO)
+    if isinstance(value, int) or (isinstance(value, Decimal) and value == value.to_integral_value()):
+        return V(pl.lit(int(value), dtype=pl.Int64), ZERO, integral=True)
+    if isinstance(value, Decimal):
+        return V(pl.lit(value, dtype=NUMBER), ZERO)
     return V(pl.lit(value, dtype=pl.String), ZERO)
 
 
@@ -111,21 +120,29 @@ def _fact_column(name: str, mask_name: str, c: Compiler) -> V:
     return V(col, pl.when(col.is_null()).then(c.bits.mask(mask_name)).otherwise(ZERO))
 
 
+def _numeric(v: V, name: str) -> V:
+    """A numeric fact as an integer (ages, counts, grades) or a decimal (money)."""
+    if name in _INTEGRAL:
+        return V(v.value.cast(pl.Int64), v.unknown, integral=True)
+    return V(v.value.cast(NUMBER), v.unknown)
+
+
 def _person_fact(c: Compiler, node: n.PersonFact) -> V:
     if node.name == "age":
-        return _fact_column("__age", "birth_date", c)
+        return _numeric(_fact_column("__age", "birth_date", c), "age")
     v = _fact_column(node.name, node.name, c)
     if node.type is not None and node.type.name == "num":
-        return V(v.value.cast(NUMBER), v.unknown)
+        return _numeric(v, node.name)
     return v
 
 
 def _household_fact(c: Compiler, node: n.HouseholdFact) -> V:
     if node.name == "size":
-        return V(pl.col("__household_size").cast(NUMBER), ZERO)
-    v = _fact_column(f"household.{node.name}", f"household.{node.name}", c)
+        return V(pl.col("__household_size").cast(pl.Int64), ZERO, integral=True)
+    name = f"household.{node.name}"
+    v = _fact_column(name, name, c)
     if node.type is not None and node.type.name == "num":
-        return V(v.value.cast(NUMBER), v.unknown)
+        return _numeric(v, name)
     return v
 
 
@@ -191,20 +208,28 @@ _CMP: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
 
 def _arith(c: Compiler, node: n.Arith) -> V:
     a, b = c.compile(node.left), c.compile(node.right)
-    return V(_ARITH[node.op](a.value, b.value).cast(NUMBER), a.unknown | b.unknown)
+    if a.integral and b.integral and node.op != "/":
+        return V(_ARITH[node.op](a.value, b.value), a.unknown | b.unknown, integral=True)
+    return V(_ARITH[node.op](a.number(), b.number()).cast(NUMBER), a.unknown | b.unknown)
 
 
 def _compare(c: Compiler, node: n.Compare) -> V:
     a, b = c.compile(node.left), c.compile(node.right)
+    if a.integral != b.integral:  # an integer meets a decimal: compare as decimals
+        return V(_CMP[node.op](a.number(), b.number()), a.unknown | b.unknown)
     return V(_CMP[node.op](a.value, b.value), a.unknown | b.unknown)
 
 
 def _in(c: Compiler, node: n.In) -> V:
     v = c.compile(node.operand)
     choices = list(node.choices)
-    if choices and isinstance(choices[0], (int, Decimal)) and not isinstance(choices[0], bool):
-        member = v.value.cast(NUMBER).is_in(pl.lit(pl.Series([Decimal(x) for x in choices],
-                                                              dtype=NUMBER)).implode())
+    numeric = choices and isinstance(choices[0], (int, Decimal)) and not isinstance(choices[0], bool)
+    if numeric and v.integral and all(Decimal(x) == int(x) for x in choices):
+        member = v.value.is_in(pl.lit(pl.Series([int(x) for x in choices],
+                                                dtype=pl.Int64)).implode())
+    elif numeric:
+        member = v.number().is_in(pl.lit(pl.Series([Decimal(x) for x in choices],
+                                                   dtype=NUMBER)).implode())
     else:
         member = v.value.is_in(pl.lit(pl.Series(choices)).implode())
     member = ~member if node.negate else member
@@ -215,8 +240,14 @@ def _if_else(c: Compiler, node: n.IfElse) -> V:
     t, a, b = c.compile(node.test), c.compile(node.then), c.compile(node.orelse)
     unknown = (pl.when(t.unknown != 0).then(t.unknown | a.unknown | b.unknown)
                .when(t.value).then(a.unknown).otherwise(b.unknown))
-    return V(pl.when(t.value.is_null()).then(None).when(t.value).then(a.value)
-             .otherwise(b.value), unknown)
+    both = a.integral and b.integral
+    then, orelse = (a.value, b.value) if both or not _is_number(node) else (a.number(), b.number())
+    return V(pl.when(t.value.is_null()).then(None).when(t.value).then(then)
+             .otherwise(orelse), unknown, integral=both)
+
+
+def _is_number(node: n.Node) -> bool:
+    return node.type is not None and node.type.name == "num"
 
 
 def round_half_up(x: pl.Expr, digits: int = 0) -> pl.Expr:
@@ -227,7 +258,15 @@ def round_half_up(x: pl.Expr, digits: int = 0) -> pl.Expr:
 def _call(c: Compiler, node: n.Call) -> V:
     args = [c.compile(a) for a in node.args]
     unknown = _or_masks([a.unknown for a in args])
-    vals = [a.value.cast(NUMBER) for a in args]
+    if all(a.integral for a in args) and node.func != "round":
+        if node.func in ("ceil", "floor"):
+            return args[0]  # a whole number already
+        pick = pl.min_horizontal if node.func == "min" else pl.max_horizontal
+        vals = [a.value for a in args]
+        value = pl.when(pl.any_horizontal([v.is_null() for v in vals])).then(None) \
+            .otherwise(pick(vals))
+        return V(value, unknown, integral=True)
+    vals = [a.number().cast(NUMBER) for a in args]
     if node.func in ("min", "max"):  # these skip nulls: an unknown argument must not be
         pick = pl.min_horizontal if node.func == "min" else pl.max_horizontal
         value = pl.when(pl.any_horizontal([v.is_null() for v in vals])).then(None) \
@@ -255,12 +294,12 @@ def _in_region(c: Compiler, node: n.InRegion) -> V:
 
 
 def _aggregate(c: Compiler, node: n.Aggregate) -> V:
-    """An aggregate over the household's members is computed apart, before the rule (see
-    :func:`aggregate_columns`); here it is read from the columns that step adds."""
+    """An aggregate over the household's members is computed apart, before the rule (by
+    ``gongfu_rules.table``, as a group-by); here it is read from the columns that step adds."""
     inner = c.compile(node.operand)
     name = f"{c.prefix}agg{len(c.aggregates)}"
     c.aggregates.append(Aggregate(name, node.func, inner))
-    return V(pl.col(f"{name}.v"), pl.col(f"{name}.u"))
+    return V(pl.col(f"{name}.v"), pl.col(f"{name}.u"), integral=node.func == "count")
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,11 +323,17 @@ class Aggregate:
             value = pl.when(some).then(True).when(any_unknown).then(None).otherwise(False)
             unknown = pl.when(some).then(ZERO).when(any_unknown).then(masks).otherwise(ZERO)
         else:
-            total = v.cast(pl.Int64).sum() if self.func == "count" else v.cast(NUMBER).sum()
-            value = pl.when(any_unknown).then(None).otherwise(total.cast(NUMBER))
+            total = v.cast(pl.Int64).sum() if self.func == "count" \
+                else self.inner.number().cast(NUMBER).sum().cast(NUMBER)
+            value = pl.when(any_unknown).then(None).otherwise(total)
             unknown = pl.when(any_unknown).then(masks).otherwise(ZERO)
         return [value.alias(f"{self.name}.v"), unknown.cast(MASK).alias(f"{self.name}.u")]
 
+
+# Numeric facts held as integers: ages, counts and grades (money stays decimal).
+_INTEGRAL = frozenset({"age", "disability_grade", "household.size"} | {
+    (s.name if s.entity == "person" else f"household.{s.name}")
+    for s in fact_specs() if s.type == "count"})
 
 HANDLERS: dict[str, Callable[[Compiler, Any], V]] = {
     "const": _const, "personfact": _person_fact, "householdfact": _household_fact,
