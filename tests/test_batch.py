@@ -434,3 +434,22 @@ def test_evaluating_a_subset_first_does_not_change_the_whole_sets_results():
     std = load_standards()  # a fresh set: its caches start empty
     evaluate_frame(typed, day, std, standards=[list(std.standards)[-1]])
     assert evaluate_frame(typed, day, std).equals(expected)
+
+
+def test_a_gbk_csv_from_excel_is_read(tmp_path):
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("家庭编号,出生日期,户籍地区划代码\nh1,1940-01-01,530102\n".encode("gbk"))
+    report = run_batch(path, tmp_path / "out.csv", on="2025-08-01", layout="long",
+                       progress=False)
+    out = pl.read_csv(report.output, infer_schema=False)
+    assert "elderly_allowance" in out.get_column("standard").to_list()
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_malformed_csv_is_an_input_error_that_quotes_no_cell(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text('household_id,birth_date\nh1,"1950-01-01\n', encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        run_batch(path, tmp_path / "out.csv", on="2025-08-01", progress=False)
+    assert e.value.code == "file_unreadable" and "1950" not in str(e.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]

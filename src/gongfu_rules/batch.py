@@ -13,9 +13,12 @@ Parquet output, fastexcel and XlsxWriter for Excel, tqdm for the progress bar.
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -108,10 +111,26 @@ def read_whole(path: Path) -> pl.DataFrame:
 
 def read_chunks(path: Path, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
     """The file's rows, ``chunk_rows`` at a time (CSV and Excel cells as text; Parquet and
-    JSON columns as the file types them)."""
+    JSON columns as the file types them). A file that cannot be read is an InputError that
+    names the file and never quotes its cells."""
     if not path.is_file():
         raise InputError.one("file_missing", f"no such file: {path}", loc=("path",))
     fmt = file_format(path)
+    try:
+        if fmt == "csv":
+            with _utf8(path) as readable:
+                yield from _read(readable, fmt, chunk_rows)
+        else:
+            yield from _read(path, fmt, chunk_rows)
+    except pl.exceptions.PolarsError as e:
+        raise InputError.one(
+            "file_unreadable", f"{path.name} cannot be read as {fmt.upper()} "
+            f"({type(e).__name__}): check its quoting (a cell with an unbalanced quote, a row "
+            "with more fields than the header) and that it is a whole file", loc=("path",)) \
+            from None
+
+
+def _read(path: Path, fmt: str, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
     if fmt == "xlsx":
         frame = pl.read_excel(path, infer_schema_length=0)
         yield frame.with_columns(pl.all().cast(pl.String))
@@ -130,6 +149,39 @@ def read_chunks(path: Path, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
         yield lazy.collect()
         return
     yield from lazy.collect_batches(chunk_size=chunk_rows, maintain_order=True)
+
+
+@contextmanager
+def _utf8(path: Path) -> Iterator[Path]:
+    """``path`` if it is UTF-8; else, when it reads as GB18030 (what Excel on a Chinese
+    Windows saves as "CSV"), a UTF-8 copy made block by block and removed afterwards."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)
+    if _decodes(head, "utf-8"):
+        yield path
+        return
+    if not _decodes(head, "gb18030"):
+        raise InputError.one("encoding_unknown", f"{path.name} is neither UTF-8 nor GB18030 "
+                             "(GBK) text; save it as CSV UTF-8", loc=("path",))
+    fd, name = tempfile.mkstemp(suffix=".csv", prefix="gongfu-utf8-")
+    try:
+        decoder = codecs.getincrementaldecoder("gb18030")()
+        with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+            while block := src.read(1 << 24):
+                dst.write(decoder.decode(block).encode("utf-8"))
+            dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+        yield Path(name)
+    finally:
+        os.unlink(name)
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        decoder.decode(data)  # not final: the block may end inside a character
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def row_count(path: Path) -> int | None:
