@@ -22,7 +22,11 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # evaluate_table needs the batch extra (Polars); import it only when asked for.
     if name == "evaluate_table":
-        from .batch import evaluate_table
+        try:
+            from .batch import evaluate_table
+        except ImportError as e:
+            raise ImportError(f"evaluate_table needs the batch extra: pip install "
+                              f"'gongfu-rules[batch]' ({e.name} is missing)") from e
         return evaluate_table
     raise AttributeError(f"module 'gongfu_rules' has no attribute {name!r}")
 
