@@ -17,7 +17,6 @@ ID numbers never appear in an error message.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +27,21 @@ from pydantic_core import PydanticCustomError
 from .compile.vector import NUMBER
 from .errors import ErrorDetail, InputError
 from .facts import fact_specs
-from .profile import ENUMS, Role, Sex, _count, _date, _flag, _grade, _key, _money, _region
+from .profile import (
+    _ID_CHECK,
+    _ID_SHAPE,
+    _ID_WEIGHTS,
+    ENUMS,
+    Role,
+    Sex,
+    _count,
+    _date,
+    _flag,
+    _grade,
+    _key,
+    _money,
+    _region,
+)
 from .regions import regions
 
 HOUSEHOLD, PERSON, ROW = "household_id", "person_id", "row"
@@ -115,14 +128,12 @@ def map_headers(headers: list[str], ignore_unknown: bool = False) -> tuple[dict[
 _REGION_MESSAGE = ("not a GB/T 2260 (2023) region code; give a province, prefecture or county "
                    "code such as '53', '5301' or '530102'")
 _READERS: dict[str, tuple[Callable[[str], object], pl.DataType, str, str]] = {
-    "bool": (lambda t: _flag(t), pl.Boolean, "value_invalid", "expected true or false (是/否)"),
-    "count": (lambda t: _count(t), pl.Int64, "value_invalid", "expected a whole number 0 or more"),
-    "money": (lambda t: _money(t), NUMBER, "value_invalid", "expected an amount in 元, 0 or more"),
-    "grade": (lambda t: _grade(t), pl.Int64, "value_invalid",
-              "expected a disability grade 1-4 (一级 to 四级)"),
-    "date": (lambda t: _date(t), pl.Date, "date_invalid",
-             "expected a date as YYYY-MM-DD, such as 1990-03-07"),
-    "region": (lambda t: _region(t), pl.String, "region_unknown", _REGION_MESSAGE),
+    "bool": (_flag, pl.Boolean, "value_invalid", "expected true or false (是/否)"),
+    "count": (_count, pl.Int64, "value_invalid", "expected a whole number 0 or more"),
+    "money": (_money, NUMBER, "value_invalid", "expected an amount in 元, 0 or more"),
+    "grade": (_grade, pl.Int64, "value_invalid", "expected a disability grade 1-4 (一级 to 四级)"),
+    "date": (_date, pl.Date, "date_invalid", "expected a date as YYYY-MM-DD, such as 1990-03-07"),
+    "region": (_region, pl.String, "region_unknown", _REGION_MESSAGE),
 }
 
 
@@ -171,12 +182,10 @@ def _read_distinct(df: pl.DataFrame, name: str, read: Callable[[str], object],
 
 
 # A Parquet or JSON file may carry typed columns; those are used as they are, checked.
+_INTEGERS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 _TYPED: dict[str, tuple[type, ...]] = {
-    "bool": (pl.Boolean,), "date": (pl.Date,),
-    "count": (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64),
-    "grade": (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64),
-    "money": (pl.Decimal, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32,
-              pl.UInt64),
+    "bool": (pl.Boolean,), "date": (pl.Date,), "count": _INTEGERS, "grade": _INTEGERS,
+    "money": (pl.Decimal, *_INTEGERS),
 }
 
 
@@ -200,9 +209,6 @@ def _text(name: str) -> pl.Expr:
     return pl.when(cell == "").then(None).otherwise(cell)
 
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
 def _first17(name: str) -> pl.Expr:
     """The first 17 characters as one integer where they are digits (taken apart with
     arithmetic below: cheaper than 17 substrings)."""
@@ -212,11 +218,11 @@ def _first17(name: str) -> pl.Expr:
 def _id_checks(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     """``(bad shape, bad check digit, birth date, sex)`` from an ID number column."""
     number = pl.col(name)
-    shaped = number.str.contains(r"^[0-9]{17}[0-9X]$")
+    shaped = number.str.contains(f"^{_ID_SHAPE.pattern}$")
     first17 = pl.col("__id17")
     total = pl.sum_horizontal(
-        [(first17 // 10 ** (16 - i)) % 10 * w for i, w in enumerate(_WEIGHTS)])
-    check = pl.lit("10X98765432").str.slice((total % 11).cast(pl.Int64), 1)
+        [(first17 // 10 ** (16 - i)) % 10 * w for i, w in enumerate(_ID_WEIGHTS)])
+    check = pl.lit(_ID_CHECK).str.slice((total % 11).cast(pl.Int64), 1)
     born = number.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
     sex = pl.when(number.str.slice(16, 1).cast(pl.Int64, strict=False) % 2 == 1) \
         .then(pl.lit("male")).otherwise(pl.lit("female"))
@@ -341,8 +347,8 @@ def _complete(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _dtype(c: Column) -> pl.DataType:
-    return {"date": pl.Date, "bool": pl.Boolean, "count": pl.Int64, "money": NUMBER,
-            "grade": pl.Int64}.get(c.kind, pl.String)
+    reader = _READERS.get(c.kind)
+    return pl.String if reader is None else reader[1]
 
 
 def _household_checks(df: pl.DataFrame, reverse: dict[str, str]
@@ -396,8 +402,3 @@ def _set_aside(df: pl.DataFrame, errors: list[_Check], reverse: dict[str, str]
 def _clean(df: pl.DataFrame) -> pl.DataFrame:
     keep = [c for c in df.columns if not c.startswith("__")]
     return df.select(keep)
-
-
-def redact(message: str) -> str:
-    """Error messages never carry ID numbers (defence in depth: none is put in them)."""
-    return re.sub(r"\d{15}|\d{17}[\dXx]", "<redacted>", message)
