@@ -31,6 +31,7 @@ from .dates import parse_date, parse_period
 from .errors import InputError
 from .evaluate import default_standards
 from .model import StandardsSet
+from .compile.vector import residence
 from .table import RESULT_FIELDS, evaluate_frame, evaluate_frame_period, money_columns, to_long
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl",
@@ -461,8 +462,7 @@ class _Summary:
     def add(self, wide: pl.DataFrame, typed: pl.DataFrame) -> None:
         if typed.height == 0:
             return
-        regions = {"hukou": pl.col("hukou_region"),
-                   "residence": pl.coalesce("residence_region", "household.region")}
+        regions = {"hukou": pl.col("hukou_region"), "residence": residence()}
         frame = wide.with_columns(
             *(e.fill_null("unknown").alias(f"__region.{b}") for b, e in
               {b: typed.select(e).to_series() for b, e in regions.items()}.items()))

@@ -25,14 +25,24 @@ from typing import Any
 
 import polars as pl
 
-from .compile.vector import MASK, NUMBER, ZERO, Aggregate, Bits, Compiler, V, round_half_up
-from .expr import nodes as n
+from .columns import HOUSEHOLD, PERSON
+from .compile.scalar import Unknown
+from .compile.vector import (
+    MASK,
+    NUMBER,
+    ZERO,
+    Aggregate,
+    Bits,
+    Compiler,
+    V,
+    or_masks,
+    residence,
+    round_half_up,
+)
 from .evaluate import _PER_YEAR, _step
 from .model import Rule, Standard, StandardsSet, weakest
 
-HOUSEHOLD = "household_id"
 KEY = "__household"  # the household's run number in the frame
-PERSON = "person_id"
 STATUS = pl.Enum(["eligible", "not_eligible", "undetermined"])
 #: The columns each standard contributes to a wide result frame, ``ID.FIELD``.
 RESULT_FIELDS = ("status", "amount", "annual_amount", "quantity", "missing",
@@ -113,8 +123,7 @@ def _region_column(s: Standard) -> tuple[pl.Expr, str]:
     if s.entity == "person":
         if s.region_basis == "hukou":
             return pl.col("hukou_region"), "hukou_region"
-        return pl.coalesce(pl.col("residence_region"), pl.col("household.region")), \
-            "residence_region"
+        return residence(), "residence_region"
     if s.region_basis == "hukou":
         return pl.col("__first_hukou"), "hukou_region"
     return pl.col("household.region"), "household.region"
@@ -258,7 +267,6 @@ def _region_values(c: _Compiled, steps: list[Any], columns: dict[str, list[Any]]
 
 
 def _unknown_mask(bits: Bits, value: Any) -> int:
-    from .compile.scalar import Unknown
     if not isinstance(value, Unknown):
         return 0
     mask = 0
@@ -286,7 +294,7 @@ def _decisions(c: _Compiled) -> list[pl.Expr]:
         .otherwise(pl.lit(c.bits.input(region_input), dtype=MASK))
     amount, per_year, amount_unknown = _amount(c)
     return [failed_mask.alias(f"{sid}.__failed"),
-            (_or([v.unknown for v in c.conditions]) | region_bit).alias(f"{sid}.__unknown"),
+            (or_masks([v.unknown for v in c.conditions]) | region_bit).alias(f"{sid}.__unknown"),
             amount.alias(f"{sid}.__amount"), per_year.alias(f"{sid}.__per_year"),
             amount_unknown.alias(f"{sid}.__amount_unknown")]
 
@@ -350,13 +358,6 @@ def _amount(c: _Compiled) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return pl.when(unknown == 0).then(c.amount.value.cast(NUMBER)), per_year, unknown
 
 
-def _or(masks: list[pl.Expr]) -> pl.Expr:
-    out = ZERO
-    for m in masks:
-        out = out | m
-    return out
-
-
 def _empty(sid: str, fields: tuple[str, ...]) -> list[pl.Expr]:
     return [pl.lit(None, dtype=NUMBER).alias(f"{sid}.{f}") for f in fields]
 
@@ -387,9 +388,7 @@ def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame
             pl.when(excluded).then(by_id).alias(f"{other}.excluded_by"),
             *(pl.when(excluded).then(None).otherwise(pl.col(f"{other}.{f}")).alias(f"{other}.{f}")
               for f in ("amount", "annual_amount", "quantity", "value_region", "is_floor",
-                        "reliability")),
-            *(pl.when(excluded).then(None).otherwise(pl.col(f"{other}.{f}")).alias(f"{other}.{f}")
-              for f in ("missing", "unknown_parameters", "failed")),
+                        "reliability", "missing", "unknown_parameters", "failed")),
         ]
     return out.with_columns(exprs)
 

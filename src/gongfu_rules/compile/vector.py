@@ -100,8 +100,15 @@ class Compiler:
         return HANDLERS[node.key()](self, node)
 
 
-def _or_masks(masks: list[pl.Expr]) -> pl.Expr:
+def or_masks(masks: list[pl.Expr]) -> pl.Expr:
+    """The union of unknown masks (``0`` when there are none)."""
     return reduce(lambda a, b: a | b, masks) if masks else ZERO
+
+
+def residence() -> pl.Expr:
+    """A person's residence region: their own, else their household's (as the scalar
+    engine's residence rules and ``residence_in`` read it)."""
+    return pl.coalesce(pl.col("residence_region"), pl.col("household.region"))
 
 
 def _const(c: Compiler, node: n.Const) -> V:
@@ -184,7 +191,7 @@ def _junction(c: Compiler, operands: tuple[n.Node, ...], decisive: bool) -> V:
     vs = [c.compile(o) for o in operands]
     combine = pl.any_horizontal if decisive else pl.all_horizontal
     value = combine([v.value for v in vs])
-    return V(value, pl.when(value.is_null()).then(_or_masks([v.unknown for v in vs]))
+    return V(value, pl.when(value.is_null()).then(or_masks([v.unknown for v in vs]))
              .otherwise(ZERO))
 
 
@@ -257,16 +264,11 @@ def round_half_up(x: pl.Expr, digits: int = 0) -> pl.Expr:
 
 def _call(c: Compiler, node: n.Call) -> V:
     args = [c.compile(a) for a in node.args]
-    unknown = _or_masks([a.unknown for a in args])
-    if all(a.integral for a in args) and node.func != "round":
-        if node.func in ("ceil", "floor"):
-            return args[0]  # a whole number already
-        pick = pl.min_horizontal if node.func == "min" else pl.max_horizontal
-        vals = [a.value for a in args]
-        value = pl.when(pl.any_horizontal([v.is_null() for v in vals])).then(None) \
-            .otherwise(pick(vals))
-        return V(value, unknown, integral=True)
-    vals = [a.number().cast(NUMBER) for a in args]
+    unknown = or_masks([a.unknown for a in args])
+    integral = all(a.integral for a in args) and node.func != "round"
+    if integral and node.func in ("ceil", "floor"):
+        return args[0]  # a whole number already
+    vals = [a.value if integral else a.number().cast(NUMBER) for a in args]
     if node.func in ("min", "max"):  # these skip nulls: an unknown argument must not be
         pick = pl.min_horizontal if node.func == "min" else pl.max_horizontal
         value = pl.when(pl.any_horizontal([v.is_null() for v in vals])).then(None) \
@@ -278,15 +280,14 @@ def _call(c: Compiler, node: n.Call) -> V:
     else:  # round
         digits = node.args[1].value if len(node.args) > 1 else 0  # type: ignore[attr-defined]
         value = round_half_up(vals[0], int(digits))
-    return V(value.cast(NUMBER), unknown)
+    return V(value if integral else value.cast(NUMBER), unknown, integral=integral)
 
 
 def _in_region(c: Compiler, node: n.InRegion) -> V:
     if node.basis == "hukou":
         col, name = pl.col("hukou_region"), "hukou_region"
     else:
-        col, name = pl.coalesce(pl.col("residence_region"), pl.col("household.region")), \
-            "residence_region"
+        col, name = residence(), "residence_region"
     # Canonical codes nest by prefix ("530102" in "5301" in "53"): is_within, column-wise.
     within = pl.when(col.is_not_null()).then(True) if node.code == NATIONAL \
         else col.str.starts_with(node.code)
