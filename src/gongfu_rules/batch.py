@@ -77,9 +77,6 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     set-aside rows with their errors.
     """
     std = standards or default_standards()
-    if (on is None) == (period is None):
-        raise InputError.one("time_invalid", "give exactly one of 'on' (a date) or 'period'",
-                             loc=("on",))
     months, last_day = _time(on, period)
     raw = source if isinstance(source, pl.DataFrame) else read_whole(Path(source))
     mapping, _ = map_headers(raw.columns, ignore_extra_columns)
@@ -300,15 +297,12 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     ``only``: evaluate just these standards (ids)."""
     std = standards or default_standards()
     _check_ids(std, only)
-    if (on is None) == (period is None):
-        raise InputError.one("time_invalid", "give exactly one of --on DATE or --period P",
-                             loc=("on",))
     months, last_day = _time(on, period)
     src, out = Path(input_path), Path(output_path)
     file_format(src), file_format(out)
     report = BatchReport(output=out, errors=_beside(out, "errors"), summary=_beside(out, "summary"))
     writer, errors = _Writer(out), _Writer(report.errors)
-    summary = _Summary(std, layout)
+    summary = _Summary(std)
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
     try:
         mapping: dict[str, str] | None = None
@@ -345,6 +339,9 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
 
 def _time(on: date | str | None, period: str | None) -> tuple[tuple[date, ...], date]:
     """The dates evaluated (one, or the 1st of each month of a period) and the last day."""
+    if (on is None) == (period is None):
+        raise InputError.one("time_invalid", "give exactly one of 'on' (a date) or 'period'",
+                             loc=("on",))
     if period is None:
         day = parse_date(on)  # type: ignore[arg-type]
         return (day,), day
@@ -452,7 +449,7 @@ class _Summary:
     county code), added up chunk by chunk. Over a period, ``amount_total`` adds the period
     totals and ``annual_total`` is empty."""
 
-    def __init__(self, std: StandardsSet, layout: str):
+    def __init__(self, std: StandardsSet):
         self.std = std
         self.parts: list[pl.DataFrame] = []
 
@@ -518,11 +515,9 @@ class _Summary:
             names = {s.id: s.name.zh for s in self.std}
             folded = folded.with_columns(pl.col("standard").replace_strict(names).alias("name")) \
                 .sort("standard", "region")
-        tmp = path.with_name(path.name + ".partial")
-        with open(tmp, "wb") as handle:
-            handle.write("\ufeff".encode())
-            folded.write_csv(handle)
-        os.replace(tmp, path)
+        writer = _Writer(path)
+        writer.write(folded)
+        writer.close()
 
 
 __all__ = ["evaluate_table", "run_batch", "BatchReport", "read_chunks", "rename_headers"]
