@@ -88,22 +88,27 @@ def _text(value) -> str | None:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-def _scalar(household: dict, on: date) -> dict[tuple[str | None, str], dict]:
-    evaluation = evaluate(household, on=on, explain=False)
-    out = {}
+def _each_result(evaluation):
+    """``(person id, result)`` for every result of an evaluation; the household's have None."""
     for pid, results in [*evaluation.persons.items(), (None, evaluation.household)]:
         for r in results:
-            priced = r.status != "not_eligible"
-            out[pid, r.standard_id] = {
-                "status": r.status, "amount": r.amount, "annual_amount": r.annual_amount,
-                "quantity": r.quantity if priced else None,
-                "missing": ";".join(r.missing) or None,
-                "unknown_parameters": ";".join(r.unknown_parameters) or None,
-                "reason": r.reason, "excluded_by": r.excluded_by,
-                "value_region": r.value_region if priced else None,
-                "is_floor": r.is_floor if priced else None,
-                "reliability": r.reliability if priced else None,
-            }
+            yield pid, r
+
+
+def _scalar(household: dict, on: date) -> dict[tuple[str | None, str], dict]:
+    out = {}
+    for pid, r in _each_result(evaluate(household, on=on, explain=False)):
+        priced = r.status != "not_eligible"
+        out[pid, r.standard_id] = {
+            "status": r.status, "amount": r.amount, "annual_amount": r.annual_amount,
+            "quantity": r.quantity if priced else None,
+            "missing": ";".join(r.missing) or None,
+            "unknown_parameters": ";".join(r.unknown_parameters) or None,
+            "reason": r.reason, "excluded_by": r.excluded_by,
+            "value_region": r.value_region if priced else None,
+            "is_floor": r.is_floor if priced else None,
+            "reliability": r.reliability if priced else None,
+        }
     return out
 
 
@@ -339,15 +344,13 @@ def test_period_totals_equal_single_profile_period_totals(caseload, period):
     std = default_standards()
     got = _batch(caseload, period=period)
     for h, household in enumerate(caseload):
-        evaluation = evaluate(household, period=period, explain=False)
-        for pid, results in [*evaluation.persons.items(), (None, evaluation.household)]:
-            for r in results:
-                person = pid if std[r.standard_id].entity == "person" else None
-                row = got[f"h{h}", person, r.standard_id]
-                where = f"household h{h}, {pid}, {r.standard_id}"
-                assert row["status"] == r.status, where
-                assert _fen(row["total"]) == _fen(r.total), where
-                assert (row["missing"] or None) == (";".join(r.detail.missing) or None), where
+        for pid, r in _each_result(evaluate(household, period=period, explain=False)):
+            person = pid if std[r.standard_id].entity == "person" else None
+            row = got[f"h{h}", person, r.standard_id]
+            where = f"household h{h}, {pid}, {r.standard_id}"
+            assert row["status"] == r.status, where
+            assert _fen(row["total"]) == _fen(r.total), where
+            assert (row["missing"] or None) == (";".join(r.detail.missing) or None), where
 
 
 def test_a_period_batch_writes_totals(tmp_path):
