@@ -244,3 +244,18 @@ def test_target_cost_finds_the_largest_value_within_the_budget(baseline):
     assert found.value == 2110  # 6 months x (2110 - 2010) = 600
     assert found.cost == 600 and found.next_cost == 606
 
+
+
+def test_a_household_losing_its_allowance_moves_below_the_local_dibao_line(baseline):
+    applied = apply_reform(baseline, reform({"standard": "orphan_basic_living", "enabled": False,
+                                             "from": "2026-07-01"}))
+    # two members, urban, 100 a month each: 100 + 1370 / 2 = 785 >= 744 (the 2025 provincial
+    # urban line, a floor Chuxiong pays); without the allowance 100 < 744
+    frame = pl.DataFrame({"household_id": ["h1", "h1"], "birth_date": ["2015-05-01", "1960-01-01"],
+                          "hukou_region": ["532301", "532301"], "orphan": ["是", ""],
+                          "child_care_arrangement": ["散居", ""],
+                          "household.per_capita_monthly_income": ["100", "100"],
+                          "household.area_type": ["urban", "urban"]})
+    line = compare(read_population(frame), baseline, applied, on="2026-08-01").dibao_line
+    assert line["computable"] is True
+    assert (line["below"], line["above"], line["compared"]) == (1, 0, 1)

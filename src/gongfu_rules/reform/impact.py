@@ -133,6 +133,7 @@ def compare(population: Population, baseline: StandardsSet, applied: Applied, *,
     field_ = "total" if period is not None else "annual_amount"
     table = _joined(population, base, ref, only, field_)
     ok = table.filter(pl.col("__ok"))
+    h = _households(ok, only)
     return Impact(
         stamp=_stamp(baseline, applied, population),
         time={"on": str(parse_date(on)) if on is not None else None, "period": period,
@@ -140,10 +141,9 @@ def compare(population: Population, baseline: StandardsSet, applied: Applied, *,
         weighted=population.weighted, rows=table.height, set_aside=table.height - ok.height,
         by_standard=_by_standard(ok, only, applied.standards),
         by_prefecture=_by_region(ok, "__prefecture"), by_county=_by_region(ok, "__county"),
-        households=_households_summary(_households(ok, only)),
-        deciles=_deciles(_households(ok, only)), bands=_bands(_households(ok, only)),
-        dibao_line=_dibao_line(_households(ok, only), population, baseline, applied, on, period),
-        examples=_examples(population, ok, only, baseline, applied, on, period, examples),
+        households=_households_summary(h), deciles=_deciles(h), bands=_bands(h),
+        dibao_line=_dibao_line(h, population, baseline, applied, on, period),
+        examples=_examples(population, ok, h, only, baseline, applied, on, period, examples),
         warnings=[w.to_dict() for w in applied.warnings])
 
 
@@ -206,8 +206,11 @@ def _joined(pop: Population, base: pl.DataFrame, ref: pl.DataFrame, only: list[s
                    *(_eligible(ref, s).alias(f"re.{s}") for s in only),
                    *(_unpriced(ref, s, field_).alias(f"ru.{s}") for s in only))
     out = b.join(r, on=ROW, how="left").join(facts, on=ROW, how="left")
-    code = pl.col("__region").map_elements(_county, return_dtype=pl.String)
-    return out.with_columns(__county=code, __prefecture=code.str.slice(0, 4))
+    codes = out.get_column("__region").unique()
+    table = pl.DataFrame({"__region": codes, "__county": [_county(c) for c in codes]},
+                         schema={"__region": pl.String, "__county": pl.String})
+    out = out.join(table, on="__region", how="left", nulls_equal=True)
+    return out.with_columns(__prefecture=pl.col("__county").str.slice(0, 4))
 
 
 def _column(pop: Population, *names: str) -> pl.Expr:
@@ -381,34 +384,27 @@ def _dibao_line(h: pl.DataFrame, pop: Population, baseline: StandardsSet, applie
     if missing:
         return {"computable": False, "reason": "the population has no " + " or ".join(
             missing) + " column, so the local 低保 line cannot be compared"}
-    day, months = (parse_date(on), 1) if period is None else \
-        (parse_period(period).months[-1], len(parse_period(period).months))
-    per_month = Decimal(1) if period is not None else Decimal(12)  # annual figures on a date
-    moved = {"above": Decimal(0), "below": Decimal(0), "compared": Decimal(0),
-             "not_compared": Decimal(0)}
-    lines: dict[tuple[str, str, int], Decimal | None] = {}
-    for row in h.iter_rows(named=True):
-        key = (row["county"], row["area"] or "", 0)
-        if key not in lines:
-            lines[key] = _line(baseline, row["county"], row["area"], day)
-            lines[(*key[:2], 1)] = _line(applied.standards, row["county"], row["area"], day)
-        lb, lr = lines[key], lines[(*key[:2], 1)]
-        if row["income"] is None or lb is None or lr is None:
-            moved["not_compared"] += row["w"]
-            continue
-        div = Decimal(row["size"]) * (months if period is not None else per_month)
-        before = row["income"] + row["baseline"] / div
-        after = row["income"] + row["reform"] / div
-        moved["compared"] += row["w"]
-        if before < lb and after >= lr:
-            moved["above"] += row["w"]
-        elif before >= lb and after < lr:
-            moved["below"] += row["w"]
+    months = parse_period(period).months if period is not None else None
+    day = months[-1] if months else parse_date(on)
+    pairs = h.select("county", "area").unique()
+    lines = pairs.with_columns(
+        lb=pl.Series([_line(baseline, c, a, day) for c, a in pairs.iter_rows()], dtype=_MONEY),
+        lr=pl.Series([_line(applied.standards, c, a, day) for c, a in pairs.iter_rows()],
+                     dtype=_MONEY))
+    t = h.join(lines, on=["county", "area"], how="left", nulls_equal=True)
+    # a period's total over its months, or a day's annual figure over 12, per member; compared
+    # multiplied out, so no division rounds: income + cash / d < line  <=>  income*d + cash < line*d
+    d = pl.col("size").cast(_MONEY) * (len(months) if months else 12)
+    before, after = pl.col("income") * d + pl.col("baseline"), pl.col("income") * d + pl.col("reform")
+    below_b, below_r = before < pl.col("lb") * d, after < pl.col("lr") * d
+    ok = pl.col("income").is_not_null() & pl.col("lb").is_not_null() & pl.col("lr").is_not_null()
+    got = t.select(above=_hcount(ok & below_b & ~below_r), below=_hcount(ok & ~below_b & below_r),
+                   compared=_hcount(ok), not_compared=_hcount(~ok)).row(0, named=True)
     return {"computable": True, "date": str(day),
             "definition": "declared monthly income per member plus the monthly cash of the "
                           "re-evaluated standards, against the local urban or rural 低保 "
                           "standard (rural: the yearly figure / 12) under each set",
-            **{k: _round(v) for k, v in moved.items()}}
+            **{k: _round(v) for k, v in got.items()}}
 
 
 def _line(std: StandardsSet, county: str, area: str | None, day: date) -> Decimal | None:
@@ -424,10 +420,11 @@ def _line(std: StandardsSet, county: str, area: str | None, day: date) -> Decima
 
 
 # --- example households ----------------------------------------------------------------------
-def _examples(pop: Population, ok: pl.DataFrame, only: list[str], baseline: StandardsSet,
-              applied: Applied, on: Any, period: str | None, n: int) -> list[dict[str, Any]]:
+def _examples(pop: Population, ok: pl.DataFrame, h: pl.DataFrame, only: list[str],
+              baseline: StandardsSet, applied: Applied, on: Any, period: str | None, n: int
+              ) -> list[dict[str, Any]]:
     """The ``n`` households whose amounts change most, with evaluate()'s explanations."""
-    h = _households(ok, only).filter(pl.col("change") != 0)
+    h = h.filter(pl.col("change") != 0)
     h = h.with_columns(size_=pl.col("change").abs()).sort(["size_", "row"],
                                                           descending=[True, False]).head(n)
     out = []
