@@ -184,6 +184,22 @@ def test_weights_multiply_every_cost_and_count(baseline):
     assert row["beneficiaries_reform"] == Decimal("251.5")
     assert got.households["gainers"] == 250
     assert [r["change"] for r in got.by_county] == [250 * 6 * 90]
+    histogram = {r["band"]: r["households"] for r in got.bands["histogram"]}
+    assert histogram["100 – 1000"] == 250 and histogram["0"] == Decimal("1.5")
+    assert [(r["decile"], r["gainers"]) for r in got.deciles] == [("unknown", 250)]
+
+
+def test_deciles_split_households_by_income_weighted_by_persons(baseline):
+    applied = apply_reform(baseline, reform(orphan_rate(2100)))
+    # ten one-person households with incomes 100 ... 1000; the orphan (gainer) has the lowest
+    rows = {"household_id": [f"h{i}" for i in range(10)],
+            "birth_date": ["2015-05-01"] + ["1980-01-01"] * 9, "hukou_region": ["532301"] * 10,
+            "orphan": ["是"] + [""] * 9, "child_care_arrangement": ["集中"] + [""] * 9,
+            "household.per_capita_monthly_income": [str(100 * (i + 1)) for i in range(10)]}
+    got = compare(read_population(pl.DataFrame(rows)), baseline, applied, period="2026")
+    assert [r["households"] for r in got.deciles] == [1] * 10
+    assert [r["gainers"] for r in got.deciles] == [1] + [0] * 9
+    assert got.deciles[0]["change"] == 6 * 90
 
 
 def test_a_narrower_rule_from_july_loses_beneficiaries_and_half_a_year(baseline):

@@ -50,7 +50,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     syn.set_defaults(run=_cmd_synth)
 
 
+def _need_batch() -> None:
+    try:
+        import polars  # noqa: F401
+    except ImportError:
+        raise InputError.one("extra_missing", "this command needs the batch extra: "
+                             "pip install 'gongfu-rules[batch]'", loc=("command",)) from None
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
+    _need_batch()
     from ..evaluate import default_standards
     from ..load.loader import load_standards
     from . import impact as im
@@ -73,6 +82,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         applied = apply_reform(baseline, reform)
     for w in applied.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    if population.ignored:
+        print(f"columns not read (not profile fields): {', '.join(population.ignored)}",
+              file=sys.stderr)
     result = im.compare(population, baseline, applied, on=args.on, period=args.period,
                         examples=args.examples)
     result.target = target
@@ -95,6 +107,7 @@ def _amount(text: str) -> Decimal:
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
+    _need_batch()
     from .population import synthesize, write_population
 
     frame = synthesize(args.size, region=args.region, seed=args.seed)

@@ -49,6 +49,7 @@ class Population:
     weighted: bool
     digest: str
     columns: dict[str, str]  # canonical name -> column as written
+    ignored: list[str] = field(default_factory=list)  # columns that are not profile fields
 
 
 def read_population(source: str | Path | pl.DataFrame) -> Population:
@@ -65,8 +66,9 @@ def read_population(source: str | Path | pl.DataFrame) -> Population:
         weights, frame = pl.Series("weight", [Decimal(1)] * raw.height, dtype=_W), raw
     else:
         weights, frame = _weights(raw.get_column(wcol)), raw.drop(wcol)
-    mapping, _ = map_headers(frame.columns, ignore_unknown=True)
-    return Population(frame, weights, wcol is not None, digest, {v: k for k, v in mapping.items()})
+    mapping, ignored = map_headers(frame.columns, ignore_unknown=True)
+    return Population(frame, weights, wcol is not None, digest, {v: k for k, v in mapping.items()},
+                      ignored)
 
 
 def _weights(column: pl.Series) -> pl.Series:
@@ -144,7 +146,8 @@ def compare(population: Population, baseline: StandardsSet, applied: Applied, *,
         households=_households_summary(h), deciles=_deciles(h), bands=_bands(h),
         dibao_line=_dibao_line(h, population, baseline, applied, on, period),
         examples=_examples(population, ok, h, only, baseline, applied, on, period, examples),
-        warnings=[w.to_dict() for w in applied.warnings])
+        warnings=[w.to_dict() for w in applied.warnings],
+        notes=[f"columns not read: {', '.join(population.ignored)}"] if population.ignored else [])
 
 
 def cost_change(population: Population, base: pl.DataFrame, applied: Applied, *,
@@ -325,29 +328,24 @@ def _bands(h: pl.DataFrame) -> dict[str, Any]:
             "histogram": _histogram(h)}
 
 
+#: Edges in yuan of the histogram of household changes: bands widen by powers of ten.
+_EDGES = (-10_000, -1_000, -100, 0, 100, 1_000, 10_000)
+_LABELS = ("≤ -10000", "-10000 – -1000", "-1000 – -100", "-100 – 0", "0", "0 – 100",
+           "100 – 1000", "1000 – 10000", "≥ 10000")
+
+
 def _histogram(h: pl.DataFrame) -> list[dict[str, Any]]:
-    """Households by the size of their change (yuan), in bands that widen by powers of ten."""
-    edges = [Decimal(x) for x in (-10_000, -1_000, -100, 0, 100, 1_000, 10_000)]
-    labels = ["≤ -10000", "-10000 – -1000", "-1000 – -100", "-100 – 0", "0", "0 – 100",
-              "100 – 1000", "1000 – 10000", "≥ 10000"]
-    counts = [Decimal(0)] * len(labels)
-    for change, w in h.select("change", "w").iter_rows():
-        counts[_bin(change, edges)] += w
-    return [{"band": label, "households": _round(c)} for label, c in zip(labels, counts)]
-
-
-def _bin(change: Decimal, edges: list[Decimal]) -> int:
-    if change == 0:
-        return 4
-    if change < 0:
-        for i, e in enumerate(edges[:4]):
-            if change <= e:
-                return i
-        return 3
-    for i, e in enumerate(edges[4:]):
-        if change < e:
-            return 5 + i
-    return 8
+    """Households by the size of their change (yuan)."""
+    c = pl.col("change")
+    band = pl.when(c == 0).then(4)
+    for i, edge in enumerate(_EDGES[:3]):
+        band = band.when(c <= edge).then(i)
+    band = band.when(c < 0).then(3)
+    for i, edge in enumerate(_EDGES[4:]):
+        band = band.when(c < edge).then(5 + i)
+    counts = h.group_by(band.otherwise(8).alias("band")).agg(n=pl.col("w").sum())
+    got = dict(counts.iter_rows())
+    return [{"band": label, "households": _round(got.get(i, 0))} for i, label in enumerate(_LABELS)]
 
 
 def _deciles(h: pl.DataFrame) -> list[dict[str, Any]]:
@@ -355,11 +353,10 @@ def _deciles(h: pl.DataFrame) -> list[dict[str, Any]]:
     known = h.filter(pl.col("income").is_not_null()).sort("income", maintain_order=True)
     rows = []
     if known.height:
-        persons = (known["w"] * known["size"]).cast(pl.Decimal(38, 4))
-        total = persons.sum()
-        before = persons.cum_sum() - persons
-        decile = [min(10, int(b * 10 / total) + 1) for b in before]
-        known = known.with_columns(pl.Series("decile", decile))
+        # ranks only, so floats serve; the money summed per decile stays exact
+        persons = known["w"].cast(pl.Float64) * known["size"]
+        before = (persons.cum_sum() - persons) / persons.sum()
+        known = known.with_columns(decile=(before * 10).floor().cast(pl.Int32).clip(0, 9) + 1)
         for d in range(1, 11):
             rows.append(_decile_row(str(d), known.filter(pl.col("decile") == d)))
     unknown = h.filter(pl.col("income").is_null())
