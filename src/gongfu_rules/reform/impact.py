@@ -141,8 +141,9 @@ def compare(population: Population, baseline: StandardsSet, applied: Applied, *,
         time={"on": str(parse_date(on)) if on is not None else None, "period": period,
               "cost": "paid over the period" if period else "annual figure of the day's amounts"},
         weighted=population.weighted, rows=table.height, set_aside=table.height - ok.height,
-        by_standard=_by_standard(ok, only, applied.standards),
-        by_prefecture=_by_region(ok, "__prefecture"), by_county=_by_region(ok, "__county"),
+        by_standard=_by_standard(ok, only, applied.standards, population.weighted),
+        by_prefecture=_by_region(ok, "__prefecture", population.weighted),
+        by_county=_by_region(ok, "__county", population.weighted),
         households=_households_summary(h), deciles=_deciles(h), bands=_bands(h),
         dibao_line=_dibao_line(h, population, baseline, applied, on, period),
         examples=_examples(population, ok, h, only, baseline, applied, on, period, examples),
@@ -158,8 +159,8 @@ def cost_change(population: Population, base: pl.DataFrame, applied: Applied, *,
                          only=only, ignore_extra_columns=True)
     table = _joined(population, base, ref, only, "total" if period is not None else "annual_amount")
     base_sum, ref_sum = _row_change(only)
-    got = table.filter(pl.col("__ok")).select(_wsum(ref_sum - base_sum)).item()
-    return _round(got)
+    got = table.filter(pl.col("__ok")).select(_wsum(ref_sum - base_sum, population.weighted)).item()
+    return _yuan(got)
 
 
 def evaluate_baseline(population: Population, baseline: StandardsSet, applied: Applied, *,
@@ -172,26 +173,28 @@ def evaluate_baseline(population: Population, baseline: StandardsSet, applied: A
 
 
 # --- one frame: a row per person, baseline and reform amounts side by side --------------------
-def _money(frame: pl.DataFrame, sid: str, field_: str) -> pl.Expr:
-    """A standard's money column as exact decimals, zero where there is none."""
+def _money(schema: dict[str, Any], sid: str, field_: str) -> pl.Expr:
+    """A standard's money column in whole fen (exact: amounts have two places), 0 where none.
+    Sums of integers are fast; every figure is turned back into yuan by :func:`_yuan`."""
     name = f"{sid}.{field_}"
-    if name not in frame.columns:
-        return pl.lit(Decimal(0), dtype=_MONEY)
-    return pl.col(name).cast(pl.String).cast(_MONEY, strict=False).fill_null(Decimal(0))
+    if name not in schema:
+        return pl.lit(0, dtype=pl.Int64)
+    column = pl.col(name) if schema[name].is_numeric() else pl.col(name).cast(pl.String)
+    return (column.cast(_MONEY, strict=False) * 100).cast(pl.Int64).fill_null(0)
 
 
-def _eligible(frame: pl.DataFrame, sid: str) -> pl.Expr:
+def _eligible(schema: dict[str, Any], sid: str) -> pl.Expr:
     name = f"{sid}.status"
-    if name not in frame.columns:
+    if name not in schema:
         return pl.lit(False)
     return (pl.col(name).cast(pl.String) == "eligible").fill_null(False)
 
 
-def _unpriced(frame: pl.DataFrame, sid: str, field_: str) -> pl.Expr:
+def _unpriced(schema: dict[str, Any], sid: str, field_: str) -> pl.Expr:
     name = f"{sid}.{field_}"
-    if name not in frame.columns:
+    if name not in schema:
         return pl.lit(False)
-    return _eligible(frame, sid) & pl.col(name).is_null()
+    return _eligible(schema, sid) & pl.col(name).is_null()
 
 
 def _joined(pop: Population, base: pl.DataFrame, ref: pl.DataFrame, only: list[str],
@@ -201,13 +204,14 @@ def _joined(pop: Population, base: pl.DataFrame, ref: pl.DataFrame, only: list[s
         _column(pop, "household.per_capita_monthly_income").alias("__income"),
         _column(pop, "household.area_type").alias("__area")).with_columns(
         pl.Series(ROW, range(1, pop.frame.height + 1)), pop.weights.alias("__w"))
+    bs, rs = dict(base.schema), dict(ref.schema)
     b = base.select(ROW, HOUSEHOLD, PERSON, pl.col("errors").is_null().alias("__ok"),
-                    *(_money(base, s, field_).alias(f"b.{s}") for s in only),
-                    *(_eligible(base, s).alias(f"be.{s}") for s in only),
-                    *(_unpriced(base, s, field_).alias(f"bu.{s}") for s in only))
-    r = ref.select(ROW, *(_money(ref, s, field_).alias(f"r.{s}") for s in only),
-                   *(_eligible(ref, s).alias(f"re.{s}") for s in only),
-                   *(_unpriced(ref, s, field_).alias(f"ru.{s}") for s in only))
+                    *(_money(bs, s, field_).alias(f"b.{s}") for s in only),
+                    *(_eligible(bs, s).alias(f"be.{s}") for s in only),
+                    *(_unpriced(bs, s, field_).alias(f"bu.{s}") for s in only))
+    r = ref.select(ROW, *(_money(rs, s, field_).alias(f"r.{s}") for s in only),
+                   *(_eligible(rs, s).alias(f"re.{s}") for s in only),
+                   *(_unpriced(rs, s, field_).alias(f"ru.{s}") for s in only))
     out = b.join(r, on=ROW, how="left").join(facts, on=ROW, how="left")
     codes = out.get_column("__region").unique()
     table = pl.DataFrame({"__region": codes, "__county": [_county(c) for c in codes]},
@@ -228,45 +232,58 @@ def _county(code: str | None) -> str:
     return norm if norm else "?"
 
 
-def _wsum(expr: pl.Expr) -> pl.Expr:
-    return (expr.cast(_MONEY) * pl.col("__w")).sum()
+def _wsum(fen: pl.Expr, weighted: bool = True) -> pl.Expr:
+    """A weighted sum of fen (a plain integer sum when every weight is 1)."""
+    return (fen.cast(pl.Decimal(38, 0)) * pl.col("__w")).sum() if weighted else fen.sum()
 
 
-def _wcount(mask: pl.Expr) -> pl.Expr:
+def _wcount(mask: pl.Expr, weighted: bool = True) -> pl.Expr:
+    if not weighted:
+        return mask.cast(pl.Int64).sum()
     return pl.when(mask).then(pl.col("__w")).otherwise(Decimal(0)).sum()
 
 
-def _by_standard(ok: pl.DataFrame, only: list[str], std: StandardsSet) -> list[dict[str, Any]]:
-    rows = []
-    for sid in only:
+def _by_standard(ok: pl.DataFrame, only: list[str], std: StandardsSet,
+                 weighted: bool) -> list[dict[str, Any]]:
+    def measures(sid: str) -> dict[str, pl.Expr]:
         b, r = pl.col(f"b.{sid}"), pl.col(f"r.{sid}")
         be, re = pl.col(f"be.{sid}"), pl.col(f"re.{sid}")
-        got = ok.select(
-            baseline=_wsum(b), reform=_wsum(r), change=_wsum(r - b),
-            beneficiaries_baseline=_wcount(be), beneficiaries_reform=_wcount(re),
-            gained=_wcount(re & ~be), lost=_wcount(be & ~re),
-            unpriced_baseline=_wcount(pl.col(f"bu.{sid}")),
-            unpriced_reform=_wcount(pl.col(f"ru.{sid}"))).row(0, named=True)
+        count = lambda mask: _wcount(mask, weighted)  # noqa: E731
+        return {"baseline": _wsum(b, weighted), "reform": _wsum(r, weighted),
+                "beneficiaries_baseline": count(be), "beneficiaries_reform": count(re),
+                "gained": count(re & ~be), "lost": count(be & ~re),
+                "unpriced_baseline": count(pl.col(f"bu.{sid}")),
+                "unpriced_reform": count(pl.col(f"ru.{sid}"))}
+
+    # one pass over the rows for every standard and measure
+    got = ok.select(e.alias(f"{sid}|{k}") for sid in only for k, e in measures(sid).items()) \
+        .row(0, named=True) if only else {}
+    rows = []
+    for sid in only:
         s = std[sid]
+        row = {k: (_yuan if k in ("baseline", "reform") else _round)(got[f"{sid}|{k}"])
+               for k in measures(sid)}
+        row["change"] = row["reform"] - row["baseline"]
         rows.append({"standard": sid, "name_zh": s.name.zh, "name_en": s.name.en,
-                     "entity": s.entity, **{k: _round(v) for k, v in got.items()}})
+                     "entity": s.entity, **row})
     return rows
 
 
 def _row_change(only: list[str]) -> tuple[pl.Expr, pl.Expr]:
-    base = pl.sum_horizontal(*(pl.col(f"b.{s}") for s in only)) if only else pl.lit(Decimal(0))
-    ref = pl.sum_horizontal(*(pl.col(f"r.{s}") for s in only)) if only else pl.lit(Decimal(0))
+    base = pl.sum_horizontal(*(pl.col(f"b.{s}") for s in only)) if only else pl.lit(0)
+    ref = pl.sum_horizontal(*(pl.col(f"r.{s}") for s in only)) if only else pl.lit(0)
     return base, ref
 
 
-def _by_region(ok: pl.DataFrame, key: str) -> list[dict[str, Any]]:
+def _by_region(ok: pl.DataFrame, key: str, weighted: bool) -> list[dict[str, Any]]:
     only = sorted({c[2:] for c in ok.columns if c.startswith("b.")})
     base, ref = _row_change(only)
     table = ok.with_columns(__b=base, __r=ref).group_by(key).agg(
-        baseline=_wsum(pl.col("__b")), reform=_wsum(pl.col("__r")),
-        change=_wsum(pl.col("__r") - pl.col("__b")), persons=pl.col("__w").sum()).sort(key)
+        baseline=_wsum(pl.col("__b"), weighted), reform=_wsum(pl.col("__r"), weighted),
+        persons=pl.col("__w").sum()).sort(key)
     return [{"region": row[key], "name": _region_name(row[key]),
-             **{k: _round(row[k]) for k in ("baseline", "reform", "change", "persons")}}
+             "baseline": _yuan(row["baseline"]), "reform": _yuan(row["reform"]),
+             "change": _yuan(row["reform"]) - _yuan(row["baseline"]), "persons": _round(row["persons"])}
             for row in table.iter_rows(named=True)]
 
 
@@ -292,11 +309,15 @@ def _households_summary(h: pl.DataFrame) -> dict[str, Any]:
     got = h.select(
         households=pl.col("w").sum(),
         gainers=_hcount(pl.col("change") > 0), losers=_hcount(pl.col("change") < 0),
-        gain=(pl.when(pl.col("change") > 0).then(pl.col("change")).otherwise(Decimal(0))
-              * pl.col("w")).sum(),
-        loss=(pl.when(pl.col("change") < 0).then(-pl.col("change")).otherwise(Decimal(0))
-              * pl.col("w")).sum()).row(0, named=True)
-    return {k: _round(v) for k, v in got.items()}
+        gain=_hsum(pl.when(pl.col("change") > 0).then(pl.col("change")).otherwise(0)),
+        loss=_hsum(pl.when(pl.col("change") < 0).then(-pl.col("change")).otherwise(0))
+    ).row(0, named=True)
+    return {k: (_yuan if k in ("gain", "loss") else _round)(v) for k, v in got.items()}
+
+
+def _hsum(fen: pl.Expr) -> pl.Expr:
+    """A household-weighted sum of fen."""
+    return (fen.cast(pl.Decimal(38, 0)) * pl.col("w")).sum()
 
 
 def _hcount(mask: pl.Expr) -> pl.Expr:
@@ -306,7 +327,7 @@ def _hcount(mask: pl.Expr) -> pl.Expr:
 def _band(h: pl.DataFrame) -> pl.Expr:
     """The five-way split: the change against the household's annual income."""
     annual = pl.col("income") * pl.col("size") * 12
-    share = pl.col("change") * 100
+    share = pl.col("change")  # fen = yuan x 100, so "share > annual x 5" is "> 5 %"
     return (pl.when(pl.col("change") == 0).then(pl.lit("no_change"))
             .when(pl.col("change") > 0).then(
                 pl.when(annual.is_null() | (share > annual * 5)).then(pl.lit("gain_more_5pct"))
@@ -336,13 +357,13 @@ _LABELS = ("≤ -10000", "-10000 – -1000", "-1000 – -100", "-100 – 0", "0"
 
 def _histogram(h: pl.DataFrame) -> list[dict[str, Any]]:
     """Households by the size of their change (yuan)."""
-    c = pl.col("change")
+    c = pl.col("change")  # fen
     band = pl.when(c == 0).then(4)
     for i, edge in enumerate(_EDGES[:3]):
-        band = band.when(c <= edge).then(i)
+        band = band.when(c <= edge * 100).then(i)
     band = band.when(c < 0).then(3)
     for i, edge in enumerate(_EDGES[4:]):
-        band = band.when(c < edge).then(5 + i)
+        band = band.when(c < edge * 100).then(5 + i)
     counts = h.group_by(band.otherwise(8).alias("band")).agg(n=pl.col("w").sum())
     got = dict(counts.iter_rows())
     return [{"band": label, "households": _round(got.get(i, 0))} for i, label in enumerate(_LABELS)]
@@ -368,9 +389,10 @@ def _deciles(h: pl.DataFrame) -> list[dict[str, Any]]:
 def _decile_row(label: str, g: pl.DataFrame) -> dict[str, Any]:
     got = g.select(households=pl.col("w").sum(), gainers=_hcount(pl.col("change") > 0),
                    losers=_hcount(pl.col("change") < 0),
-                   change=(pl.col("change") * pl.col("w")).sum()).row(0, named=True) \
+                   change=_hsum(pl.col("change"))).row(0, named=True) \
         if g.height else dict.fromkeys(("households", "gainers", "losers", "change"), 0)
-    return {"decile": label, **{k: _round(v or 0) for k, v in got.items()}}
+    return {"decile": label, **{k: (_yuan if k == "change" else _round)(v or 0)
+                                for k, v in got.items()}}
 
 
 def _dibao_line(h: pl.DataFrame, pop: Population, baseline: StandardsSet, applied: Applied,
@@ -391,7 +413,7 @@ def _dibao_line(h: pl.DataFrame, pop: Population, baseline: StandardsSet, applie
     t = h.join(lines, on=["county", "area"], how="left", nulls_equal=True)
     # a period's total over its months, or a day's annual figure over 12, per member; compared
     # multiplied out, so no division rounds: income + cash / d < line  <=>  income*d + cash < line*d
-    d = pl.col("size").cast(_MONEY) * (len(months) if months else 12)
+    d = pl.col("size").cast(_MONEY) * (len(months) if months else 12) * 100  # and yuan to fen
     before, after = pl.col("income") * d + pl.col("baseline"), pl.col("income") * d + pl.col("reform")
     below_b, below_r = before < pl.col("lb") * d, after < pl.col("lr") * d
     ok = pl.col("income").is_not_null() & pl.col("lb").is_not_null() & pl.col("lr").is_not_null()
@@ -431,8 +453,8 @@ def _examples(pop: Population, ok: pl.DataFrame, h: pl.DataFrame, only: list[str
         kw = {"on": on} if period is None else {"period": period}
         before = evaluate(profile, standards=baseline, **kw)
         after = evaluate(profile, standards=applied.standards, **kw)
-        out.append({"rows": rows, "county": row["county"], "baseline": _round(row["baseline"]),
-                    "reform": _round(row["reform"]), "change": _round(row["change"]),
+        out.append({"rows": rows, "county": row["county"], "baseline": _yuan(row["baseline"]),
+                    "reform": _yuan(row["reform"]), "change": _yuan(row["change"]),
                     "results": _explained(before, after, only)})
     return out
 
@@ -499,6 +521,10 @@ def _stamp(baseline: StandardsSet, applied: Applied, pop: Population) -> dict[st
             applied.standards.digest, "reform": applied.reform.spec.name,
             "reform_author": applied.reform.spec.author, "reform_digest": applied.reform.digest,
             "population_digest": pop.digest, "evaluated_standards": list(applied.affected)}
+
+
+def _yuan(fen: Any) -> Decimal:
+    return _round(Decimal(fen or 0) / 100)
 
 
 def _round(value: Any) -> Decimal:
