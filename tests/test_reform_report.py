@@ -128,3 +128,14 @@ def test_a_browser_with_the_network_off_draws_every_chart(report):
         assert bars > 0 and drawn > 0 and width > 300 and texts > bars, chart
     # the prefecture chart has one bar per prefecture of the population (5301, 5323, 5325)
     assert measured["chart-region"][0] == 3
+
+
+def test_compare_with_a_target_cost_reports_the_value_found(tmp_path, capsys):
+    (tmp_path / "pop.csv").write_text("birth_date,hukou_region,orphan,child_care_arrangement\n"
+                                      "2015-05-01,532301,是,集中\n", encoding="utf-8")
+    assert main(["reform", "compare", "--population", str(tmp_path / "pop.csv"), "--reform",
+                 str(REFORM), "--period", "2026", "--format", "json", "--target-cost", "300",
+                 "--vary", "child_living_standard[institutional]"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["target"]["value"] == "2060"  # 6 months x (2060 - 2010) = 300
+    assert data["total"]["change"] == "300.00"

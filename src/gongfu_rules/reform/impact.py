@@ -121,15 +121,14 @@ def package_version() -> str:
 
 
 def compare(population: Population, baseline: StandardsSet, applied: Applied, *,
-            on: date | str | None = None, period: str | None = None, examples: int = 5,
-            _baseline_frame: pl.DataFrame | None = None) -> Impact:
+            on: date | str | None = None, period: str | None = None, examples: int = 5
+            ) -> Impact:
     """Evaluate ``population`` under ``baseline`` and under ``applied.standards``; the figures."""
     if (on is None) == (period is None):
         raise InputError.one("time_invalid", "give exactly one of 'on' (a date) or 'period'",
                              loc=("on",))
     only = list(applied.affected)
-    base = _baseline_frame if _baseline_frame is not None else \
-        evaluate_baseline(population, baseline, applied, on=on, period=period)
+    base = evaluate_baseline(population, baseline, applied, on=on, period=period)
     ref = evaluate_table(population.frame, on, period=period, standards=applied.standards,
                          only=only, ignore_extra_columns=True)
     field_ = "total" if period is not None else "annual_amount"

@@ -195,6 +195,7 @@ def _head(d: dict, t) -> str:
             f'<b>{escape(t("time"))}:</b> {escape(when)} · '
             f'{escape(t("weighted") if d["weighted"] else t("unweighted"))} · '
             f'{escape(t("set_aside"))}: {d["set_aside"]}</p>'
+            + "".join(f"<p>{escape(note)}</p>" for note in d["notes"]) +
             f'<h3>{escape(t("warnings"))}</h3><ul>{warn}</ul>')
 
 
