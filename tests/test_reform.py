@@ -275,3 +275,22 @@ def test_a_household_losing_its_allowance_moves_below_the_local_dibao_line(basel
     line = compare(read_population(frame), baseline, applied, on="2026-08-01").dibao_line
     assert line["computable"] is True
     assert (line["below"], line["above"], line["compared"]) == (1, 0, 1)
+
+
+def test_a_value_with_an_end_gives_the_baseline_back_after_it(baseline):
+    change = orphan_rate(2100)
+    change["values"]["53"]["2026-07-01"]["end"] = "2026-10-01"
+    applied = apply_reform(baseline, reform(change))
+    timeline = applied.standards.parameters["child_living_standard"].timelines["53"]
+    assert [(str(e.start), e.value["institutional"]) for e in timeline[-3:]] == [
+        ("2025-07-01", 2010), ("2026-07-01", 2100), ("2026-10-01", 2010)]
+    pop = population(("h1", "2015-05-01", "532301", "集中"))
+    assert orphan_row(compare(pop, baseline, applied, period="2026"))["change"] == 3 * 90
+
+
+def test_chinese_headers_and_a_weight_column_named_quanzhong_are_read(baseline):
+    applied = apply_reform(baseline, reform(orphan_rate(2100)))
+    frame = pl.DataFrame({"出生日期": ["2015-05-01"], "户籍地区划代码": ["532301"],
+                          "是否孤儿": ["是"], "养育方式（集中/散居）": ["集中"], "权重": ["3"]})
+    got = compare(read_population(frame), baseline, applied, period="2026")
+    assert got.weighted and orphan_row(got)["change"] == 3 * 6 * 90

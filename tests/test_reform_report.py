@@ -139,3 +139,23 @@ def test_compare_with_a_target_cost_reports_the_value_found(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["target"]["value"] == "2060"  # 6 months x (2060 - 2010) = 300
     assert data["total"]["change"] == "300.00"
+
+
+def test_the_report_shows_a_floor_warning(tmp_path):
+    (tmp_path / "pop.csv").write_text(CSV, encoding="utf-8")
+    (tmp_path / "r.yaml").write_text("""name: 楚雄市城市低保标准调为700元（测试）
+description: a test proposal
+author: tests
+sources:
+  proposal: {document: 测试方案, quote: 测试, reliability: unverified}
+changes:
+  - parameter: dibao_urban_standard
+    values:
+      "532301":
+        2026-07-01: {value: 700, source: proposal}
+""", encoding="utf-8")
+    html = tmp_path / "r.html"
+    assert main(["reform", "compare", "--population", str(tmp_path / "pop.csv"), "--reform",
+                 str(tmp_path / "r.yaml"), "--on", "2026-08-01", "--report", str(html)]) == 0
+    text = html.read_text(encoding="utf-8")
+    assert re.search(r'<li class="warn">楚雄市 \(532301\) value 700 .* 不低于 floor 744', text)
