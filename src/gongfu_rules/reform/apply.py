@@ -11,7 +11,6 @@ an error in ``standards/``, is a *warning* in a reform (the proposal may mean to
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -26,6 +25,7 @@ from ..load.build import Builder, standard_env
 from ..load.loader import _schema_errors, _UniqueKeyLoader  # the loader's YAML rules and messages
 from ..load.schema import Condition, Parameter, RuleVersion, Value
 from ..model import ParameterDef, Rule, Standard, StandardsSet
+from ..regions import regions
 from .schema import ReformFile, RuleChange, SwitchChange, ValueChange
 
 #: Loader findings that a reform reports as warnings: proposals may break a floor on purpose.
@@ -316,7 +316,6 @@ def _merged(base: ParameterDef, changes: dict[str, dict[date, Value]]) -> dict[s
     A reform value from ``start`` runs to its ``end``, else to the region's next reform date,
     else on with no end; baseline values are clipped around that span, never dropped outside it.
     """
-    from ..regions import regions
     out: dict[str, dict[date, Any]] = {}
     normalized = {regions().normalize(k) or k: (k, v) for k, v in changes.items()}
     for region, entries in base.timelines.items():
@@ -359,14 +358,3 @@ def _as_value(e: Any, end: date | None | str = "keep") -> Value:
     return Value.model_construct(value=e.value, source=e.source, date_source=e.date_source,
                                  floor=e.floor, below_floor=e.below_floor,
                                  end=e.end if end == "keep" else end, note=e.note)
-
-
-def describe(applied: Applied) -> dict[str, Any]:
-    """The reform's stamp and findings as plain data (for JSON and the report)."""
-    return {"reform": applied.reform.label, "changed": list(applied.changed),
-            "evaluated": list(applied.affected),
-            "warnings": [w.to_dict() for w in applied.warnings]}
-
-
-def canonical(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
