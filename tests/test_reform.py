@@ -8,13 +8,14 @@ figure of its own, so the provincial one applies there.
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from gongfu_rules.load.loader import load_standards
 from gongfu_rules.model import StandardsSet
-from gongfu_rules.reform import ReformError, apply_reform, parse_reform
+from gongfu_rules.reform import ReformError, apply_reform, parse_reform, read_reform
 from gongfu_rules.reform.impact import compare, read_population
 from gongfu_rules.reform.target import find_value
 
@@ -294,3 +295,27 @@ def test_chinese_headers_and_a_weight_column_named_quanzhong_are_read(baseline):
                           "是否孤儿": ["是"], "养育方式（集中/散居）": ["集中"], "权重": ["3"]})
     got = compare(read_population(frame), baseline, applied, period="2026")
     assert got.weighted and orphan_row(got)["change"] == 3 * 6 * 90
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parent.parent.glob(
+    "examples/reform_*.yaml")), ids=lambda p: p.name)
+def test_every_example_reform_applies_and_cites_itself_as_unverified(path, baseline):
+    applied = apply_reform(baseline, read_reform(path))
+    assert applied.changed
+    assert all(w.code == "floor_violated" for w in applied.warnings)
+    assert {s.reliability for s in applied.reform.spec.sources.values()} == {"unverified"}
+
+
+def test_the_tekun_example_pays_1_4_times_the_urban_line_from_2027(baseline):
+    applied = apply_reform(baseline, read_reform(Path(__file__).resolve().parent.parent
+                                                 / "examples" / "reform_tekun_1_4.yaml"))
+    frame = pl.DataFrame({"birth_date": ["1950-01-01"], "hukou_region": ["532301"],
+                          "tekun": ["是"]})
+    got = next(r for r in compare(read_population(frame), baseline, applied,
+                                  on="2027-02-01").by_standard
+               if r["standard"] == "tekun_basic_living")
+    # the 2025 provincial urban line 744 (no later figure): ceil(1.4 x 744) - ceil(1.3 x 744)
+    assert got["change"] == 12 * (1042 - 968)
+    # Kunming's own ratio (1.3, open-ended) falls under the proposed provincial floor
+    [warning] = applied.warnings
+    assert "昆明市 (5301) value 1.3" in warning.msg and "floor 1.4" in warning.msg
