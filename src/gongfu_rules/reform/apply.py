@@ -124,8 +124,17 @@ def apply_reform(baseline: StandardsSet, reform: Reform) -> Applied:
                   parameters=MappingProxyType(overlay.parameters),
                   reforms=(*baseline.reforms, reform.digest), _cache={})
     changed = tuple(sorted(overlay.touched))
-    return Applied(new, reform, tuple(e for e in overlay.errors if e.code in WARNING_CODES),
-                   changed, affected_by(new, changed))
+    warnings = tuple(_as_warning(e) for e in overlay.errors if e.code in WARNING_CODES)
+    return Applied(new, reform, warnings, changed, affected_by(new, changed))
+
+
+def _as_warning(e: ErrorDetail) -> ErrorDetail:
+    """The loader's advice is for a standards file; a reform's reader needs another."""
+    head, sep, _ = e.msg.partition("; if the source really published it so")
+    if not sep:
+        return e
+    return replace(e, msg=f"{head}; under this reform it stays below the floor unless the "
+                          "reform sets that region's value too")
 
 
 def affected_by(std: StandardsSet, ids: tuple[str, ...] | list[str]) -> tuple[str, ...]:
