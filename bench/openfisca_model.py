@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import csv
 import enum
+import importlib.util
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -53,9 +53,6 @@ from openfisca_core.periods import DateUnit
 from openfisca_core.simulations import SimulationBuilder
 from openfisca_core.taxbenefitsystems import TaxBenefitSystem
 from openfisca_core.variables import Variable
-
-from gongfu_rules import profile
-from gongfu_rules.regions import regions
 
 MONTH = DateUnit.MONTH
 ETERNITY = DateUnit.ETERNITY
@@ -88,15 +85,16 @@ def _entities():
 # --- enumerations (each with ``unknown`` first: OpenFisca's default, index 0) ------------------
 
 def yunnan_counties() -> list[str]:
-    """Every Yunnan county-level code in the shipped GB/T 2260 table, sorted."""
-    path = resources.files("gongfu_rules") / "data" / "divisions" / "areas.csv"
-    with path.open(encoding="utf-8") as f:
+    """Every Yunnan county-level code in gongfu's GB/T 2260 table, sorted. The file is found
+    without importing gongfu_rules: the OpenFisca process of the batch bench never loads it."""
+    package = importlib.util.find_spec("gongfu_rules").submodule_search_locations[0]
+    with open(f"{package}/data/divisions/areas.csv", encoding="utf-8") as f:
         return sorted(row["code"] for row in csv.DictReader(f) if row["code"].startswith("53"))
 
 
-def _with_unknown(choice: type) -> type[Enum]:
-    """The OpenFisca twin of a profile enumeration, plus ``unknown`` (OpenFisca has no None)."""
-    return Enum(choice.__name__, [("unknown", "unknown")] + [(m.name, m.value) for m in choice])
+def _choices(name: str, members: str) -> type[Enum]:
+    """An enumeration of the model, ``unknown`` first (OpenFisca has no None)."""
+    return Enum(name, [(m, m) for m in ["unknown", *members.split()]])
 
 
 COUNTIES = yunnan_counties()
@@ -105,11 +103,14 @@ County = Enum("County", [("unknown", "unknown")] + [(f"c{code}", code) for code 
 #: Every county (not ``unknown``): the key that reads a parameter node once per county.
 ALL_COUNTIES = County.encode(np.arange(1, len(COUNTIES) + 1, dtype=np.int16))
 
-Sex = _with_unknown(profile.Sex)
-HukouType = _with_unknown(profile.HukouType)
-CareArrangement = _with_unknown(profile.CareArrangement)
-StudentStage = _with_unknown(profile.StudentStage)
-SchoolLocation = _with_unknown(profile.SchoolLocation)
+# The same members as gongfu's profile enumerations of the same names (``export_spec``
+# checks it, so that a renamed member cannot silently become "unknown" here).
+Sex = _choices("Sex", "male female")
+HukouType = _choices("HukouType", "agricultural non_agricultural")
+CareArrangement = _choices("CareArrangement", "institutional scattered")
+StudentStage = _choices("StudentStage", "preschool primary junior_secondary senior_secondary "
+                        "secondary_vocational higher")
+SchoolLocation = _choices("SchoolLocation", "village_township county_seat city")
 
 #: (name, value type, enumeration or None): the profile facts some formula reads, nothing else.
 PERSON_INPUTS: list[tuple[str, Any, Any]] = [
@@ -342,6 +343,8 @@ def _leaf(value: Any, on: date) -> dict:
 
 def _county_node(std, standard, name: str, on: date) -> dict:
     """``{c<county>: value}`` (or ``{c<county>: {key: value}}``) for one parameter on ``on``."""
+    from gongfu_rules.regions import regions
+
     p = std.parameter(standard, name)
     table = regions()
     values = {}
@@ -370,18 +373,17 @@ class Model:
     period: str
 
 
-def build_model(std, on: date) -> Model:
-    """The tax-benefit system for ``std`` on ``on``: inputs, age, and every usable mirror."""
-    person, household = _entities()
-    tbs = TaxBenefitSystem([person, household])
-    person, household = tbs.person_entity, tbs.group_entities[0]
-    for name, vtype, choices in PERSON_INPUTS:
-        tbs.add_variable(_input_variable(name, person, vtype, choices))
-    for name, vtype, choices in HOUSEHOLD_INPUTS:
-        tbs.add_variable(_input_variable(name, household, vtype, choices))
-    tbs.add_variable(_age_variable(person))
+def export_spec(std, on: date) -> dict:
+    """What the model takes from gongfu's loaded standards ``std`` on ``on``, as plain data
+    (JSON-ready): the mirrored standards, each one's region basis, and the parameter tree."""
+    from gongfu_rules import profile
 
-    covered, skipped, notes, tree = [], {}, {}, {}
+    for choices in (Sex, HukouType, CareArrangement, StudentStage, SchoolLocation):
+        theirs = [m.name for m in getattr(profile, choices.__name__)]
+        if list(choices.names[1:]) != theirs:
+            raise ValueError(f"openfisca_model.{choices.__name__} has {list(choices.names[1:])}"
+                             f", gongfu's profile has {theirs}: update the model")
+    covered, skipped, notes, tree = {}, {}, {}, {}
     for s in std:
         mirror = MIRRORS.get(s.id)
         if mirror is None:
@@ -400,14 +402,34 @@ def build_model(std, on: date) -> Model:
             continue
         if rule.params:
             tree[s.id] = {name: _county_node(std, s, name, on) for name in sorted(rule.params)}
-        tbs.add_variable(_benefit_variable(s.id, s.region_basis, mirror, person))
-        covered.append(s.id)
+        covered[s.id] = s.region_basis
         notes[s.id] = mirror.note
     for sid in MIRRORS:
         if sid not in std.standards:
             skipped[sid] = "mirror written, but the standard is not in the loaded set"
-    tbs.parameters = ParameterNode("", data=tree)
-    return Model(tbs, covered, skipped, notes, f"{on.year:04d}-{on.month:02d}")
+    return {"period": f"{on.year:04d}-{on.month:02d}", "covered": covered, "skipped": skipped,
+            "notes": notes, "tree": tree}
+
+
+def model_from_spec(spec: dict) -> Model:
+    """The tax-benefit system: inputs, age, and a variable for every mirrored standard."""
+    person, household = _entities()
+    tbs = TaxBenefitSystem([person, household])
+    person, household = tbs.person_entity, tbs.group_entities[0]
+    for name, vtype, choices in PERSON_INPUTS:
+        tbs.add_variable(_input_variable(name, person, vtype, choices))
+    for name, vtype, choices in HOUSEHOLD_INPUTS:
+        tbs.add_variable(_input_variable(name, household, vtype, choices))
+    tbs.add_variable(_age_variable(person))
+    for sid, basis in spec["covered"].items():
+        tbs.add_variable(_benefit_variable(sid, basis, MIRRORS[sid], person))
+    tbs.parameters = ParameterNode("", data=spec["tree"])
+    return Model(tbs, list(spec["covered"]), spec["skipped"], spec["notes"], spec["period"])
+
+
+def build_model(std, on: date) -> Model:
+    """The model for gongfu's loaded standards ``std`` on ``on``."""
+    return model_from_spec(export_spec(std, on))
 
 
 def _benefit_variable(sid: str, basis: str, mirror: Mirror, person) -> type[Variable]:
