@@ -674,9 +674,11 @@ def main() -> None:
             print(f"gongfu peak RSS ({kind} standards) at {points[-1][0]:,} persons ÷ at "
                   f"{points[0][0]:,}: {points[-1][1] / points[0][1]:.2f}×")
     if have_openfisca and runs[0].seconds and runs[1].seconds:
-        ratio = statistics.median(runs[1].seconds) / statistics.median(runs[0].seconds)
-        print(f"gongfu on the {len(shared)} shared standards is {ratio:.2f}× the speed of the "
-              f"OpenFisca model (median whole-process seconds; above 1 means gongfu is faster)")
+        # each rep's pair ran back to back, so its ratio is steadier than a ratio of medians
+        paired = [of / gf for gf, of in zip(runs[0].seconds, runs[1].seconds)]
+        print(f"gongfu on the {len(shared)} shared standards runs at {spread(paired, '.2f')}× "
+              f"the speed of the OpenFisca model (OpenFisca seconds ÷ gongfu seconds, rep by "
+              f"rep; above 1 means gongfu is faster)")
         inner = workdir / "openfisca_amounts.json"
         if inner.exists():
             t = json.loads(inner.read_text())

@@ -440,6 +440,12 @@ def main() -> None:
             print(f"| {e.name} | {e.mode} | {e.standards} | {percentile(samples, 50):,.0f} | "
                   f"{percentile(samples, 99):,.0f} | {len(samples):,} |")
     print()
+    p50 = {e: percentile([ns / 1000 for ns in e.best.values()], 50) for e in engines if e.best}
+    for mine in engines[:2]:
+        for theirs in engines[2:]:
+            if mine in p50 and theirs in p50:
+                print(f"speed at p50, gongfu {mine.mode} vs OpenFisca {theirs.mode}: "
+                      f"{p50[theirs] / p50[mine]:.2f}× (above 1: gongfu is faster)")
     for line in notes:
         print(line)
     print()
