@@ -592,8 +592,15 @@ def main() -> None:
     if have_openfisca:  # the OpenFisca model's parameter file, as a country package has one
         write_spec(spec, on)
 
+    def fresh(out: str) -> Path:
+        """An output path with no file left from an earlier run (which could be compared)."""
+        path = workdir / out
+        for old in (path, path.with_suffix(".json")):
+            old.unlink(missing_ok=True)
+        return path
+
     def gongfu(src_: Path, out: str, only: list[str] | None, detail: bool) -> list[str]:
-        cmd = [*gongfu_exe(), "batch", str(src_), "-o", str(workdir / out), "--on", args.on,
+        cmd = [*gongfu_exe(), "batch", str(src_), "-o", str(fresh(out)), "--on", args.on,
                "--no-progress"]
         if args.chunk_rows:
             cmd += ["--chunk-rows", str(args.chunk_rows)]
@@ -605,7 +612,7 @@ def main() -> None:
 
     def openfisca(src_: Path, out: str) -> list[str]:
         return [sys.executable, str(Path(__file__).resolve()), "--openfisca-worker", str(src_),
-                str(workdir / out), str(spec)]
+                str(fresh(out)), str(spec)]
 
     detail = f", --detail {args.detail}" if "--detail" in flags and args.detail != "none" \
         else " (no --detail: this CLI always writes the provenance)"
