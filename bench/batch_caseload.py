@@ -1,33 +1,35 @@
-"""Benchmark: whole caseload files through ``gongfu batch``, and the same data in OpenFisca.
+"""Benchmark: whole caseload files, ``gongfu batch`` against the fair OpenFisca peer.
 
-Run (see bench/README.md for the venv):
+Run (see bench/README.md):
 
-    python bench/batch_caseload.py                                # 1M persons; 1M and 10M sizes
-    python bench/batch_caseload.py --sizes 1000000                # skip the 10M memory run
-    python bench/batch_caseload.py --persons 100000 --sizes 100000 --skip-openfisca
+    python bench/batch_caseload.py                                   # 1M persons, 3 reps, 10M RSS
+    python bench/batch_caseload.py --persons 100000 --reps 2 --sizes 100000
 
-It prints figures only (no asserts):
+It prints figures only (no asserts). On one synthetic Yunnan caseload (fixed seed, real county
+codes) written once as Parquet, each run is a fresh process timed whole (start-up, reading,
+evaluating, writing), with its peak RSS, and the engines take turns, A B C A B C …, for
+``--reps`` repetitions:
 
-1. a synthetic Yunnan caseload (fixed seed), written as CSV and Parquet;
-2. end-to-end throughput and peak RSS of ``gongfu batch`` CSV→CSV and Parquet→Parquet, each in
-   a fresh subprocess (file in → file out, including start-up and loading the standards);
-3. the mirrored standards (``openfisca_model.py``) computed by OpenFisca over the whole
-   population in ONE vectorized simulation, built from the same Parquet file with entity
-   counts and membership arrays, timed, its peak RSS measured the same way, and its amounts
-   compared with gongfu's output;
-4. peak RSS of Parquet→Parquet at every size of ``--sizes``, to see whether memory stays flat
-   (it should be bounded by ``--chunk-rows``, not by the file).
+* gongfu, ``gongfu batch --only`` the standards the OpenFisca model mirrors (with
+  ``--detail full`` when the installed CLI has it: the provenance columns on);
+* gongfu, ``gongfu batch`` with every standard;
+* OpenFisca (``openfisca_model.py``): Parquet → arrays → one simulation → amounts → Parquet;
+* start-up: both engines on a 10-row file.
+
+Then gongfu's peak RSS at every ``--sizes`` size, the two engines' amounts compared person ×
+standard, and a Markdown table ready to paste.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import platform
 import re
-import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -39,13 +41,13 @@ import numpy as np
 import polars as pl
 
 REPO = Path(__file__).resolve().parents[1]
-try:
-    import gongfu_rules  # noqa: F401
-except ImportError:  # not installed: use the source tree
+HERE = Path(__file__).resolve().parent
+if importlib.util.find_spec("gongfu_rules") is None:  # not installed: use the source tree
     sys.path.insert(0, str(REPO / "src"))
 
 KUNMING, CHUXIONG, DIQING = "5301", "5323", "5334"
 ON = "2025-08-01"
+SMALL = 10  # rows of the start-up file
 
 
 # --- the synthetic caseload -------------------------------------------------------------------
@@ -279,19 +281,37 @@ def _household_consistent(frame: pl.DataFrame) -> pl.DataFrame:
     cols = [c for c in frame.columns if c.startswith("household.")]
     return frame.with_columns(pl.col(c).first().over("household_id") for c in cols)
 
+def caseload(persons: int, seed: int, on: date, workdir: Path) -> Path:
+    """The caseload's Parquet file, generated once per (size, seed, date) and then reused."""
+    path = workdir / f"caseload_{persons}_{seed}_{on.isoformat()}.parquet"
+    if not path.exists():
+        t0 = time.perf_counter()
+        frame = generate(persons, seed, on)
+        partial = path.with_suffix(".partial")
+        frame.write_parquet(partial)
+        partial.rename(path)
+        print(f"caseload of {persons:,} persons generated and written in "
+              f"{time.perf_counter() - t0:.0f} s ({path.stat().st_size / 2**20:,.0f} MB)")
+        if persons <= 2_000_000:
+            describe(frame)
+    return path
 
-def write_caseload(frame: pl.DataFrame, base: Path, csv_too: bool) -> dict[str, Path]:
-    paths = {"parquet": base.with_suffix(".parquet")}
-    frame.write_parquet(paths["parquet"])
-    if csv_too:
-        paths["csv"] = base.with_suffix(".csv")
-        frame.write_csv(paths["csv"])
-    return paths
+
+def small_file(src: Path, workdir: Path) -> Path:
+    """The first households of ``src`` up to ``SMALL`` rows, for the start-up runs."""
+    path = workdir / f"small_{src.stem}.parquet"
+    head = pl.read_parquet(src, n_rows=SMALL * 2)
+    first = head.get_column("household_id")
+    cut = SMALL
+    while cut < head.height and first[cut] == first[cut - 1]:
+        cut += 1
+    head.head(cut).write_parquet(path)
+    return path
 
 
 # --- running a child and measuring it ---------------------------------------------------------
 
-TIME = shutil.which("time") and Path("/usr/bin/time").exists()
+TIME = Path("/usr/bin/time").exists()
 
 
 def measured_run(cmd: list[str]) -> dict:
@@ -323,344 +343,188 @@ def gongfu_exe() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "gongfu_rules.cli"]
 
 
-def run_gongfu(src: Path, out: Path, on: str, chunk_rows: int | None,
-               only: list[str] | None = None) -> dict:
-    """``gongfu batch`` as a user runs it. Exit 3 means "finished, some rows set aside"."""
-    cmd = [*gongfu_exe(), "batch", str(src), "-o", str(out), "--on", on, "--no-progress"]
-    if chunk_rows:
-        cmd += ["--chunk-rows", str(chunk_rows)]
-    if only:
-        cmd += ["--only", ",".join(only)]
-    result = measured_run(cmd)
-    result["ok"] = result["rc"] in (0, 3)
-    m = re.search(r"(\d+) rows read, (\d+) evaluated, (\d+) set aside", result["stdout"])
-    result["counts"] = tuple(map(int, m.groups())) if m else None
-    return result
+def batch_flags() -> set[str]:
+    """The options the installed ``gongfu batch`` accepts (read from its --help)."""
+    text = subprocess.run([*gongfu_exe(), "batch", "--help"], capture_output=True,
+                          text=True).stdout
+    return set(re.findall(r"--[a-z][a-z-]*", text))
 
 
 def mirrored_standards() -> list[str]:
-    """The standards the OpenFisca twin has formulas for (bench/openfisca_model.py)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from openfisca_model import MIRRORS
-    return list(MIRRORS)
+    """The standards the OpenFisca model has formulas for (without importing openfisca)."""
+    text = (HERE / "openfisca_model.py").read_text(encoding="utf-8")
+    body = text[text.index("MIRRORS: dict[str, Mirror] = {"):]
+    return re.findall(r'^    "([a-z_0-9]+)": Mirror\(', body, flags=re.M)
 
 
-# --- OpenFisca, vectorized over the whole population --------------------------------------------
+class Run:
+    """One engine's repeated measurement."""
 
-def openfisca_worker(src: Path, out: Path, on: date, limit: int | None) -> None:
-    """Runs in its own process (so its peak RSS is its own): build the twin model, read the
-    Parquet caseload, build ONE simulation for all of it from arrays, calculate every mirrored
-    standard, write ``row`` + one amount column per standard, and the timings as JSON."""
+    def __init__(self, engine: str, path: str, standards: str, persons: int, cmd: list[str],
+                 gongfu: bool = True) -> None:
+        self.engine, self.path, self.standards, self.persons = engine, path, standards, persons
+        self.cmd, self.gongfu = cmd, gongfu
+        self.seconds: list[float] = []
+        self.rss: list[float] = []
+        self.failures: list[str] = []
+
+    def once(self) -> None:
+        result = measured_run(self.cmd)
+        ok = result["rc"] in ((0, 3) if self.gongfu else (0,))  # gongfu: 3 = rows set aside
+        if ok:
+            self.seconds.append(result["seconds"])
+            if result["rss_mb"] is not None:
+                self.rss.append(result["rss_mb"])
+        else:
+            tail = (result["stderr"] or result["stdout"]).strip().splitlines()[-15:]
+            self.failures.append(f"exit {result['rc']}: " + "\n    ".join(tail))
+        print(f"  {self.engine}, {self.path}: "
+              + (f"{result['seconds']:.2f} s, peak RSS {result['rss_mb'] or 0:,.0f} MB" if ok
+                 else f"FAILED (exit {result['rc']})"), flush=True)
+
+
+def spread(values: list[float], fmt: str) -> str:
+    if not values:
+        return "—"
+    mid = format(statistics.median(values), fmt)
+    if len(values) == 1:
+        return mid
+    return f"{mid} ({format(min(values), fmt)}–{format(max(values), fmt)})"
+
+
+# --- OpenFisca: Parquet → arrays → one simulation → Parquet -------------------------------------
+
+OPENFISCA_COLUMNS = ["household_id", "role", "birth_date", "hukou_region", "residence_region",
+                     "hukou_type", "orphan", "de_facto_unsupported_child",
+                     "child_care_arrangement", "disability_grade", "disability_certificate",
+                     "tekun", "student_stage", "school_location", "nutrition_pilot_area",
+                     "unemployed", "unemployment_insured_months", "only_child_parent",
+                     "only_child_sex", "household.region", "household.dibao"]
+
+
+def openfisca_worker(src: Path, out: Path, spec: Path) -> None:
+    """The OpenFisca process: build the model from its parameter file, read the columns the
+    formulas need, turn them into integer and boolean arrays, build ONE simulation, calculate
+    every mirrored standard, write ``row`` + one amount column per standard to Parquet (and
+    the inner timings as JSON beside it). It does not import gongfu_rules."""
     import openfisca_model as ofm
-    from gongfu_rules import load_standards
 
     t0 = time.perf_counter()
-    std = load_standards(str(REPO / "standards"))
-    model = ofm.build_model(std, on)
+    model = ofm.model_from_spec(json.loads(spec.read_text(encoding="utf-8")))
     t1 = time.perf_counter()
-    frame = read_sample(src, limit)
-    simulation = build_simulation(model, frame)
+    frame = pl.read_parquet(src, columns=OPENFISCA_COLUMNS)
+    household, role, persons, households = openfisca_arrays(frame, ofm)
     t2 = time.perf_counter()
-    amounts = {sid: simulation.calculate(sid, model.period) for sid in model.covered}
+    simulation = ofm.simulation_from_arrays(model, household, role, persons, households)
     t3 = time.perf_counter()
-    pl.DataFrame({"row": frame.get_column("row"), **amounts}).write_parquet(out)
+    amounts = ofm.calculate_all(model, simulation)
+    t4 = time.perf_counter()
+    pl.DataFrame({"row": np.arange(1, frame.height + 1), **amounts}).write_parquet(out)
+    t5 = time.perf_counter()
     out.with_suffix(".json").write_text(json.dumps({
-        "model_s": t1 - t0, "build_s": t2 - t1, "calc_s": t3 - t2, "persons": frame.height,
-        "households": frame.get_column("household_id").n_unique(), "covered": model.covered,
-        "skipped": model.skipped}))
+        "model_s": t1 - t0, "read_s": t2 - t1, "build_s": t3 - t2, "calc_s": t4 - t3,
+        "write_s": t5 - t4, "persons": frame.height, "households": len(households["dibao"]),
+        "covered": model.covered}))
 
 
-def read_sample(src: Path, limit: int | None) -> pl.DataFrame:
-    """The first ``limit`` persons (all when None), whole households only, with their row
-    numbers as gongfu numbers them (1 = first data row)."""
-    frame = pl.read_parquet(src, n_rows=limit).with_row_index("row", offset=1)
-    if limit is not None and frame.height == limit:  # the last household may be cut: drop it
-        frame = frame.filter(pl.col("household_id") != frame.get_column("household_id")[-1])
-    return frame
-
-
-def build_simulation(model, frame: pl.DataFrame):
-    """One OpenFisca simulation for every person of ``frame``: entity counts, the membership
-    and role arrays, then every input as a whole array (``set_input``)."""
-    import openfisca_model as ofm
-    from openfisca_core.simulations import SimulationBuilder
-
-    heads = frame.filter(pl.col("household_id") != pl.col("household_id").shift(1).fill_null(""))
-    builder = SimulationBuilder()
-    builder.create_entities(model.tbs)
-    builder.declare_person_entity("person", frame.get_column("row").to_numpy())
-    households = builder.declare_entity("household", heads.get_column("household_id").to_numpy())
-    roles = frame.get_column("role").fill_null("other").replace_strict(ofm.ROLE_KEYS)
-    builder.join_with_persons(households, frame.get_column("household_id").to_numpy(),
-                              roles.to_numpy().astype(str))
-    simulation = builder.build(model.tbs)
-    period = model.period
-
-    # OpenFisca has no unknown: missing booleans are False, enums "unknown", counts 0; a missing
-    # region falls back to the household's (gongfu leaves those results undetermined, and
-    # undetermined results are not compared).
+def openfisca_arrays(frame: pl.DataFrame, ofm):
+    """The caseload's columns as ``simulation_from_arrays`` takes them: household index (the
+    file lists each household's members together), role index, county codes (a blank region
+    is the household's), choice codes (blank: ``unknown``), booleans (blank: False), counts
+    (blank: 0). Done with Polars expressions, as a modeller reading Parquet would."""
+    county = {code: i + 1 for i, code in enumerate(ofm.COUNTIES)}
     home = pl.col("household.region")
-    inputs = frame.select(
+
+    def region(name: str) -> pl.Expr:
+        return pl.coalesce(name, home).replace_strict(county, default=0, return_dtype=pl.Int16)
+
+    def choice(name: str) -> pl.Expr:
+        codes = {m.name: m.index for m in ofm.ENUMS[name]}
+        return pl.col(name).replace_strict(codes, default=0, return_dtype=pl.Int16)
+
+    new_household = pl.col("household_id") != pl.col("household_id").shift(1)
+    roles = {name: i for i, name in enumerate(ofm.ROLES)}
+    cols = frame.select(
+        (new_household.fill_null(True).cum_sum() - 1).alias("household"),
+        pl.col("role").replace_strict(roles, default=roles["other"], return_dtype=pl.Int16),
+        pl.col("household.dibao").fill_null(False),
         pl.col("birth_date"),
-        pl.coalesce("hukou_region", home).alias("hukou_region"),
-        pl.coalesce("residence_region", home).alias("residence_region"),
-        *(pl.col(c).fill_null(False) for c in ("orphan", "de_facto_unsupported_child",
-                                               "disability_certificate", "tekun", "unemployed",
-                                               "nutrition_pilot_area", "only_child_parent")),
-        *(pl.col(c).fill_null(0) for c in ("disability_grade", "unemployment_insured_months")),
-        *(pl.col(c).fill_null("unknown") for c in ("sex", "hukou_type", "residence_area",
-                                                   "child_care_arrangement", "student_stage",
-                                                   "school_location", "only_child_sex",
-                                                   "only_child_status", "tekun_support_mode",
-                                                   "self_care")),
+        region("hukou_region"), region("residence_region"),
+        *(choice(name) for name in ofm.ENUMS if name not in ("hukou_region", "residence_region")),
+        *(pl.col(name).fill_null(False) for name, t, _e in ofm.PERSON_INPUTS if t is bool),
+        *(pl.col(name).fill_null(0) for name, t, _e in ofm.PERSON_INPUTS if t is int),
     )
-    for name in inputs.columns:
-        values = inputs.get_column(name).to_numpy()
-        if values.dtype == object:
-            values = values.astype(str)  # OpenFisca encodes enums from a str (U) array
-        simulation.set_input(name, "ETERNITY" if name == "birth_date" else period, values)
-    simulation.set_input("household_region", period,
-                         heads.get_column("household.region").to_numpy().astype(str))
-    simulation.set_input("dibao", period,
-                         heads.get_column("household.dibao").fill_null(False).to_numpy())
-    return simulation
+    household = cols.get_column("household").to_numpy()
+    first = np.flatnonzero(np.diff(household, prepend=-1))
+    persons = {name: cols.get_column(name).to_numpy() for name, _t, _e in ofm.PERSON_INPUTS}
+    dibao = cols.get_column("household.dibao").to_numpy()[first]
+    return household, cols.get_column("role").to_numpy(), persons, {"dibao": dibao}
 
 
-def run_openfisca(src: Path, workdir: Path, on: str, limit: int | None) -> dict:
-    out = workdir / "openfisca_amounts.parquet"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--openfisca-worker", str(src),
-           "--workdir", str(out), "--on", on]
-    if limit:
-        cmd += ["--openfisca-persons", str(limit)]
-    result = measured_run(cmd)
-    result["ok"] = result["rc"] == 0
-    if result["ok"]:
-        result.update(json.loads(out.with_suffix(".json").read_text()))
-        result["amounts"] = out
-    return result
-
-
-def compare(gongfu_out: Path, openfisca_out: Path, covered: list[str], on: date) -> dict:
-    """Per person × mirrored standard: gongfu's amount (0 when not eligible; an eligible
-    service without an amount counts as its quantity) against OpenFisca's. gongfu's
-    undetermined results are not compared: OpenFisca has no unknowns."""
+def write_spec(path: Path, on: date) -> None:
+    """The values the OpenFisca model reads, taken from gongfu's bundled standards once (not
+    timed), so that the OpenFisca process loads its parameters and nothing of gongfu."""
+    sys.path.insert(0, str(HERE))
+    import openfisca_model as ofm
     from gongfu_rules import load_standards
 
-    std = load_standards(str(REPO / "standards"))
-    theirs = pl.read_parquet(openfisca_out)
-    cols = ["row"] + [f"{s}.{f}" for s in covered for f in ("status", "amount", "quantity")]
-    mine = pl.scan_parquet(gongfu_out).select(cols).join(theirs.lazy(), on="row").collect()
-    report = {"agree": 0, "compared": 0, "undetermined": 0, "per_standard": {}, "mismatches": []}
+    spec = ofm.export_spec(load_standards(str(REPO / "standards")), on)
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    for sid, why in spec["skipped"].items():
+        if not why.startswith("no OpenFisca"):
+            print(f"  not mirrored: {sid} ({why})")
+
+
+# --- agreement ------------------------------------------------------------------------------------
+
+def compare(gongfu_out: Path, openfisca_out: Path, covered: list[str]) -> dict:
+    """Per person × mirrored standard: gongfu's amount (0 when not eligible; an eligible
+    service without an amount counts as its quantity) against OpenFisca's, to the fen.
+    gongfu's undetermined results are not compared: OpenFisca has no unknowns."""
+    schema = pl.read_parquet_schema(gongfu_out)
+    theirs = pl.scan_parquet(openfisca_out)
+    report = {"compared": 0, "disagree": 0, "undetermined": 0, "per_standard": {},
+              "examples": [], "missing": []}
     for sid in covered:
-        service = std[sid].rule_on(on).amount is None
-        status = pl.col(f"{sid}.status")
-        amount = pl.col(f"{sid}.amount").cast(pl.Float64)
-        if service:
-            amount = pl.coalesce(amount, pl.col(f"{sid}.quantity").cast(pl.Float64))
-        expected = pl.when(status != "eligible").then(0.0).otherwise(amount)
-        other = pl.col(sid).fill_nan(None)
-        same = (expected.is_null() & other.is_null()) | ((expected - other).abs() < 0.005)
-        checked = mine.filter(status != "undetermined").with_columns(
-            expected.alias("gongfu"), pl.col(sid).alias("openfisca"), same.fill_null(False).alias("same"))
-        agree = int(checked.get_column("same").sum())
-        eligible = int((checked.get_column(f"{sid}.status") == "eligible").sum())
-        undetermined = int((mine.get_column(f"{sid}.status") == "undetermined").sum())
-        report["per_standard"][sid] = (agree, checked.height, eligible, undetermined)
-        report["agree"] += agree
-        report["compared"] += checked.height
+        status, amount, quantity = (f"{sid}.{f}" for f in ("status", "amount", "quantity"))
+        if status not in schema or amount not in schema:
+            report["missing"].append(sid)
+            continue
+        value = pl.col(amount).cast(pl.Float64)
+        if quantity in schema:
+            value = pl.coalesce(value, pl.col(quantity).cast(pl.Float64))
+        mine = pl.when(pl.col(status) != "eligible").then(0.0).otherwise(value)
+        other = pl.col(sid).cast(pl.Float64).fill_nan(None)
+        same = (mine.is_null() & other.is_null()) | ((mine - other).abs() < 0.005)
+        joined = (pl.scan_parquet(gongfu_out).select("row", status, amount,
+                                                     *([quantity] if quantity in schema else []))
+                  .join(theirs.select("row", sid), on="row"))
+        checked = joined.filter(pl.col(status) != "undetermined").select(
+            "row", mine.alias("gongfu"), pl.col(sid).alias("openfisca"),
+            same.fill_null(False).alias("same"), (pl.col(status) == "eligible").alias("eligible"))
+        stats = checked.select(pl.len().alias("n"), (~pl.col("same")).sum().alias("bad"),
+                               pl.col("eligible").sum().alias("eligible")).collect().row(0)
+        undetermined = joined.filter(pl.col(status) == "undetermined").select(pl.len()) \
+            .collect().item()
+        report["per_standard"][sid] = (stats[0], stats[1], stats[2], undetermined)
+        report["compared"] += stats[0]
+        report["disagree"] += stats[1]
         report["undetermined"] += undetermined
-        for row in checked.filter(~pl.col("same")).head(3).iter_rows(named=True):
-            if len(report["mismatches"]) < 8:
-                report["mismatches"].append((row["row"], sid, row["gongfu"], row["openfisca"]))
+        for row in checked.filter(~pl.col("same")).head(3).collect().iter_rows(named=True):
+            report["examples"].append((row["row"], sid, row["gongfu"], row["openfisca"]))
     return report
 
 
 # --- the report -------------------------------------------------------------------------------
 
-class Table:
-    def __init__(self) -> None:
-        self.rows: list[tuple] = []
-
-    def add(self, engine: str, path: str, persons: int, seconds: float | None,
-            rss_mb: float | None) -> None:
-        self.rows.append((engine, path, persons, seconds, rss_mb))
-        # printed as soon as measured too, so that a long run interrupted later is not lost
-        print(f"  measured: {engine} {path} {persons:,} persons, "
-              f"{'failed' if seconds is None else f'{seconds:.1f} s'}, peak RSS "
-              f"{'—' if rss_mb is None else f'{rss_mb:,.0f} MB'}", flush=True)
-
-    def print(self) -> None:
-        head = f"{'engine':<10} {'path':<44} {'persons':>11} {'seconds':>9} {'persons/s':>11} " \
-               f"{'peak RSS MB':>12}"
-        print(head)
-        print("-" * len(head))
-        for engine, path, persons, seconds, rss in self.rows:
-            rate = f"{persons / seconds:,.0f}" if seconds else "—"
-            sec = f"{seconds:.1f}" if seconds is not None else "failed"
-            mb = f"{rss:,.0f}" if rss is not None else "—"
-            print(f"{engine:<10} {path:<44} {persons:>11,} {sec:>9} {rate:>11} {mb:>12}")
-
-
 def versions() -> str:
     out = []
-    for name in ("polars", "pyarrow", "openfisca-core", "numpy", "gongfu-rules"):
+    for name in ("gongfu-rules", "polars", "pyarrow", "numpy", "openfisca-core"):
         try:
             out.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
             out.append(f"{name} not installed")
     return ", ".join(out)
-
-
-def report_failure(what: str, result: dict) -> None:
-    print(f"!! {what} failed (exit {result['rc']}):")
-    print("   " + "\n   ".join((result["stderr"] or result["stdout"]).strip().splitlines()[-25:]))
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--persons", type=int, default=1_000_000,
-                    help="persons in the caseload for the CSV/Parquet/OpenFisca runs (default 1M)")
-    ap.add_argument("--sizes", default="1000000,10000000",
-                    help="comma-separated sizes for the Parquet→Parquet memory runs")
-    ap.add_argument("--skip-openfisca", action="store_true")
-    ap.add_argument("--openfisca-persons", type=int, default=0,
-                    help="persons given to OpenFisca (default 0: all of --persons)")
-    ap.add_argument("--chunk-rows", type=int, default=0,
-                    help="passed to gongfu batch (default 0: gongfu's own default)")
-    ap.add_argument("--workdir", default="/tmp/gongfu-bench")
-    ap.add_argument("--seed", type=int, default=20250801)
-    ap.add_argument("--on", default=ON, help=f"evaluation date (default {ON})")
-    ap.add_argument("--openfisca-worker", metavar="PARQUET", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    on = date.fromisoformat(args.on)
-
-    if args.openfisca_worker:  # the child process of run_openfisca
-        openfisca_worker(Path(args.openfisca_worker), Path(args.workdir), on,
-                         args.openfisca_persons or None)
-        return
-
-    workdir = Path(args.workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    started = time.perf_counter()
-    table = Table()
-    notes: list[str] = []
-    print(f"gongfu batch benchmark — {args.persons:,} persons, seed {args.seed}, on {on}, "
-          f"workdir {workdir}")
-    print(f"machine: {os.cpu_count()} cores, python {platform.python_version()}; {versions()}")
-
-    # 1. the caseload
-    t0 = time.perf_counter()
-    frame = generate(args.persons, args.seed, on)
-    t1 = time.perf_counter()
-    files = write_caseload(frame, workdir / f"caseload_{args.persons}", csv_too=True)
-    t2 = time.perf_counter()
-    describe(frame)
-    print(f"generated in {t1 - t0:.1f} s, written in {t2 - t1:.1f} s: "
-          + ", ".join(f"{p.name} {p.stat().st_size / 2**20:,.0f} MB" for p in files.values()))
-    del frame
-
-    # 2. gongfu, CSV→CSV and Parquet→Parquet
-    parquet_runs: dict[int, dict] = {}
-    for fmt in ("csv", "parquet"):
-        out = workdir / f"out_{args.persons}.{fmt}"
-        result = run_gongfu(files[fmt], out, args.on, args.chunk_rows)
-        label = f"batch {fmt.upper()}→{fmt.upper()}"
-        if not result["ok"]:
-            report_failure(f"gongfu {label}", result)
-        table.add("gongfu", label, args.persons, result["seconds"] if result["ok"] else None,
-                  result["rss_mb"])
-        if result["counts"]:
-            notes.append(f"gongfu {label}: {result['counts'][0]:,} rows read, "
-                         f"{result['counts'][1]:,} evaluated, {result['counts'][2]:,} set aside")
-        if fmt == "parquet":
-            parquet_runs[args.persons] = result
-
-    # 2b. gongfu on just the standards the OpenFisca twin mirrors: the like-for-like row
-    mirrored = mirrored_standards()
-    result = run_gongfu(files["parquet"], workdir / f"out_{args.persons}_mirrored.parquet",
-                        args.on, args.chunk_rows, mirrored)
-    if not result["ok"]:
-        report_failure("gongfu Parquet→Parquet, mirrored standards", result)
-    table.add("gongfu", f"batch PARQUET→PARQUET, {len(mirrored)} mirrored stds", args.persons,
-              result["seconds"] if result["ok"] else None, result["rss_mb"])
-
-    # 3. OpenFisca on the same Parquet file
-    if not args.skip_openfisca:
-        openfisca_section(args, files["parquet"], workdir, table, notes, on)
-
-    # 4. Parquet→Parquet at each size
-    for size in sizes:
-        if size not in parquet_runs:
-            t0 = time.perf_counter()
-            path = write_caseload(generate(size, args.seed, on), workdir / f"caseload_{size}",
-                                  csv_too=False)["parquet"]
-            notes.append(f"caseload of {size:,} generated and written in "
-                         f"{time.perf_counter() - t0:.0f} s ({path.stat().st_size / 2**20:,.0f} MB)")
-            result = run_gongfu(path, workdir / f"out_{size}.parquet", args.on, args.chunk_rows)
-            if not result["ok"]:
-                report_failure(f"gongfu Parquet→Parquet at {size:,}", result)
-            parquet_runs[size] = result
-            table.add("gongfu", f"batch PARQUET→PARQUET (size run)", size,
-                      result["seconds"] if result["ok"] else None, result["rss_mb"])
-
-    print()
-    table.print()
-    print()
-    for line in notes:
-        print(line)
-    flat = [(s, r["rss_mb"]) for s, r in sorted(parquet_runs.items()) if r["rss_mb"]]
-    if len(flat) > 1:
-        print("peak RSS by size, Parquet→Parquet: " + ", ".join(
-            f"{s:,} → {mb:,.0f} MB" for s, mb in flat)
-            + f" (chunk rows {args.chunk_rows or 'gongfu default'})")
-    print(f"seconds: wall time of the whole child process (start-up, loading the standards, "
-          f"reading, evaluating, writing); peak RSS: the child's max resident set size "
-          f"({'/usr/bin/time -v' if TIME else 'getrusage(RUSAGE_CHILDREN) in a fresh launcher'}). "
-          f"Benchmark took {time.perf_counter() - started:.0f} s.")
-
-
-def openfisca_section(args, parquet: Path, workdir: Path, table: Table, notes: list[str],
-                      on: date) -> None:
-    try:
-        import openfisca_core  # noqa: F401
-    except ImportError as error:
-        notes.append(f"OpenFisca: not installed ({error}); see bench/README.md")
-        return
-    limit = args.openfisca_persons or None
-    result = run_openfisca(parquet, workdir, args.on, limit)
-    if not result["ok"]:
-        report_failure("OpenFisca (vectorized simulation)", result)
-        table.add("OpenFisca", "Parquet→arrays, 1 simulation", limit or args.persons, None,
-                  result["rss_mb"])
-        return
-    n = result["persons"]
-    label = "Parquet→amounts, 1 vectorized sim"
-    table.add("OpenFisca", label + " (process)", n, result["seconds"], result["rss_mb"])
-    table.add("OpenFisca", label + " (build+calc)", n, result["build_s"] + result["calc_s"], None)
-    sample = f"the first {n:,} persons (whole households)" if limit else f"all {n:,} persons"
-    notes.append(f"OpenFisca: {len(result['covered'])} mirrored standards on {sample}, "
-                 f"{result['households']:,} households, one simulation; build the tax-benefit "
-                 f"system {result['model_s']:.1f} s, read Parquet + build the simulation "
-                 f"{result['build_s']:.1f} s, calculate {result['calc_s']:.1f} s. gongfu's rows "
-                 f"evaluate every standard of the set, OpenFisca's only the mirrored ones.")
-    unwritten = [sid for sid, why in result["skipped"].items() if why.startswith("no OpenFisca")]
-    notes.append(f"  {len(unwritten)} standards of the set have no OpenFisca formula written")
-    for sid, why in result["skipped"].items():
-        if sid not in unwritten:  # a mirror that exists but could not be used: say why
-            notes.append(f"  not mirrored: {sid} ({why})")
-    gongfu_out = workdir / f"out_{args.persons}.parquet"
-    if not gongfu_out.exists():
-        notes.append("agreement: not compared (the gongfu Parquet run failed)")
-        return
-    cmp = compare(gongfu_out, result["amounts"], result["covered"], on)
-    notes.append(f"agreement: {cmp['agree']:,}/{cmp['compared']:,} person × standard amounts "
-                 f"equal (to the fen); {cmp['undetermined']:,} undetermined in gongfu, not compared")
-    for sid, (agree, compared, eligible, undetermined) in cmp["per_standard"].items():
-        notes.append(f"  {sid:<36} {agree:>9,}/{compared:<9,} eligible {eligible:>7,}, "
-                     f"undetermined {undetermined:,}")
-    for row, sid, mine, theirs in cmp["mismatches"]:
-        notes.append(f"  MISMATCH row {row} {sid}: gongfu {mine} vs OpenFisca {theirs}")
 
 
 def describe(frame: pl.DataFrame) -> None:
@@ -669,22 +533,189 @@ def describe(frame: pl.DataFrame) -> None:
     hh = frame.get_column("household_id").n_unique()
     share = frame.select(
         (pl.col("orphan").sum() / n).alias("orphans"),
-        (pl.col("de_facto_unsupported_child").sum() / n).alias("de facto unsupported"),
         (pl.col("disability_grade").is_not_null().sum() / n).alias("disabled"),
         (pl.col("tekun").sum() / n).alias("特困"),
         (pl.col("unemployed").sum() / n).alias("unemployed"),
         (pl.col("student_stage").is_not_null().sum() / n).alias("students"),
-        (pl.col("only_child_parent").sum() / n).alias("only-child parents"),
         (pl.col("household.dibao").sum() / n).alias("in 低保 households"),
         (pl.col("id_number").is_not_null().sum() / n).alias("with an ID number"),
     ).row(0, named=True)
-    ages = frame.select(((pl.lit(date.fromisoformat(ON)) - pl.col("birth_date")).dt.total_days()
-                         // 365.25).alias("a")).get_column("a")  # approximate 周岁, for show
-    print(f"caseload: {n:,} persons in {hh:,} households (mean {n / hh:.2f}), ages "
-          f"{ages.min():.0f}–{ages.max():.0f} (mean {ages.mean():.1f}); "
-          + ", ".join(f"{k} {v:.2%}" for k, v in share.items()))
+    print(f"  {n:,} persons in {hh:,} households (mean {n / hh:.2f}); "
+          + ", ".join(f"{k} {v:.1%}" for k, v in share.items()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--persons", type=int, default=1_000_000,
+                    help="persons in the caseload of the timed runs (default 1,000,000)")
+    ap.add_argument("--reps", type=int, default=3, help="repetitions of each engine (default 3)")
+    ap.add_argument("--sizes", default="1000000,10000000",
+                    help="comma-separated sizes for gongfu's peak-RSS runs (all standards); "
+                         "empty for none")
+    ap.add_argument("--skip-openfisca", action="store_true")
+    ap.add_argument("--detail", default="full",
+                    help="--detail passed to the shared-standards gongfu run when the CLI has "
+                         "the option (default full: provenance on); 'none' not to pass it")
+    ap.add_argument("--chunk-rows", type=int, default=0,
+                    help="passed to gongfu batch (default 0: gongfu's own default)")
+    ap.add_argument("--workdir", default="/tmp/gongfu-bench")
+    ap.add_argument("--seed", type=int, default=20250801)
+    ap.add_argument("--on", default=ON, help=f"evaluation date (default {ON})")
+    ap.add_argument("--openfisca-worker", nargs=3, metavar=("PARQUET", "OUT", "SPEC"),
+                    help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    on = date.fromisoformat(args.on)
+
+    if args.openfisca_worker:  # the child process of the OpenFisca runs
+        sys.path.insert(0, str(HERE))
+        openfisca_worker(*map(Path, args.openfisca_worker))
+        return
+
+    started = time.perf_counter()
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"batch benchmark — {args.persons:,} persons, seed {args.seed}, on {on}, "
+          f"{args.reps} reps, workdir {workdir}")
+    print(f"machine: {os.cpu_count()} cores, python {platform.python_version()}; {versions()}")
+    src = caseload(args.persons, args.seed, on, workdir)
+    small = small_file(src, workdir)
+    flags = batch_flags()
+    shared = mirrored_standards()
+    have_openfisca = not args.skip_openfisca
+    if have_openfisca:
+        try:
+            import openfisca_core  # noqa: F401
+        except ImportError as error:
+            print(f"OpenFisca: not installed ({error}); pip install -e '.[bench]'")
+            have_openfisca = False
+    spec = workdir / "openfisca_parameters.json"
+    if have_openfisca:  # the OpenFisca model's parameter file, as a country package has one
+        write_spec(spec, on)
+
+    def fresh(out: str) -> Path:
+        """An output path with no file left from an earlier run (which could be compared)."""
+        path = workdir / out
+        for old in (path, path.with_suffix(".json")):
+            old.unlink(missing_ok=True)
+        return path
+
+    def gongfu(src_: Path, out: str, only: list[str] | None, detail: bool) -> list[str]:
+        cmd = [*gongfu_exe(), "batch", str(src_), "-o", str(fresh(out)), "--on", args.on,
+               "--no-progress"]
+        if args.chunk_rows:
+            cmd += ["--chunk-rows", str(args.chunk_rows)]
+        if only:
+            cmd += ["--only", ",".join(only)]
+        if detail and "--detail" in flags and args.detail != "none":
+            cmd += ["--detail", args.detail]
+        return cmd
+
+    def openfisca(src_: Path, out: str) -> list[str]:
+        return [sys.executable, str(Path(__file__).resolve()), "--openfisca-worker", str(src_),
+                str(fresh(out)), str(spec)]
+
+    detail = f", --detail {args.detail}" if "--detail" in flags and args.detail != "none" \
+        else " (no --detail: this CLI always writes the provenance)"
+    n = args.persons
+    runs = [Run("gongfu", f"Parquet→Parquet, --only the shared{detail}", str(len(shared)), n,
+                gongfu(src, "gongfu_shared.parquet", shared, True))]
+    if have_openfisca:
+        runs.append(Run("OpenFisca", "Parquet→arrays→1 simulation→Parquet", str(len(shared)), n,
+                        openfisca(src, "openfisca_amounts.parquet"), gongfu=False))
+    runs.append(Run("gongfu", "Parquet→Parquet, every standard", "all", n,
+                    gongfu(src, "gongfu_all.parquet", None, False)))
+    startup = [Run("gongfu", f"start-up: {SMALL}-row file, every standard", "all", SMALL,
+                   gongfu(small, "gongfu_small.parquet", None, False))]
+    if have_openfisca:
+        startup.append(Run("OpenFisca", f"start-up: {SMALL}-row file", str(len(shared)), SMALL,
+                           openfisca(small, "openfisca_small.parquet"), gongfu=False))
+    for rep in range(args.reps):
+        print(f"rep {rep + 1}/{args.reps}", flush=True)
+        for run in runs + startup:  # interleaved: each engine once per rep, in turn
+            run.once()
+
+    # peak RSS by size: one run per size and set of standards (the timed runs count for --persons)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    by_size: dict[str, list[tuple[int, float | None]]] = {"shared": [], "all": []}
+    for size in sizes:
+        for kind, timed, only in (("shared", runs[0], shared), ("all", runs[-1], None)):
+            if size == n and timed.rss:
+                by_size[kind].append((size, max(timed.rss)))
+                continue
+            print(f"peak RSS at {size:,} persons ({kind} standards)", flush=True)
+            run = Run("gongfu", f"size run, {kind}", kind, size,
+                      gongfu(caseload(size, args.seed, on, workdir),
+                             f"gongfu_{kind}_{size}.parquet", only, only is not None))
+            run.once()
+            by_size[kind].append((size, max(run.rss) if run.rss else None))
+
+    # --- the report
+    print()
+    print(f"caseload: {n:,} persons (seed {args.seed}, real Yunnan county codes), on {on}; "
+          f"whole process per run (start-up, reading, evaluating, writing); median of "
+          f"{args.reps} interleaved reps (min–max); peak RSS by "
+          f"{'/usr/bin/time -v' if TIME else 'getrusage(RUSAGE_CHILDREN)'}; "
+          f"{os.cpu_count()} cores.")
+    print()
+    print("| engine | path | standards | persons | seconds | persons/s | peak RSS MB |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for run in runs:
+        rates = [run.persons / s for s in run.seconds]
+        print(f"| {run.engine} | {run.path} | {run.standards} | {run.persons:,} | "
+              f"{spread(run.seconds, '.2f')} | {spread(rates, ',.0f')} | "
+              f"{spread(run.rss, ',.0f')} |")
+    for run in startup:
+        print(f"| {run.engine} | {run.path} | {run.standards} | {run.persons:,} | "
+              f"{spread(run.seconds, '.2f')} | — | {spread(run.rss, ',.0f')} |")
+    for kind, label in (("shared", "--only the shared"), ("all", "every standard")):
+        for size, rss in by_size[kind]:
+            print(f"| gongfu | peak RSS (max of runs), {label} | "
+                  f"{len(shared) if kind == 'shared' else 'all'} | {size:,} | — | — | "
+                  f"{'failed' if rss is None else f'{rss:,.0f}'} |")
+    print()
+    for run in runs + startup:
+        for failure in run.failures[:1]:
+            print(f"!! {run.engine} {run.path} failed: {failure}")
+    for kind, points in by_size.items():
+        if len(points) > 1 and points[0][1] and points[-1][1]:
+            print(f"gongfu peak RSS ({kind} standards) at {points[-1][0]:,} persons ÷ at "
+                  f"{points[0][0]:,}: {points[-1][1] / points[0][1]:.2f}×")
+    if have_openfisca and runs[0].seconds and runs[1].seconds:
+        # each rep's pair ran back to back, so its ratio is steadier than a ratio of medians
+        paired = [of / gf for gf, of in zip(runs[0].seconds, runs[1].seconds)]
+        print(f"gongfu on the {len(shared)} shared standards runs at {spread(paired, '.2f')}× "
+              f"the speed of the OpenFisca model (OpenFisca seconds ÷ gongfu seconds, rep by "
+              f"rep; above 1 means gongfu is faster)")
+        inner = workdir / "openfisca_amounts.json"
+        if inner.exists():
+            t = json.loads(inner.read_text())
+            print(f"OpenFisca inside its last run: tax-benefit system {t['model_s']:.2f} s, read "
+                  f"Parquet + arrays {t['read_s']:.2f} s, build the simulation "
+                  f"{t['build_s']:.2f} s, calculate {t['calc_s']:.2f} s, write "
+                  f"{t['write_s']:.2f} s ({t['households']:,} households); mirrored: "
+                  f"{', '.join(t['covered'])}")
+        agreement(workdir / "gongfu_shared.parquet", workdir / "openfisca_amounts.parquet",
+                  shared)
+    print(f"benchmark took {time.perf_counter() - started:.0f} s")
+
+
+def agreement(gongfu_out: Path, openfisca_out: Path, shared: list[str]) -> None:
+    if not (gongfu_out.exists() and openfisca_out.exists()):
+        print("agreement: not compared (a run failed)")
+        return
+    report = compare(gongfu_out, openfisca_out, shared)
+    print(f"agreement: {report['compared']:,} person × standard amounts compared, "
+          f"{report['disagree']:,} disagreeing; {report['undetermined']:,} undetermined in "
+          f"gongfu (not compared: OpenFisca has no unknowns)")
+    for sid, (compared, bad, eligible, undetermined) in report["per_standard"].items():
+        print(f"  {sid:<36} compared {compared:>9,}  disagreeing {bad:>6,}  eligible "
+              f"{eligible:>7,}  undetermined {undetermined:>7,}")
+    if report["missing"]:
+        print(f"  NOT COMPARED (no .status/.amount column in gongfu's output): "
+              f"{', '.join(report['missing'])}")
+    for row, sid, mine, theirs in report["examples"][:8]:
+        print(f"  DISAGREE row {row} {sid}: gongfu {mine} vs OpenFisca {theirs}")
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))  # openfisca_model
     main()

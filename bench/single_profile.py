@@ -1,32 +1,28 @@
-"""Benchmark: evaluating one household at a time (the portal case), gongfu-rules vs OpenFisca.
+"""Benchmark: one household at a time (the portal case), gongfu-rules vs OpenFisca.
 
-Run (see bench/README.md for the venv):
+Run (see bench/README.md):
 
-    python bench/single_profile.py            # 2000 households
-    python bench/single_profile.py --n 300    # quicker
-    python bench/single_profile.py --profile  # also cProfile the gongfu path (explain=False)
+    python bench/single_profile.py                 # 1000 three-person households, 3 rounds
+    python bench/single_profile.py --n 300 --rounds 2
 
-It prints figures only (no asserts): profile parsing time, per-person latency percentiles and
-throughput of ``evaluate_on`` without and with explanations, the same for an equivalent small
-OpenFisca model (``openfisca_model.py``) fed one JSON situation per household, the peak memory
-of each, and how many amounts the two engines agree on.
+It prints figures only (no asserts): per-household latency p50/p99 of gongfu's public
+``evaluate()`` on every standard of the set, without and with explanations, interleaved with
+the fair OpenFisca model (``openfisca_model.py``, 11 mirrored standards) on the same
+households through its array path (a batch of households in one simulation, the cost divided
+by the households; and one household per simulation) and, for context, through its JSON
+situation path; and how many amounts the two engines agree on. In-process, one core.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import csv
 import gc
-import io
 import os
 import platform
-import pstats
 import random
-import resource
 import sys
 import time
-import tracemalloc
 from collections import Counter
 from datetime import date, timedelta
 from importlib import metadata
@@ -38,12 +34,12 @@ try:
 except ImportError:  # not installed: use the source tree
     sys.path.insert(0, str(REPO / "src"))
 
-from gongfu_rules import Household, load_standards, parse_household
-from gongfu_rules.evaluate import evaluate_on
+from gongfu_rules import evaluate, load_standards, parse_household
 from gongfu_rules.profile import id_number_check_character
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # openfisca_model
 try:
-    import openfisca_model as ofm  # bench/ is on sys.path when run as a script
+    import openfisca_model as ofm
     OPENFISCA_ERROR = None
 except ImportError as error:  # openfisca-core not installed
     ofm = None
@@ -168,15 +164,16 @@ class Generator:
             p["pregnant"] = True
         return p
 
-    def household(self, index: int) -> dict:
-        """A household dict (1-5 members), or now and then a lone person (a child in care)."""
+    def household(self, index: int, size: int | None = None) -> dict:
+        """A household dict of ``size`` members (default 1-5 at random; now and then a lone
+        person, a child in care, when the size is 1)."""
         rng, maybe = self.rng, self.maybe
         home = self.county()
         kunming = home[:4] == KUNMING
         urban = maybe(0.65 if kunming else 0.35)
         agricultural = maybe(0.35 if kunming else 0.7)
         dibao = maybe(0.10)
-        size = rng.choices((1, 2, 3, 4, 5), weights=(20, 25, 25, 18, 12))[0]
+        size = size or rng.choices((1, 2, 3, 4, 5), weights=(20, 25, 25, 18, 12))[0]
         if size == 1 and maybe(0.05):  # a lone child, e.g. an orphan in institutional care
             return self.person(None, rng.randrange(0, 18), home, urban, agricultural, False)
         head_age = rng.randrange(60, 101) if size == 1 and maybe(0.4) else rng.randrange(20, 86)
@@ -232,285 +229,242 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[int(rank) - 1]
 
 
-class Row:
-    def __init__(self, engine: str, mode: str, per_person_us: list[float] | None,
-                 persons: int, total_ns: int, peak_mb: float | None, note: str = ""):
-        self.engine, self.mode, self.note = engine, mode, note
-        self.p = None if not per_person_us else [percentile(per_person_us, q) for q in (50, 90, 99)]
-        self.rate = persons / (total_ns / 1e9) if total_ns else None
-        self.peak_mb = peak_mb
+def read_explanations(result) -> int:
+    """Read every result's explanation text (zh and en), as a portal showing them does, so
+    that explanations built lazily are counted too. Returns the characters read."""
+    chars = 0
+    for results in [*result.persons.values(), result.household]:
+        for r in results:
+            text = r.explanation
+            if text is not None:
+                chars += len(text.zh) + len(text.en)
+    return chars
 
 
-def time_per_household(items: list, sizes: list[int], run, warmup: int,
-                       repeat: int) -> tuple[list[float], int, int]:
-    """Time ``run(item)`` for each item, ``repeat`` rounds, keeping each item's best round
-    (filters out interference from other processes): (µs per person for each, persons, total ns
-    of the best rounds)."""
-    for item in items[:warmup]:
-        run(item)
-    best = [None] * len(items)
+class Engine:
+    """One measured path: ``run(block)`` evaluates a block of households and returns one
+    sample per household (ns) — its own time, or the block's time divided by its size."""
+
+    def __init__(self, name: str, mode: str, standards: str, run) -> None:
+        self.name, self.mode, self.standards, self.run = name, mode, standards, run
+        self.best: dict[int, int] = {}  # sample index → best ns over the rounds
+
+    def record(self, first: int, samples: list[int]) -> None:
+        for i, ns in enumerate(samples, start=first):
+            if i not in self.best or ns < self.best[i]:
+                self.best[i] = ns
+
+
+def timed_each(items, call) -> list[int]:
     clock = time.perf_counter_ns
-    for _ in range(repeat):
-        gc.collect()
-        for i, item in enumerate(items):
-            t0 = clock()
-            run(item)
-            elapsed = clock() - t0
-            if best[i] is None or elapsed < best[i]:
-                best[i] = elapsed
-    per_person = [ns / n / 1000 for ns, n in zip(best, sizes)]
-    return per_person, sum(sizes), sum(best)
-
-
-def traced_peak_mb(work) -> float:
-    """Peak of Python-traced allocations (MB) while ``work()`` runs, above what was live before."""
-    gc.collect()
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    work()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return (peak - base) / 2**20
-
-
-def maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    out = []
+    for item in items:
+        t0 = clock()
+        call(item)
+        out.append(clock() - t0)
+    return out
 
 
 # --- comparison ---------------------------------------------------------------------------------
 
-def gongfu_amounts(households: list, on: date, std, covered: list[str]) -> dict:
-    """``{(household, member): {standard: amount or None}}`` for eligible/not-eligible results;
-    undetermined results are left out (OpenFisca has no unknowns to compare them with)."""
-    out, undetermined = {}, Counter()
+def gongfu_amounts(households: list, on: date, std, covered: list[str]):
+    """``[{person position: {standard: amount or None}}]`` per household, eligible and
+    not-eligible results only (OpenFisca has no unknowns to compare an undetermined result
+    with), and the undetermined count per standard."""
+    out, undetermined = [], Counter()
     wanted = set(covered)
-    for i, h in enumerate(households):
-        persons, _ = evaluate_on(h, on, std, False)
-        for pid, results in persons.items():
+    for h in households:
+        evaluation = evaluate(h, on=on, standards=std, explain=False)
+        rows = {}
+        for position, member in enumerate(h.members):
             row = {}
-            for r in results:
-                if r.standard.id not in wanted:
+            for r in evaluation.persons[member.id]:
+                if r.standard_id not in wanted:
                     continue
                 if r.status == "undetermined":
-                    undetermined[r.standard.id] += 1
-                    continue
-                row[r.standard.id] = ofm.comparable(r)
-            out[(h.id or f"h{i}", pid)] = row
+                    undetermined[r.standard_id] += 1
+                else:
+                    row[r.standard_id] = ofm.comparable(r)
+            rows[position] = row
+        out.append(rows)
     return out, undetermined
 
 
-def compare(gongfu: dict, openfisca: dict, covered: list[str]):
-    """(agreeing, compared, eligible and eligible with a known amount per standard, first
-    mismatches)."""
-    agree = compared = 0
-    eligible, known, mismatches = Counter(), Counter(), []
-    for key, row in gongfu.items():
-        theirs = openfisca.get(key, {})
-        for sid in covered:
-            if sid not in row:
-                continue
-            compared += 1
-            mine, other = row[sid], theirs.get(sid, float("nan"))
-            if mine != 0:
-                eligible[sid] += 1
-                known[sid] += mine is not None
-            if ofm.same_amount(mine, other):
-                agree += 1
-            elif len(mismatches) < 5:
-                mismatches.append((key, sid, mine, other))
-    return agree, compared, eligible, known, mismatches
+def compare(mine: list[dict], theirs: list[dict]) -> tuple[int, int, list]:
+    """(compared, disagreeing, first disagreements) over person × standard amounts."""
+    compared = 0
+    wrong = []
+    for index, (rows, other) in enumerate(zip(mine, theirs)):
+        for position, row in rows.items():
+            for sid, amount in row.items():
+                compared += 1
+                value = other.get(position, {}).get(sid, float("nan"))
+                if not ofm.same_amount(amount, value):
+                    wrong.append((index, position, sid, amount, value))
+    return compared, len(wrong), wrong[:5]
+
+
+def by_position_from_arrays(values: dict, sizes: list[int]) -> list[dict]:
+    """Person-length arrays per standard → ``[{position: {standard: amount}}]`` per household."""
+    out, start = [], 0
+    for size in sizes:
+        out.append({p: {sid: float(v[start + p]) for sid, v in values.items()}
+                    for p in range(size)})
+        start += size
+    return out
 
 
 # --- main ---------------------------------------------------------------------------------------
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=2000, help="households (default 2000)")
+    ap.add_argument("--n", type=int, default=1000, help="households (default 1000)")
+    ap.add_argument("--size", type=int, default=3, help="members per household (default 3)")
+    ap.add_argument("--block", type=int, default=100,
+                    help="households per OpenFisca array simulation (default 100)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="timing rounds; each sample's best round counts (default 3)")
+    ap.add_argument("--json-n", type=int, default=300,
+                    help="households also run through OpenFisca's JSON path (default 300)")
     ap.add_argument("--seed", type=int, default=20250801)
     ap.add_argument("--on", default="2025-08-01", help="evaluation date (default 2025-08-01)")
     ap.add_argument("--standards", default=str(REPO / "standards"))
-    ap.add_argument("--mem-n", type=int, default=300,
-                    help="households in each (slower) tracemalloc pass (default 300)")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="timing rounds; each household's best round counts (default 3)")
-    ap.add_argument("--no-openfisca", action="store_true")
-    ap.add_argument("--profile", action="store_true",
-                    help="cProfile one gongfu pass (explain=False): top 10 by cumulative time")
     args = ap.parse_args()
     on = date.fromisoformat(args.on)
     started = time.perf_counter()
 
-    # standards
-    t0 = time.perf_counter_ns()
     std = load_standards(args.standards)
-    load_ms = (time.perf_counter_ns() - t0) / 1e6
-    load_mb = traced_peak_mb(lambda: load_standards(args.standards))
-
-    # households: generate dicts, then parse (timed separately, excluded from evaluation)
     gen = Generator(args.seed, on)
-    data = [gen.household(i) for i in range(args.n)]
-    households: list[Household] = []
-    parse_us, parse_persons, parse_total = [], 0, 0
-    for d in data[:50]:
-        parse_household(d)
-    for d in data:
-        t0 = time.perf_counter_ns()
-        h = parse_household(d)
-        elapsed = time.perf_counter_ns() - t0
-        households.append(h)
-        parse_us.append(elapsed / len(h.members) / 1000)
-        parse_persons += len(h.members)
-        parse_total += elapsed
-    persons = sum(len(h.members) for h in households)
-    sizes = Counter(len(h.members) for h in households)
-    mem_sample = households[: args.mem_n]
-    member_counts = [len(h.members) for h in households]
-    warmup = min(200, len(households))
+    data = [gen.household(i, args.size) for i in range(args.n)]
+    t0 = time.perf_counter_ns()
+    households = [parse_household(d) for d in data]
+    parse_us = (time.perf_counter_ns() - t0) / len(households) / 1000
+    sizes = [len(h.members) for h in households]
+    blocks = [households[i:i + args.block] for i in range(0, len(households), args.block)]
 
-    # gongfu
-    rows = []
-    for explain_flag, mode in ((False, "no explanations"), (True, "explanations")):
-        def run(h, e=explain_flag):
-            evaluate_on(h, on, std, e)
-        lat, n_persons, total = time_per_household(households, member_counts, run, warmup,
-                                                   args.repeat)
-        peak = traced_peak_mb(lambda: [run(h) for h in mem_sample])
-        rows.append(Row("gongfu", mode, lat, n_persons, total, peak))
+    def gongfu_plain(h):
+        evaluate(h, on=on, standards=std, explain=False)
 
-    # OpenFisca
-    of_lines: list[str] = []
-    if ofm is not None and not args.no_openfisca:
-        from openfisca_core.simulations import SimulationBuilder
-        t0 = time.perf_counter_ns()
+    def gongfu_explained(h):
+        read_explanations(evaluate(h, on=on, standards=std, explain=True))
+
+    everything = f"all {len(std)}"
+    engines = [
+        Engine("gongfu", "no explanations", everything,
+               lambda block: timed_each(block, gongfu_plain)),
+        Engine("gongfu", "explanations (read zh + en)", everything,
+               lambda block: timed_each(block, gongfu_explained)),
+    ]
+    notes: list[str] = []
+    model = None
+    if ofm is not None:
         model = ofm.build_model(std, on)
-        build_ms = (time.perf_counter_ns() - t0) / 1e6
-        build_mb = traced_peak_mb(lambda: ofm.build_model(std, on))
-        if not model.covered:
-            of_lines.append("OpenFisca: no mirrored standard is in the loaded set; skipped.")
-        else:
-            situations = [ofm.situation([h], model.period) for h in households]
-            results: dict = {}
+        mirrored = str(len(model.covered))
+        arrays = [ofm.household_arrays(block) for block in blocks]
+        singles = [[ofm.household_arrays([h]) for h in block] for block in blocks]
+        situations = [[ofm.situation([h], model.period) for h in block] for block in blocks]
 
-            def run_of(i):
-                return ofm.calculate(model, situations[i])
-            idx = list(range(len(households)))
-            lat, _, total = time_per_household(idx, member_counts, run_of, warmup, args.repeat)
-            clock = time.perf_counter_ns
-            split_build = []
-            for i, h in enumerate(households):
-                for pid, amounts in run_of(i).items():
-                    results[(h.id or f"h{i}", pid)] = amounts
-            # how much of it is building the simulation (sample)
-            for i in idx[: min(200, len(idx))]:
-                t0 = clock()
-                SimulationBuilder().build_from_entities(model.tbs, situations[i])
-                split_build.append((clock() - t0) / len(households[i].members) / 1000)
-            peak = traced_peak_mb(lambda: [run_of(i) for i in idx[: args.mem_n]])
-            rows.append(Row("OpenFisca", "per situation", lat, persons, total, peak))
+        def arrays_block(index):
+            def run(block):
+                t0 = time.perf_counter_ns()
+                ofm.calculate_all(model, ofm.simulation_from_arrays(model, *arrays[index]))
+                per = (time.perf_counter_ns() - t0) // len(block)
+                return [per] * len(block)
+            return run
 
-            # batch: every household in one simulation (what OpenFisca is built for)
-            batch_situation = ofm.situation(households, model.period, prefix=True)
-            ofm.calculate(model, ofm.situation(households[:warmup], model.period, prefix=True))
-            gc.collect()
-            t0 = clock()
-            simulation = SimulationBuilder().build_from_entities(model.tbs, batch_situation)
-            t1 = clock()
-            batch = ofm.results(model, simulation)
-            batch_build_ns, batch_calc_ns = t1 - t0, clock() - t1
-            batch_peak = traced_peak_mb(lambda: ofm.calculate(model, batch_situation))
-            rows.append(Row("OpenFisca", f"batch ({len(households)} hh, 1 sim)", None,
-                            persons, batch_build_ns + batch_calc_ns, batch_peak))
-            batch_results = {}
-            for key, amounts in batch.items():
-                hid, pid = key.split("/", 1)
-                batch_results[(hid, pid)] = amounts
+        def arrays_single(index):
+            return lambda block: timed_each(singles[index], lambda a: ofm.calculate_all(
+                model, ofm.simulation_from_arrays(model, *a)))
 
-            # agreement
-            mine, undetermined = gongfu_amounts(households, on, std, model.covered)
-            agree, compared, eligible, known, mismatches = compare(mine, results, model.covered)
-            agree_b, compared_b, _, _, _ = compare(mine, batch_results, model.covered)
-            of_lines.append(f"OpenFisca model: {len(model.covered)} standards mirrored "
-                            f"(build {build_ms:.0f} ms, {build_mb:.1f} MB traced):")
-            for sid in model.covered:
-                of_lines.append(f"  - {sid}: {model.notes[sid]}. Eligible {eligible[sid]} "
-                                f"(amount known {known[sid]}); undetermined in gongfu, not "
-                                f"compared: {undetermined[sid]}")
-            for sid, why in model.skipped.items():
-                of_lines.append(f"  not mirrored: {sid} ({why})")
-            of_lines.append(f"agreement, per situation: {agree}/{compared} person-standard "
-                            f"amounts equal; batch: {agree_b}/{compared_b}")
-            for key, sid, a, b in mismatches:
-                of_lines.append(f"  MISMATCH {key} {sid}: gongfu {a} vs OpenFisca {b}")
-            of_lines.append(f"OpenFisca per situation: building the simulation "
-                            f"(SimulationBuilder.build_from_entities) is p50 "
-                            f"{percentile(split_build, 50):.0f} µs/person of it")
-            of_lines.append(f"OpenFisca batch: build_from_entities {batch_build_ns / 1e9:.2f} s, "
-                            f"calculate {batch_calc_ns / 1e9:.3f} s "
-                            f"({persons / (batch_calc_ns / 1e9):,.0f} persons/s calculating "
-                            f"alone; the build grows faster than linearly with the situation)")
-    elif ofm is None:
-        of_lines.append(f"OpenFisca: not installed ({OPENFISCA_ERROR}); see bench/README.md.")
+        def json_path(index):
+            return lambda block: timed_each(situations[index][:max(0, args.json_n
+                                                                   - index * args.block)],
+                                            lambda s: ofm.calculate(model, s))
+        engines += [
+            Engine("OpenFisca", f"arrays, {args.block} households per simulation, ÷ "
+                   f"{args.block}", mirrored, arrays_block),
+            Engine("OpenFisca", "arrays, 1 household per simulation", mirrored, arrays_single),
+            Engine("OpenFisca", "JSON situation per household (context)", mirrored, json_path),
+        ]
+    else:
+        notes.append(f"OpenFisca: not installed ({OPENFISCA_ERROR}); pip install -e '.[bench]'")
 
-    # report
-    print(f"gongfu-rules single-profile benchmark — {args.n} households, {persons} persons "
-          f"(sizes {dict(sorted(sizes.items()))}), seed {args.seed}, on {on}")
-    print(f"standards: {std.name} {std.version}, {len(std)} standards "
-          f"({', '.join(s.id for s in std)}); load {load_ms:.0f} ms, {load_mb:.1f} MB traced")
-    print(f"profile parsing (parse_household, pydantic; excluded below): p50 "
-          f"{percentile(parse_us, 50):.0f} µs/person, p90 {percentile(parse_us, 90):.0f}, "
-          f"p99 {percentile(parse_us, 99):.0f}; {parse_persons / (parse_total / 1e9):,.0f} "
-          f"persons/s")
+    # warm-up, then rounds: within a round the engines take turns block by block
+    for engine in engines:
+        run = engine.run if engine.name == "gongfu" else engine.run(0)
+        run(blocks[0][:20])
+    for round_ in range(args.rounds):
+        for b, block in enumerate(blocks):
+            turn = engines[(b + round_) % len(engines):] + engines[:(b + round_) % len(engines)]
+            for engine in turn:
+                gc.collect()
+                run = engine.run if engine.name == "gongfu" else engine.run(b)
+                engine.record(b * args.block, run(block))
+
+    # agreement, on every household
+    if model is not None:
+        mine, undetermined = gongfu_amounts(households, on, std, model.covered)
+        of_arrays = []
+        for block, a in zip(blocks, arrays):
+            values = ofm.calculate_all(model, ofm.simulation_from_arrays(model, *a))
+            of_arrays += by_position_from_arrays(values, [len(h.members) for h in block])
+        of_json = []
+        for h in households[:args.json_n]:
+            got = ofm.calculate(model, ofm.situation([h], model.period))
+            of_json.append({p: got[m.id] for p, m in enumerate(h.members)})
+        for label, theirs in (("arrays", of_arrays), ("JSON", of_json)):
+            compared, wrong, first = compare(mine[:len(theirs)], theirs)
+            notes.append(f"agreement with OpenFisca ({label}): {compared:,} person × standard "
+                         f"amounts compared, {wrong:,} disagreeing")
+            for index, position, sid, a, b in first:
+                notes.append(f"  DISAGREE household {index} member {position} {sid}: gongfu "
+                             f"{a} vs OpenFisca {b}")
+        notes.append(f"not compared (undetermined in gongfu; OpenFisca has no unknowns): "
+                     f"{sum(undetermined.values()):,}")
+        notes.append(f"mirrored standards: {', '.join(model.covered)}")
+        for sid, why in model.skipped.items():
+            if not why.startswith("no OpenFisca"):
+                notes.append(f"  not mirrored: {sid} ({why})")
+
+    print(f"single-profile benchmark — {args.n} households of {args.size} persons, seed "
+          f"{args.seed}, on {on}, {args.rounds} rounds, engines interleaved block by block "
+          f"({args.block} households a block)")
+    print(f"standards: {std.name} {std.version}, {len(std)} standards; parsing a household "
+          f"(parse_household, excluded below): {parse_us:.0f} µs")
     print()
-    header = f"{'engine':<10} {'mode':<26} {'p50 µs/p':>9} {'p90':>8} {'p99':>8} " \
-             f"{'persons/s':>10} {'peak MB':>8}"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        p = [f"{x:.0f}" for x in r.p] if r.p else ["—"] * 3
-        rate = f"{r.rate:,.0f}" if r.rate else "—"
-        peak = f"{r.peak_mb:.2f}" if r.peak_mb is not None else "—"
-        print(f"{r.engine:<10} {r.mode:<26} {p[0]:>9} {p[1]:>8} {p[2]:>8} {rate:>10} {peak:>8}")
+    print("| engine | path | standards | p50 µs/household | p99 µs/household | households |")
+    print("|---|---|---:|---:|---:|---:|")
+    for e in engines:
+        samples = [ns / 1000 for ns in e.best.values()]
+        if samples:
+            print(f"| {e.name} | {e.mode} | {e.standards} | {percentile(samples, 50):,.0f} | "
+                  f"{percentile(samples, 99):,.0f} | {len(samples):,} |")
     print()
-    for line in of_lines:
+    p50 = {e: percentile([ns / 1000 for ns in e.best.values()], 50) for e in engines if e.best}
+    for mine in engines[:2]:
+        for theirs in engines[2:]:
+            if mine in p50 and theirs in p50:
+                print(f"speed at p50, gongfu {mine.mode} vs OpenFisca {theirs.mode}: "
+                      f"{p50[theirs] / p50[mine]:.2f}× (above 1: gongfu is faster)")
+    for line in notes:
         print(line)
     print()
-    print("µs/p: wall time of one household's evaluation divided by its members; persons/s: "
-          "persons / summed time. peak MB: tracemalloc peak above the live baseline during a "
-          f"pass over {len(mem_sample)} households (batch: over all), results discarded.")
-    print(f"process max RSS: {maxrss_mb():.0f} MB; python {platform.python_version()} "
-          f"({platform.python_implementation()}), {platform.machine()}, "
-          f"cpu count {os.cpu_count()} ({cpu_model()}); {versions()}; "
-          f"run took {time.perf_counter() - started:.0f} s")
-
-    if args.profile:
-        print()
-        print("cProfile, gongfu evaluate_on explain=False over all households, top 10 by "
-              "cumulative time:")
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for h in households:
-            evaluate_on(h, on, std, False)
-        profiler.disable()
-        buffer = io.StringIO()
-        pstats.Stats(profiler, stream=buffer).sort_stats("cumulative").print_stats(10)
-        print("\n".join(line for line in buffer.getvalue().splitlines()
-                        if line.strip() and not line.startswith("   Ordered")))
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown cpu"
+    print("Timed (time.perf_counter_ns, in this one process, best of the rounds for each "
+          "sample): gongfu — evaluate(household, on=..., standards=std, explain=...) on a "
+          "parsed Household, every standard; with explanations it also reads each result's "
+          "zh and en text. OpenFisca arrays — SimulationBuilder from integer arrays (ids, "
+          "household index, role index, each input) + set_input + calculate of every mirrored "
+          "standard; the arrays are made from the parsed households beforehand (like parsing, "
+          "not timed); a batch's time is divided by its households, so its p50/p99 are over "
+          "batches. OpenFisca JSON — build_from_entities of a prepared situation dict + "
+          "calculate, per household.")
+    print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores; "
+          f"{versions()}; run took {time.perf_counter() - started:.0f} s")
 
 
 def versions() -> str:
     out = []
-    for name in ("pydantic", "numpy", "openfisca-core"):
+    for name in ("gongfu-rules", "pydantic", "numpy", "openfisca-core"):
         try:
             out.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
