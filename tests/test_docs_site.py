@@ -134,6 +134,14 @@ def test_site_loads_nothing_from_the_internet(site):
     assert offenders == []
 
 
+def test_the_offline_check_catches_a_web_font_link():
+    # What Material writes without `theme.font: false`.
+    html = '<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Roboto">'
+    assert REMOTE.search(html)
+    assert FONT_URL.search("@font-face{src:url(//fonts.gstatic.com/x.woff2)}")
+    assert not REMOTE.search('<a href="https://www.yn.gov.cn/">source</a>')
+
+
 def test_search_index_segments_chinese_words(site):
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
     assert index["config"]["lang"] == ["zh", "en"]
