@@ -41,6 +41,12 @@ def test_every_example_profile_has_a_checked_entitlement():
     assert sorted(p.name for p in (EXAMPLES / "profiles").glob("*.json")) == sorted(PROFILES)
 
 
+def test_examples_readme_describes_every_profile():
+    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    for name, (on, *_rest) in PROFILES.items():
+        assert f"| `{name}` |" in readme and f"`--on {on}`" in readme
+
+
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_example_profile_gives_its_entitlement(name):
     on, person, standard, amount = PROFILES[name]

@@ -108,6 +108,14 @@ def test_write_catalog_removes_stale_pages_and_keeps_unchanged_ones(standards, t
     assert page.stat().st_mtime_ns == before - 10**9  # not rewritten: no rebuild loop in serve
 
 
+def test_catalog_command_writes_the_pages(tmp_path, pages):
+    done = subprocess.run([sys.executable, "-m", "gongfu_rules.docs_catalog", str(tmp_path)],
+                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.md")) == sorted(pages)
+    assert f"{len(pages)} catalog pages" in done.stdout
+
+
 # --- the built site ----------------------------------------------------------------------------
 def test_build_writes_the_catalog_the_site_uses(site, pages):
     folder = ROOT / "docs" / "catalog"

@@ -19,10 +19,12 @@ import sys
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from .coverage import has_amount
+from .facts import fact_specs
 from .errors import GongfuError
 from .evaluate import evaluate
 from .load.loader import load_standards
@@ -187,7 +189,8 @@ def _amounts(std: StandardsSet, s: Standard, lang: str) -> list[str]:
 def _value_table(p: ParameterDef, lang: str) -> list[str]:
     keys = list(dict.fromkeys(k for es in p.timelines.values() for e in es
                               if isinstance(e.value, dict) for k in e.value))
-    value_cols = [f"`{k}`" for k in keys] or [_w("value", lang)]
+    value_cols = [f"`{k}`" + (f" {_value_words().get(k, '')}" if lang == "zh" else "")
+                  for k in keys] or [_w("value", lang)]
     head = [_w("region", lang), _w("from", lang), _w("to", lang), *value_cols,
             _w("floor", lang), _w("reliability", lang), _w("source", lang)]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -261,13 +264,12 @@ def _example(std: StandardsSet, s: Standard, case: Case) -> dict[str, Any]:
     """A test case evaluated by the engine, for the worked examples."""
     try:
         ev = evaluate(case.profile, case.on, period=case.period, standards=std, explain=True)
-        result = ev.get(s.id, None if s.entity == "household" else case.person)
-        detail = getattr(result, "detail", result)
-        explanation = detail.explanation
     except GongfuError as e:  # a broken case is `gongfu validate`'s to report; show it plainly
-        explanation, result = None, None
         return {"case": case, "status": None, "explanation": None, "error": str(e)}
-    return {"case": case, "status": result.status, "explanation": explanation, "error": None}
+    result = ev.get(s.id, None if s.entity == "household" else case.person)
+    detail = getattr(result, "detail", result)  # a period result explains its last month
+    return {"case": case, "status": result.status, "explanation": detail.explanation,
+            "error": None}
 
 
 def _examples(examples: list[dict[str, Any]], lang: str) -> list[str]:
@@ -372,6 +374,18 @@ def _sorted(std: StandardsSet) -> list[Standard]:
 
 def _state(s: Standard) -> str:
     return "amount" if has_amount(s) else "screening"
+
+
+@cache
+def _value_words() -> dict[str, str]:
+    """The Chinese word for each enumeration value (``unable`` → 完全丧失生活自理能力), to label
+    the columns of a table indexed by a fact."""
+    words: dict[str, str] = {}
+    for spec in fact_specs():
+        for value, aliases in spec.choices:
+            if aliases:
+                words.setdefault(value, aliases[0])
+    return words
 
 
 def _reliability(s: Standard) -> str:
