@@ -44,7 +44,7 @@ def site(tmp_path_factory):
 def test_catalog_has_a_page_per_standard_in_each_language(standards, pages):
     for s in standards:
         assert f"{s.id}.zh.md" in pages and f"{s.id}.en.md" in pages
-    indexes = {f"{name}.{lang}.md" for name in ("index", "by-domain", "by-region")
+    indexes = {f"{name}.{lang}.md" for name in ("index", "by-domain", "by-region", "by-document")
                for lang in ("zh", "en")}
     assert set(pages) == indexes | {f"{s.id}.{lang}.md" for s in standards for lang in ("zh", "en")}
 
@@ -95,6 +95,13 @@ def test_region_index_lists_kunmings_own_figures(pages):
     section = pages["by-region.en.md"].split("## 昆明市 (5301)")[1].split("\n## ")[0]
     assert "[Orphans' basic living allowance](orphan_basic_living.md)" in section
     assert "`p.child_living_standard` (2023-09-30, 2025-07-01)" in section
+
+
+def test_document_index_says_what_became_of_every_entry(standards, pages):
+    page = pages["by-document.en.md"]
+    for entry_id, e in standards.catalog.items():
+        row = next(line for line in page.splitlines() if f"| `{entry_id}` |" in line)
+        assert f"]({e.standard}.md)" in row if e.standard else "not encoded: " in row
 
 
 def test_write_catalog_removes_stale_pages_and_keeps_unchanged_ones(standards, tmp_path):

@@ -85,6 +85,9 @@ _W = {
     "shared": ("共享参数", "shared parameter"),
     "missing": ("所缺信息", "missing"), "excluded_by": ("被优先适用的标准", "excluded by"),
     "coverage": ("覆盖情况", "Coverage"),
+    "by_document": ("按规划文件", "By planning document"), "issuer": ("印发机关", "issued by"),
+    "issued": ("印发日期", "issued on"), "status": ("文本状态", "status of the text"),
+    "outcome": ("编码结果", "what became of it"),
 }
 
 
@@ -96,6 +99,7 @@ def catalog_pages(std: StandardsSet) -> dict[str, str]:
         pages[f"index.{lang}.md"] = _index_page(std, lang)
         pages[f"by-domain.{lang}.md"] = _domain_page(std, lang)
         pages[f"by-region.{lang}.md"] = _region_page(std, lang)
+        pages[f"by-document.{lang}.md"] = _document_page(std, lang)
         for s in _sorted(std):
             pages[f"{s.id}.{lang}.md"] = _standard_page(std, s, examples[s.id], lang)
     return pages
@@ -315,6 +319,7 @@ def _index_page(std: StandardsSet, lang: str) -> str:
                  "每页列出申请条件、各地区各时期的金额、版本沿革、依据原文及其可靠性、"
                  "对应的规划目录条目，以及作为示例的测试用例。",
                  "", "- [按领域](by-domain.md)", "- [按地区](by-region.md)",
+                 "- [按规划文件](by-document.md)：五份规划文件列出的每项待遇及其编码结果",
                  "- [覆盖情况](../coverage.md)：规划目录中哪些条目已编码、哪些未编码及原因"]
     else:
         intro = [f"Generated from `standards/` (set {std.name} {std.version}, digest "
@@ -323,6 +328,8 @@ def _index_page(std: StandardsSet, lang: str) -> str:
                  "the version history, the sources with their quotes and reliability, the "
                  "plans' catalog entries, and the test cases as worked examples.",
                  "", "- [By domain](by-domain.md)", "- [By region](by-region.md)",
+                 "- [By planning document](by-document.md): every benefit the five plans name, "
+                 "and what became of it",
                  "- [Coverage](../coverage.md): which of the plans' catalog entries are "
                  "encoded, which are not, and why"]
     return "\n".join([f"# {_w('catalog', lang)}", "", *intro, ""])
@@ -363,6 +370,27 @@ def _region_page(std: StandardsSet, lang: str) -> str:
                 f"{_w('why', lang)} |", "|---|---|"]
         for sid, why in by_region[region].items():
             out.append(f"| {_link(std[sid], lang)} | {_cell('; '.join(why))} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _document_page(std: StandardsSet, lang: str) -> str:
+    """The plans, each with every benefit it names and what became of it: the standard that
+    encodes it, or why it is not an individual entitlement."""
+    out = [f"# {_w('catalog', lang)}: {_w('by_document', lang).lower()}", ""]
+    head = [_w("line", lang), _w("entry", lang), _w("name", lang), _w("outcome", lang)]
+    for key, doc in sorted(std.documents.items()):
+        out += [f"## {doc.title}", "", f"- {_w('region', lang)}: {_region(doc.region)}"]
+        out += [f"- {_w(k, lang)}: {v}" for k, v in (("issuer", doc.issuer), ("issued", doc.issued),
+                                                    ("status", doc.status)) if v]
+        out += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        entries = sorted(((e.line or 0, k, e) for k, e in std.catalog.items() if e.document == key),
+                         key=lambda t: (t[0], t[1]))
+        for line, k, e in entries:
+            outcome = _link(std[e.standard], lang) if e.standard else \
+                f"{_STATE['not_encoded'][_i(lang)]}: {e.not_encoded}"
+            out.append("| " + " | ".join(_cell(c) for c in (str(line or ""), f"`{k}`",
+                                                            _t(e.name, lang), outcome)) + " |")
         out.append("")
     return "\n".join(out)
 
