@@ -66,7 +66,8 @@ def file_format(path: str | Path) -> str:
 def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = None, *,
                    period: str | None = None, standards: StandardsSet | None = None,
                    layout: str = "wide", keep_not_eligible: bool = False,
-                   ignore_extra_columns: bool = False) -> pl.DataFrame:
+                   ignore_extra_columns: bool = False,
+                   only: list[str] | None = None) -> pl.DataFrame:
     """Evaluate every person of a caseload (a file path or a frame) on a date, or over a
     ``period`` (``"2025"``, ``"2025-07"``) month by month with ``ID.total`` per standard.
 
@@ -74,14 +75,15 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     standard), with ``row`` (the input row number) and ``errors`` (why a row was set aside,
     else empty): no row is dropped. ``layout="long"`` gives one row per eligible or
     undetermined result instead (every result with ``keep_not_eligible``), and the
-    set-aside rows with their errors.
+    set-aside rows with their errors. ``only``: evaluate just these standards (ids).
     """
     std = standards or default_standards()
+    _check_ids(std, only)
     months, last_day = _time(on, period)
     raw = source if isinstance(source, pl.DataFrame) else read_whole(Path(source))
     mapping, _ = map_headers(raw.columns, ignore_extra_columns)
     typed, errors = typed_frame(raw, mapping, last_day=last_day)
-    wide = money_columns(_evaluate(typed, months, std, period is not None)) \
+    wide = money_columns(_evaluate(typed, months, std, period is not None, only)) \
         .with_columns(typed.get_column(ROW))
     if layout == "long":
         return pl.concat([to_long(wide, std, keep_not_eligible).with_columns(

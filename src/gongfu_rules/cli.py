@@ -6,6 +6,8 @@
     gongfu standards show ID [--history]
     gongfu standards coverage [--by domain|region] [--format table|json]
     gongfu validate [DIR]
+    gongfu reform compare --population FILE --reform REFORM.yaml (--on DATE | --period P) ...
+    gongfu population synth --size N [--region 53] --seed S -o FILE
 
 Exit codes: 0 success; 1 a standards set failed validation; 2 bad input (profile, date,
 option); 3 a batch finished but some rows were set aside (see OUTPUT.errors.csv).
@@ -97,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     cov.add_argument("--format", choices=("table", "json"), default="table")
     cov.add_argument("--standards")
     cov.set_defaults(run=_cmd_coverage)
+
+    from .reform.cli import add_commands as add_reform_commands  # gongfu reform, gongfu population
+    add_reform_commands(sub)
 
     va = sub.add_parser("validate", help="load a standards directory and run its test cases")
     va.add_argument("dir", nargs="?", help="default: the bundled standards")

@@ -160,6 +160,7 @@ class StandardsSet:
     catalog: Mapping[str, Any] = field(default_factory=dict)  # entry id -> CatalogEntry
     documents: Mapping[str, Any] = field(default_factory=dict)  # key -> CatalogDocument
     catalog_domains: Mapping[str, str] = field(default_factory=dict)  # entry id -> domain
+    reforms: tuple[str, ...] = ()  # digests of the reforms overlaid on the loaded set, in order
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __iter__(self):

@@ -269,6 +269,11 @@ class Builder:
         return out
 
 
+def standard_env(parameters: dict[str, ParameterDef], entity: str) -> Env:
+    """The names a standard's expressions may use: the shared and its own parameters."""
+    return Env({name: _param_info(p) for name, p in parameters.items()}, entity)
+
+
 def _param_info(p: ParameterDef) -> ParamInfo:
     tables = [e.value for t in p.timelines.values() for e in t if isinstance(e.value, dict)]
     if not tables:

@@ -1,0 +1,14 @@
+"""Reforms: a proposal overlaid on the loaded standards, and its cost on a population.
+
+A reform file (YAML, :mod:`.schema`) changes parameter values by region and date, switches a
+standard off or on, or gives a standard a new rule version from a date. :func:`apply_reform`
+checks it with the loader's own builder and returns a new :class:`~gongfu_rules.model.StandardsSet`
+(the baseline is never touched). :func:`compare` evaluates a population under both sets with the
+batch engine and :mod:`.report` writes the figures as JSON, CSV, Markdown and an offline HTML
+report. :mod:`.population` makes a synthetic weighted caseload.
+"""
+
+from .apply import Applied, Reform, ReformError, affected_by, apply_reform, parse_reform, read_reform
+
+__all__ = ["Applied", "Reform", "ReformError", "affected_by", "apply_reform", "parse_reform",
+           "read_reform"]
