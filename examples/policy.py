@@ -4,8 +4,8 @@
 
 Evaluates every person of the roster on both dates with the bundled standards and prints, per
 standard whose monthly total changed, the totals and the parameter values behind the change:
-a dated rise in the standards is a change of policy a caseload can be costed on. (Reforms,
-i.e. a modified standards set compared with the baseline, have their own tool.)
+a dated rise in the standards is a change of policy a caseload can be costed on. A proposed
+change is costed with a reform file instead: `gongfu reform compare` (docs/reforms.md).
 """
 
 from __future__ import annotations
