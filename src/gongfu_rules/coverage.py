@@ -22,10 +22,11 @@ STATES = ("amount", "screening", "not_encoded")
 def state(entry: Any, std: StandardsSet) -> str:
     if entry.standard is None:
         return "not_encoded"
-    return "amount" if _has_amount(std[entry.standard]) else "screening"
+    return "amount" if has_amount(std[entry.standard]) else "screening"
 
 
-def _has_amount(s: Standard) -> bool:
+def has_amount(s: Standard) -> bool:
+    """Whether some version of the standard computes an amount or states a quantity."""
     return any(r.amount is not None or r.quantity is not None for r in s.rules)
 
 

@@ -1,0 +1,41 @@
+"""A caseworker (经办人员): evaluate a county roster with Chinese headers and read the totals.
+
+    python examples/caseworker.py [OUTPUT_DIR] [--on YYYY-MM-DD]
+
+Writes the example roster (make_county_roster.py) into OUTPUT_DIR, runs the same batch as
+`gongfu batch county_roster.xlsx -o results.xlsx --on DATE --headers zh`, and prints what the
+summary file says for every standard someone is eligible for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import tempfile
+from pathlib import Path
+
+from make_county_roster import write_roster
+
+from gongfu_rules.batch import run_batch
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", nargs="?", help="output folder (default: a temporary one)")
+    ap.add_argument("--on", default="2025-08-01")
+    args = ap.parse_args()
+    out = Path(args.out or tempfile.mkdtemp(prefix="gongfu-roster-"))
+    out.mkdir(parents=True, exist_ok=True)
+    roster = write_roster(out / "county_roster.xlsx")
+    report = run_batch(roster, out / "results.xlsx", on=args.on, headers="zh", progress=False)
+    print(f"{report.rows} rows read, {report.evaluated} evaluated, {report.failed_rows} set aside")
+    with open(report.summary, encoding="utf-8-sig", newline="") as f:
+        for row in csv.DictReader(f):
+            if int(row["eligible"]):
+                print(f"{row['standard']}: {row['eligible']} eligible, "
+                      f"{row['amount_total']} 元 per period ({row['name']})")
+    print(f"results: {report.output}")
+
+
+if __name__ == "__main__":
+    main()
