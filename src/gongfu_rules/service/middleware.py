@@ -6,11 +6,13 @@ body, and any ID-number-shaped run of digits in the path is masked.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 from typing import Any
 
+from .problems import INTERNAL_ERROR, log_internal_error
 from .state import Standards
 
 DIGEST_HEADER = "Gongfu-Standards-Digest"
@@ -33,7 +35,7 @@ class StandardsHeaders:
         scope["gongfu.standards"] = std
         extra = [(DIGEST_HEADER.lower().encode(), std.digest.encode("latin-1", "replace")),
                  (VERSION_HEADER.lower().encode(), std.version.encode("latin-1", "replace"))]
-        status = 500
+        status = 0
         started = time.perf_counter()
 
         async def send_with_headers(message: dict[str, Any]) -> None:
@@ -45,6 +47,14 @@ class StandardsHeaders:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as exc:  # a bug: answer 500 here, before anything logs its message
+            log_internal_error(scope, exc)
+            if not status:  # otherwise the response is under way and can only be cut short
+                body = json.dumps(INTERNAL_ERROR).encode()
+                await send_with_headers({"type": "http.response.start", "status": 500,
+                                         "headers": [(b"content-type", b"application/json"),
+                                                     (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 client = scope.get("client") or ("-", 0)

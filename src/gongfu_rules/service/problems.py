@@ -71,7 +71,8 @@ _HTTP_CODES = {404: "route_unknown", 405: "method_not_allowed"}
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers: library errors, routing errors and, last, anything unexpected."""
+    """Register the handlers for library errors and routing errors; anything else is caught by
+    the outermost middleware (:mod:`.middleware`), before Starlette would log its message."""
 
     @app.exception_handler(GongfuError)
     async def _gongfu(request: Request, exc: GongfuError) -> JSONResponse:
@@ -90,12 +91,13 @@ def install(app: FastAPI) -> None:
                    for e in exc.errors()]
         return JSONResponse(error_body(details), status_code=400)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # A bug, not a client error: log the type and route, never the body.
-        # The traceback's frames, without the exception's message (it may quote an input).
-        frames = "".join(traceback.format_tb(exc.__traceback__))
-        log.error("internal error on %s %s: %s\n%s", request.method, request.url.path,
-                  type(exc).__name__, frames)
-        return JSONResponse(error_body([ErrorDetail("internal_error", "internal error")]),
-                            status_code=500)
+
+def log_internal_error(scope: dict[str, Any], exc: BaseException) -> None:
+    """Log a bug (not a client error) by its type and frames, never its message or the body:
+    an exception's message may quote an input."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("internal error on %s %s: %s\n%s", scope.get("method"), scope.get("path"),
+              type(exc).__name__, frames)
+
+
+INTERNAL_ERROR = error_body([ErrorDetail("internal_error", "internal error")])
