@@ -51,7 +51,8 @@ def create_app(standards: StandardsSet | str | Path | None = None, *,
     """
     holder = Standards.load(standards)
     app = FastAPI(title="gongfu-rules", version=__version__, lifespan=_lifespan(
-        holder, reload_on_sighup), description=_DESCRIPTION, openapi_url="/openapi.json")
+        holder, reload_on_sighup), description=_DESCRIPTION, openapi_url="/openapi.json",
+        docs_url=None, redoc_url=None)  # their pages load scripts from a CDN
     app.state.standards = holder
     install(app)
     limits = _Limits(max_body_bytes, max_batch, max_stream_bytes)
