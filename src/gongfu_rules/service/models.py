@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from ..load.schema import Source  # a citation, as the standards files write it
+
 MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
 Money = Annotated[str, Field(pattern=MONEY_PATTERN, examples=["1374.00"])]
 Status = Literal["eligible", "not_eligible", "undetermined"]
@@ -79,15 +81,6 @@ class LocalText(_Out):
     en: str | None = None
 
 
-class SourceOut(_Out):
-    document: str
-    section: str | None = None
-    quote: str
-    url: str | None = None
-    reliability: str
-    note: str | None = None
-
-
 Value = str | dict[str, str | None] | None
 
 
@@ -102,11 +95,11 @@ class ParameterUseOut(_Out):
     is_floor: bool
     floor: Value
     floor_region: str | None
-    source: SourceOut
+    source: Source
     note: str | None
     below_floor: bool
     reliability: str
-    date_source: SourceOut | None = None
+    date_source: Source | None = None
 
 
 class MonthOut(_Out):
@@ -134,7 +127,7 @@ class ResultOut(_Out):
     is_floor: bool | None = None
     reliability: str | None = None
     parameters: list[ParameterUseOut] | None = None
-    sources: list[SourceOut] | None = None
+    sources: list[Source] | None = None
     amount_note: LocalText | None = None
     set_locally: bool | None = None
     weak_source: bool | None = None
@@ -287,7 +280,7 @@ class RuleOut(_Out):
     quantity: str | None
     quantity_unit: LocalText | None
     per_year: str | None
-    sources: list[SourceOut]
+    sources: list[Source]
     change: LocalText | None
     set_locally: bool
 
@@ -300,7 +293,7 @@ class ValueOut(_Out):
     floor: bool
     below_floor: bool
     reliability: str
-    source: SourceOut
+    source: Source
     note: str | None
 
 
