@@ -269,6 +269,13 @@ def test_version_and_health_name_the_standards_set(http, std):
     assert_named(h, std)
 
 
+def test_gongfu_serve_exports_the_openapi_document_in_docs(tmp_path):
+    from gongfu_rules.cli import main
+    assert main(["serve", "--export-openapi", str(tmp_path / "openapi.json")]) == 0
+    assert (tmp_path / "openapi.json").read_text(encoding="utf-8") == \
+        (ROOT / "docs" / "openapi.json").read_text(encoding="utf-8")
+
+
 def test_the_running_app_serves_the_openapi_document_in_docs(http, app):
     served = http.get("/openapi.json").json()
     assert served == json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8")), \
@@ -399,6 +406,16 @@ def test_a_stream_over_the_limit_ends_with_a_413_line(http):
         (0, 413, "body_too_large")
     # How many lines were answered first depends on how the server received the chunks.
     assert all("evaluation" in o for o in out[:-1])
+
+
+def test_a_stream_line_over_the_body_limit_ends_the_stream_with_its_line_number(http):
+    body = (json.dumps(ORPHAN) + "\n" + json.dumps({"id": "z" * 70_000})).encode()
+    r = http.post("/v1/evaluate/stream", params={"on": "2025-08-01", "detail": "summary"},
+                  content=body, headers={"Content-Type": "application/x-ndjson"})
+    out = [json.loads(x) for x in r.text.splitlines()]
+    assert "evaluation" in out[0]
+    assert (out[-1]["line"], out[-1]["status"], out[-1]["errors"][0]["code"]) == \
+        (2, 413, "line_too_long")
 
 
 def test_a_stream_with_a_declared_length_over_the_limit_is_refused_up_front(http):

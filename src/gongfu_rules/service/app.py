@@ -376,16 +376,16 @@ async def _stream(request: Request, opts: Any, std: StandardsSet,
             yield _line(0, _too_large(limits.stream))
             return
         *complete, pending = (pending + chunk).split(b"\n")
-        if len(pending) > limits.body:
-            yield _line(number + len(complete) + 1, PayloadTooLarge.one(
-                "line_too_long", f"a line is over {limits.body} bytes", loc=("line",)))
-            return
         if complete:
             lines = list(enumerate(complete, number + 1))
             number += len(complete)
             for out in await run_in_threadpool(lambda: [_stream_item(n, raw, opts, std)
                                                         for n, raw in lines if raw.strip()]):
                 yield out
+        if len(pending) > limits.body:
+            yield _line(number + 1, PayloadTooLarge.one(
+                "line_too_long", f"a line is over {limits.body} bytes", loc=("line",)))
+            return
     if pending.strip():
         yield _stream_item(number + 1, pending, opts, std)
 
