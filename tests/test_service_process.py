@@ -6,8 +6,6 @@ that the tests edit.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import signal
 import socket
