@@ -8,6 +8,7 @@
     gongfu validate [DIR]
     gongfu reform compare --population FILE --reform REFORM.yaml (--on DATE | --period P) ...
     gongfu population synth --size N [--region 53] --seed S -o FILE
+    gongfu serve [--host H] [--port P] [--standards DIR] [--workers N]
 
 Exit codes: 0 success; 1 a standards set failed validation; 2 bad input (profile, date,
 option); 3 a batch finished but some rows were set aside (see OUTPUT.errors.csv).
@@ -102,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
 
     from .reform.cli import add_commands as add_reform_commands  # gongfu reform, gongfu population
     add_reform_commands(sub)
+    sv = sub.add_parser("serve", help="run the HTTP service (needs the service extra)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--standards", help="a standards directory (default: the bundled one)")
+    sv.add_argument("--workers", type=int, default=1)
+    sv.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                    help="allow browser calls from this origin (repeatable; none by default)")
+    sv.add_argument("--export-openapi", metavar="FILE", help="write the OpenAPI document and exit")
+    sv.set_defaults(run=_cmd_serve)
 
     va = sub.add_parser("validate", help="load a standards directory and run its test cases")
     va.add_argument("dir", nargs="?", help="default: the bundled standards")
@@ -212,6 +222,20 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if report.ignored_columns:
         print("  columns not read: " + ", ".join(report.ignored_columns))
     return 3 if report.failed_rows else 0
+
+
+# --- serve -----------------------------------------------------------------------------------
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from .service import server
+    except ImportError as e:  # the service extra is not installed
+        raise InputError.one("extra_missing", f"gongfu serve needs the service extra: pip install "
+                             f"'gongfu-rules[service]' ({e.name} is missing)") from None
+    if args.export_openapi:
+        server.export_openapi(args.export_openapi, args.standards)
+        return 0
+    server.serve(args.host, args.port, args.standards, args.workers, args.cors_origin)
+    return 0
 
 
 # --- coverage --------------------------------------------------------------------------------

@@ -49,7 +49,8 @@ class Period:
 def parse_period(text: str) -> Period:
     """``"2025"`` or ``"2025-07"`` → :class:`Period`; anything else is an :class:`InputError`."""
     m = _PERIOD.match(str(text).strip())
-    if not m or not (1 <= int(m.group(2) or 1) <= 12):
+    # Years 0 and 9999 have no first month or no day after the period in datetime.date.
+    if not m or not (1 <= int(m.group(2) or 1) <= 12) or not 1 <= int(m.group(1)) <= 9998:
         raise InputError.one(
             "period_invalid",
             f"expected a period as a year ('2025') or a month ('2025-07'); got {text!r}",

@@ -1,0 +1,341 @@
+"""Request envelopes and response shapes: the OpenAPI contract.
+
+Requests: the envelope (``on``, ``period``, ``lang``, ``detail``) is validated strictly here
+(``false`` is not a string, ``"1"`` is not a list); the profile inside it is validated by the
+library itself (:func:`gongfu_rules.parse_household`), so its errors are the library's
+``ProfileError`` details. Its schema is the library's ``Household`` / ``Person`` models.
+
+Responses: the library's JSON (:meth:`gongfu_rules.Evaluation.to_dict`) as it is; the models
+below describe it for the OpenAPI document and are not re-validated per request. Money is a
+decimal string with two places (``"1374.00"``), never a JSON number, so no client parses it
+into a binary float.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from ..load.schema import Source  # a citation, as the standards files write it
+
+MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
+Money = Annotated[str, Field(pattern=MONEY_PATTERN, examples=["1374.00"])]
+Status = Literal["eligible", "not_eligible", "undetermined"]
+Lang = Literal["zh", "en"]
+Detail = Literal["full", "summary"]
+
+#: Where a profile goes; the OpenAPI document puts the library's Household | Person there.
+PROFILE_MARK = "x-gongfu-profile"
+PROFILE_SCHEMA = {
+    "anyOf": [{"$ref": "#/components/schemas/Household"}, {"$ref": "#/components/schemas/Person"}],
+    "description": "A household (with `members`) or one person; see docs/profiles.md.",
+}
+Profile = Annotated[dict[str, Any], WithJsonSchema({PROFILE_MARK: True})]
+_DATE = WithJsonSchema({"type": "string", "format": "date", "examples": ["2025-08-01"]})
+_PERIOD = WithJsonSchema({"type": "string", "pattern": r"^[0-9]{4}(-[0-9]{2})?$",
+                          "description": "a year (2025) or a month (2025-07), month by month",
+                          "examples": ["2025"]})
+
+
+# --- requests --------------------------------------------------------------------------------
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _Options(_Request):
+    on: Annotated[str | None, _DATE] = Field(
+        default=None, description="evaluation date; give this or `period`")
+    period: Annotated[str | None, _PERIOD] = None
+    lang: Lang | None = Field(
+        default=None, description="keep only this language in {zh, en} texts (default: both)")
+    detail: Detail = Field(
+        default="full", description="`summary` leaves out not_eligible results, parameters, "
+        "sources and failed conditions")
+
+
+class EvaluateRequest(_Options):
+    profile: Profile
+
+
+class BatchRequest(_Options):
+    households: list[Profile] = Field(description="at most the server's batch limit "
+                                      "(1000 by default; more is a 413)")
+
+
+class ScreenRequest(_Request):
+    profile: Profile
+    on: Annotated[str | None, _DATE] = Field(default=None, description="default: today")
+    lang: Lang | None = None
+
+
+# --- responses -------------------------------------------------------------------------------
+class _Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class LocalText(_Out):
+    """A text in Chinese and English (one of them when the request asked for a ``lang``)."""
+
+    zh: str | None = None
+    en: str | None = None
+
+
+Value = str | dict[str, str | None] | None
+
+
+class ParameterUseOut(_Out):
+    name: str
+    description: LocalText
+    unit: str
+    value: Value
+    region: str
+    from_: str = Field(alias="from")
+    to: str | None
+    is_floor: bool
+    floor: Value
+    floor_region: str | None
+    source: Source
+    note: str | None
+    below_floor: bool
+    reliability: str
+    date_source: Source | None = None
+
+
+class MonthOut(_Out):
+    month: str
+    status: Status
+    amount: Money | None
+
+
+class ResultOut(_Out):
+    """One standard's result: the keys of ``docs/results.md``."""
+
+    standard: str
+    name: LocalText
+    domain: str
+    kind: str
+    period: str
+    status: Status
+    version: str | None
+    amount: Money | None = None
+    annual_amount: Money | None = None
+    unit: str | None = None
+    quantity: str | None = None
+    quantity_unit: LocalText | None = None
+    value_region: str | None = None
+    is_floor: bool | None = None
+    reliability: str | None = None
+    parameters: list[ParameterUseOut] | None = None
+    sources: list[Source] | None = None
+    amount_note: LocalText | None = None
+    set_locally: bool | None = None
+    weak_source: bool | None = None
+    missing: list[str] | None = None
+    unknown_parameters: list[str] | None = None
+    failed: list[LocalText] | None = None
+    reason: str | None = None
+    excluded_by: str | None = None
+    explanation: LocalText | None = None
+    total: Money | None = None
+    prorated: bool | None = None
+    months: list[MonthOut] | None = None
+
+
+class StandardsSetOut(_Out):
+    name: str
+    version: str
+    digest: str
+
+
+class _Groups(_Out):
+    entitlements: list[ResultOut]
+    undetermined: list[ResultOut]
+    not_eligible: list[ResultOut]
+
+
+class HouseholdResultsOut(_Groups):
+    id: str | None
+
+
+class PersonResultsOut(_Groups):
+    id: str
+
+
+class EvaluationOut(_Out):
+    """``Evaluation.to_dict()``: schema ``gongfu-rules/evaluation/1``."""
+
+    schema_: str = Field(alias="schema")
+    standards_set: StandardsSetOut
+    on: str | None
+    period: str | None
+    household: HouseholdResultsOut
+    persons: list[PersonResultsOut]
+
+
+class ErrorItem(_Out):
+    code: str = Field(examples=["id_number_check_digit"])
+    loc: list[str | int] = Field(examples=[["profile", "members", 0, "id_number"]])
+    msg: str
+
+
+class ErrorsOut(_Out):
+    errors: list[ErrorItem]
+
+
+class BatchItemOut(_Out):
+    """One household of a batch: its evaluation, or why it was set aside."""
+
+    index: int
+    evaluation: EvaluationOut | None = None
+    status: int | None = Field(default=None, description="the status this household alone "
+                               "would have had (422: its profile is invalid)")
+    errors: list[ErrorItem] | None = None
+
+
+class BatchOut(_Out):
+    schema_: str = Field(alias="schema")
+    standards_set: StandardsSetOut
+    count: int
+    failed: int
+    results: list[BatchItemOut]
+
+
+class StreamLineOut(_Out):
+    """One line of the NDJSON response: an evaluation, or the errors of one input line."""
+
+    line: int = Field(description="1-based line number in the request body (0: the stream itself)")
+    evaluation: EvaluationOut | None = None
+    status: int | None = None
+    errors: list[ErrorItem] | None = None
+
+
+class PotentialOut(_Out):
+    amount: Money | None
+    annual_amount: Money | None
+    assuming: list[str] = Field(description="the yes/no facts answered 'yes' to compute it")
+
+
+class ScreenItemOut(ResultOut):
+    person: str | None = Field(description="member id; null for a household standard")
+    potential: PotentialOut | None = None
+
+
+class QuestionOut(_Out):
+    fact: str
+    entity: Literal["person", "household"]
+    person: str | None
+    type: str
+    zh: str
+    en: str
+    standards: list[str]
+    annual_amount_at_stake: Money | None
+
+
+class ScreenOut(_Out):
+    schema_: str = Field(alias="schema")
+    standards_set: StandardsSetOut
+    on: str
+    applies: list[ScreenItemOut]
+    may_apply: list[ScreenItemOut]
+    questions: list[QuestionOut]
+
+
+class VersionSpanOut(_Out):
+    from_: str = Field(alias="from")
+    to: str | None
+
+
+class StandardOut(_Out):
+    id: str
+    name: LocalText
+    summary: LocalText
+    domain: str
+    kind: str
+    entity: str
+    period: str
+    unit: str | None
+    region_basis: str
+    scope: str
+    file: str
+    versions: list[VersionSpanOut]
+
+
+class StandardListOut(_Out):
+    standards_set: StandardsSetOut
+    standards: list[StandardOut]
+
+
+class ConditionOut(_Out):
+    test: str
+    text: LocalText
+
+
+class RuleOut(_Out):
+    from_: str = Field(alias="from")
+    to: str | None
+    conditions: list[ConditionOut]
+    amount: str | None = Field(description="the amount expression")
+    amount_note: LocalText | None
+    quantity: str | None
+    quantity_unit: LocalText | None
+    per_year: str | None
+    sources: list[Source]
+    change: LocalText | None
+    set_locally: bool
+
+
+class ValueOut(_Out):
+    region: str
+    from_: str = Field(alias="from")
+    to: str | None
+    value: Value
+    floor: bool
+    below_floor: bool
+    reliability: str
+    source: Source
+    note: str | None
+
+
+class ParameterOut(_Out):
+    name: str
+    description: LocalText
+    unit: str
+    values: list[ValueOut]
+
+
+class StandardDetailOut(StandardOut):
+    on: str | None = Field(description="the date asked for; null in a history")
+    rules: list[RuleOut] = Field(description="the rule version in force on `on` (none if no "
+                                 "version is), or every version in a history")
+    parameters: list[ParameterOut]
+
+
+class ChoiceOut(_Out):
+    value: str
+    aliases: list[str]
+
+
+class FactOut(_Out):
+    name: str
+    entity: Literal["person", "household"]
+    type: str
+    zh: str
+    en: str
+    values: list[ChoiceOut] | None
+    builtin: bool
+
+
+class FactsOut(_Out):
+    facts: list[FactOut]
+
+
+class VersionOut(_Out):
+    package: str
+    api: str
+    standards_set: StandardsSetOut
+
+
+class HealthOut(_Out):
+    status: Literal["ok"]
+    standards_set: StandardsSetOut
