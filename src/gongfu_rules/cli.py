@@ -59,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # a file or stream that cannot be read or written (disk full, ...)
+        if args.debug:
+            raise
+        where = f" ({e.filename})" if e.filename else ""
+        _print_errors("invalid input", InputError.one(
+            "io_failed", f"cannot read or write{where}: {e.strerror or type(e).__name__}"))
+        return 2
     except (Exception, RecursionError, MemoryError) as e:
         # The one boundary of the command: no traceback reaches the user unless --debug. The
         # exception's own message is not printed: it may quote personal data.

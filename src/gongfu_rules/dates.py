@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from .errors import InputError
+from .errors import InputError, redact_value
 from .limits import FIRST_DAY, LAST_DAY, MAX_YEAR, MIN_YEAR
 
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
@@ -81,7 +81,7 @@ def parse_date(value: date | str, field: str = "on") -> date:
         except ValueError:
             raise InputError.one(
                 "date_invalid", f"expected a date as YYYY-MM-DD, such as 2025-07-01; "
-                f"got {str(value)[:40]!r}", loc=(field,), input=value) from None
+                f"got {redact_value(value)!r:.60}", loc=(field,), input=value) from None
     if not FIRST_DAY <= day <= LAST_DAY:
         raise InputError.one("date_out_of_range", f"dates from {FIRST_DAY} to {LAST_DAY} can be "
                              f"evaluated; got {day.isoformat()}", loc=(field,), input=day)

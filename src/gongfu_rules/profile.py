@@ -611,8 +611,8 @@ def parse_household(data: dict[str, Any] | Household | Person) -> Household:
 
 
 def _check_size(data: dict[str, Any]) -> None:
-    """Refuse, before any work, a household over :data:`MAX_MEMBERS` or nesting over
-    :data:`MAX_NESTING` (walked without recursion)."""
+    """Refuse, before any work, a household over :data:`MAX_MEMBERS`, nesting over
+    :data:`MAX_NESTING` (walked without recursion) or an integer too long to write out."""
     members = data.get("members")
     if isinstance(members, (list, tuple)) and len(members) > MAX_MEMBERS:
         raise ProfileError.one(
@@ -626,6 +626,10 @@ def _check_size(data: dict[str, Any]) -> None:
         if len(loc) > MAX_NESTING or seen > 100 * MAX_MEMBERS * MAX_NESTING:
             raise ProfileError.one("profile_too_deep", f"a profile nests at most {MAX_NESTING} "
                                    "levels deep", loc=loc[:MAX_NESTING])
+        if isinstance(value, int) and _too_long(value):
+            # Refused here: pydantic's str() of such an int fails inside validation.
+            raise ProfileError([ErrorDetail("number_too_large", str(_number_too_large(value)),
+                                            loc=loc, input=value)])
         if isinstance(value, dict):
             stack.extend((v, (*loc, k if isinstance(k, (str, int)) else "?"))
                          for k, v in value.items())
