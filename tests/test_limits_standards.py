@@ -74,6 +74,18 @@ def test_an_amount_that_could_outgrow_exact_arithmetic_does_not_load(tmp_path, e
     assert codes_of(tmp_path, with_amount(expression)) & {"amount_too_large", "expression_invalid"}
 
 
+@pytest.mark.parametrize("expression", ["0 - p.rate", "p.rate - age", "-p.rate",
+                                        "p.rate - sum_members(age)", "p.rate * (1 - household.size)"])
+def test_an_amount_that_can_be_negative_does_not_load(tmp_path, expression):
+    [d] = errors_of(tmp_path, with_amount(expression))
+    assert d.code == "amount_negative" and "max(0" in d.msg
+
+
+def test_an_amount_that_says_it_is_never_negative_loads(tmp_path):
+    std = load_standards(write(tmp_path, with_amount("max(0, p.rate - age)")))
+    assert evaluate(PERSON, on="2025-01-01", standards=std).get("demo_allowance").amount == 45
+
+
 def test_round_digits_are_bounded(tmp_path):
     [d] = errors_of(tmp_path, with_amount("round(p.rate, 999999999)"))
     assert d.code == "expression_invalid" and "round()" in d.msg

@@ -22,7 +22,7 @@ from ..compile.scalar import compile_scalar
 from ..errors import ErrorDetail, ExpressionError
 from ..limits import MAX_AMOUNT, MAX_NUMBER
 from ..expr import nodes as n
-from ..expr.bounds import magnitude
+from ..expr.bounds import Range, value_range
 from ..expr.names import MAP, NUM
 from ..expr.parse import Env, ParamInfo, parse_expression
 from ..model import CompiledCondition, ParameterDef, Rule, Standard, ValueEntry
@@ -48,7 +48,7 @@ _KEY = re.compile(r"[a-z0-9_]+")
 class Builder:
     def __init__(self, errors: list[ErrorDetail]):
         self.errors = errors
-        self._bounds: dict[str, Decimal] = {}  # the current standard's parameters' largest values
+        self._ranges: dict[str, Range] = {}  # the current standard's parameters' value ranges
 
     def fail(self, code: str, msg: str, file: str, loc: Loc, input: object = None) -> None:
         self.errors.append(ErrorDetail(code, msg, loc=loc, input=input, source=file))
@@ -205,7 +205,7 @@ class Builder:
                       file, ("scope",), sf.scope)
         every = {**shared, **own}
         env = Env({name: _param_info(p) for name, p in every.items()}, sf.entity)
-        self._bounds = {name: _largest(p) for name, p in every.items()}
+        self._ranges = {name: _range(p) for name, p in every.items()}
         starts = sorted(sf.versions)
         rules = tuple(
             self.rule(sf, start, starts[i + 1] if i + 1 < len(starts) else sf.end, env, file)
@@ -230,7 +230,7 @@ class Builder:
         per_year = self._compiled(rv.per_year, env, file, (*loc, "per_year"))
         for compiled, key in ((amount, "amount"), (per_year, "per_year")):
             if compiled is not None:
-                self._check_magnitude(compiled[1], compiled[0], file, (*loc, key))
+                self._check_range(compiled[1], compiled[0], file, (*loc, key))
         if rv.quantity is not None:
             self._check_value(rv.quantity, False, file, (*loc, "quantity"))
         self._check_rule_shape(sf, rv, file, loc)
@@ -241,11 +241,18 @@ class Builder:
         return Rule(start, end, tuple(conditions), amount, rv.amount_note, rv.quantity,
                     rv.quantity_unit, per_year, sources, rv.change, params, rv.set_locally)
 
-    def _check_magnitude(self, node: n.Node, text: str, file: str, loc: Loc) -> None:
-        """The expression, and every ``round()`` in it, stays within :data:`MAX_AMOUNT`."""
+    def _check_range(self, node: n.Node, text: str, file: str, loc: Loc) -> None:
+        """The expression is never negative, and it (and every ``round()`` in it) stays
+        within :data:`MAX_AMOUNT`, for any profile."""
+        lowest, _ = value_range(node, self._ranges)
+        if lowest < 0:
+            self.fail("amount_negative", f"'{text}' can be negative for some profile (from the "
+                      "values its parameters and facts can take); write max(0, ...) if the "
+                      "eligibility keeps it positive", file, loc, text)
         rounded = [c.args[0] for c in n.walk(node) if isinstance(c, n.Call) and c.func == "round"]
         for part in (node, *rounded):
-            if magnitude(part, self._bounds) > MAX_AMOUNT:
+            lo, hi = value_range(part, self._ranges)
+            if max(-lo, hi) > MAX_AMOUNT:
                 self.fail("amount_too_large", f"'{text}' can exceed {MAX_AMOUNT:.0e} for some "
                           "profile (from the largest values its parameters and facts can take); "
                           "bound it with min()", file, loc, text)
@@ -336,12 +343,12 @@ def _param_info(p: ParameterDef) -> ParamInfo:
     return ParamInfo(MAP, keys)
 
 
-def _largest(p: ParameterDef) -> Decimal:
-    """The largest magnitude any value of ``p`` takes (of every region, date and table key)."""
+def _range(p: ParameterDef) -> Range:
+    """The smallest and largest value ``p`` takes (of every region, date and table key)."""
     values = [x for t in p.timelines.values() for e in t
-              for x in (e.value.values() if isinstance(e.value, dict) else [e.value])]
-    return max((abs(x) for x in values if isinstance(x, Decimal) and x.is_finite()),
-               default=Decimal(0))
+              for x in (e.value.values() if isinstance(e.value, dict) else [e.value])
+              if isinstance(x, Decimal) and x.is_finite()]
+    return (min(values), max(values)) if values else (Decimal(0), Decimal(0))
 
 
 def _overlap(a: ValueEntry, b: ValueEntry) -> bool:
