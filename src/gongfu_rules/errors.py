@@ -185,15 +185,15 @@ def _redact_run(m: re.Match[str]) -> str:
 def redact_value(value: Any, depth: int = 0) -> Any:
     """A value fit to show in an error: ID-like text redacted, long text and containers cut,
     huge numbers described rather than written out (``str`` of a 5,000-digit int fails)."""
-    if value is None or isinstance(value, (bool, float)):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, (float, Decimal)):  # a spreadsheet reads an ID as 5.30102199001011e+17
+        text = _cut(str(value), 20 * MAX_ERROR_INPUT_CHARS)
+        return value if redact(text) == text else _cut(redact(text), MAX_ERROR_INPUT_CHARS)
     if isinstance(value, int):
         if value.bit_length() > 160:
             return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
         return value if abs(value) < 10 ** (_ID_MIN_DIGITS - 1) else redact(str(value))
-    if isinstance(value, Decimal):
-        return value if len(value.as_tuple().digits) < _ID_MIN_DIGITS - 1 \
-            else redact(_cut(str(value), MAX_ERROR_INPUT_CHARS))
     if isinstance(value, str):
         return _cut(redact(_cut(value, 20 * MAX_ERROR_INPUT_CHARS)), MAX_ERROR_INPUT_CHARS)
     if depth >= 3:
