@@ -3,6 +3,7 @@ never a crash, a hang, or a figure other than the one its author wrote."""
 
 import copy
 import time
+from decimal import Decimal
 
 import pytest
 import yaml
@@ -260,3 +261,12 @@ def test_the_bundled_standards_load_under_the_strict_rules():
 def test_a_standard_within_every_limit_evaluates_as_before(tmp_path):
     std = load_standards(write(tmp_path, variant()))
     assert evaluate(PERSON, on="2025-01-01", standards=std).get("demo_allowance").amount == 120
+
+
+@pytest.mark.parametrize("expression", ["age", "household.size", "count(age >= 0) * p.rate",
+                                        "household.tekun_deaths"])
+def test_an_amount_read_from_a_count_or_an_age_is_money(tmp_path, expression):
+    std = load_standards(write(tmp_path, with_amount(expression)))
+    result = evaluate({"members": [PERSON], "tekun_deaths": 1}, on="2025-01-01", standards=std)
+    r = result.get("demo_allowance", "p1")
+    assert isinstance(r.amount, Decimal) and r.amount > 0 and result.to_json()

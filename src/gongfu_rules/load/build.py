@@ -262,7 +262,7 @@ class Builder:
         if text is None:
             return None
         node = self.expression(text, env, file, loc, "num")
-        return None if node is None else (text, node, compile_scalar(node))
+        return None if node is None else (text, node, _decimal_valued(node, compile_scalar(node)))
 
     def _check_rule_shape(self, sf: StandardFile, rv: RuleVersion, file: str, loc: Loc) -> None:
         if rv.set_locally and (rv.amount is not None or rv.amount_note is None):
@@ -341,6 +341,18 @@ def _param_info(p: ParameterDef) -> ParamInfo:
         return ParamInfo(NUM)
     keys = frozenset.intersection(*(frozenset(t) for t in tables))
     return ParamInfo(MAP, keys)
+
+
+def _decimal_valued(node: n.Node, fn):
+    """``fn``, made to give a Decimal where it could give an int: a count, an age or a grade
+    read as an amount (money is Decimal end to end; an int has no ``quantize``)."""
+    if not any(isinstance(x, (n.PersonFact, n.HouseholdFact, n.Aggregate)) for x in n.walk(node)):
+        return fn
+
+    def as_decimal(ctx):
+        value = fn(ctx)
+        return Decimal(value) if type(value) is int else value
+    return as_decimal
 
 
 def _range(p: ParameterDef) -> Range:

@@ -207,9 +207,9 @@ def _read_model(path: Path, model: type[BaseModel], root: Path, errors: list[Err
         errors.append(ErrorDetail("yaml_too_deep", f"the file nests more than {MAX_NESTING} "
                                   "levels deep", source=rel))
         return None
-    problem = _shape_problem(data)
+    problem = _shape_problem(data, rel)
     if problem is not None:
-        errors.append(ErrorDetail(problem[0], problem[1], source=rel))
+        errors.append(problem)
         return None
     if not isinstance(data, dict):
         errors.append(ErrorDetail("yaml_invalid", "the file must hold a mapping of keys", source=rel))
@@ -257,7 +257,7 @@ def _where(mark: Any) -> str:
     return f"(line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
 
 
-def _shape_problem(data: Any) -> tuple[str, str] | None:
+def _shape_problem(data: Any, rel: str) -> ErrorDetail | None:
     """Whether the loaded document is too big once aliases are expanded, too deep, or cyclic.
 
     Aliases share one object, so the expanded size is counted once per object (memoised),
@@ -276,15 +276,17 @@ def _shape_problem(data: Any) -> tuple[str, str] | None:
             on_path.discard(key)
             sizes[key] = 1 + len(node) + sum(sizes.get(id(c), 0) for c in children)
             if sizes[key] > MAX_YAML_NODES:
-                return ("yaml_too_large", f"more than {MAX_YAML_NODES:,} values once anchors "
-                        "and aliases (&name, *name) are expanded")
+                return ErrorDetail("yaml_too_large", f"more than {MAX_YAML_NODES:,} values once "
+                                   "anchors and aliases (&name, *name) are expanded", source=rel)
             continue
         if key in sizes:
             continue
         if key in on_path:
-            return ("yaml_recursive", "an alias (*name) refers to a value that contains it")
+            return ErrorDetail("yaml_recursive", "an alias (*name) refers to a value that "
+                               "contains it", source=rel)
         if depth >= MAX_NESTING:
-            return ("yaml_too_deep", f"the file nests more than {MAX_NESTING} levels deep")
+            return ErrorDetail("yaml_too_deep", f"the file nests more than {MAX_NESTING} levels "
+                               "deep", source=rel)
         on_path.add(key)
         stack.append((node, depth, True))
         stack.extend((c, depth + 1, False) for c in children)
