@@ -270,3 +270,8 @@ def test_an_amount_read_from_a_count_or_an_age_is_money(tmp_path, expression):
     result = evaluate({"members": [PERSON], "tekun_deaths": 1}, on="2025-01-01", standards=std)
     r = result.get("demo_allowance", "p1")
     assert isinstance(r.amount, Decimal) and r.amount > 0 and result.to_json()
+
+
+def test_an_alias_inside_the_value_it_names_is_an_error(tmp_path):
+    [d] = errors_of(tmp_path, raw=TEXT + "loop: &a [1, *a]\n")
+    assert d.code == "yaml_recursive" and d.source == "demo_allowance.yaml"
