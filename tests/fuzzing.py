@@ -1,5 +1,8 @@
 """Strategies and checks shared by the fuzz suites (tests/test_fuzz_*.py).
 
+The suites run a bounded number of examples by default (well under a minute together on two
+shared cores); ``GONGFU_FUZZ_SCALE=20 pytest tests/test_fuzz_*.py`` runs a deeper search.
+
 Profiles mix plausible values (to reach deep into evaluation) with junk (to reach every error
 path): huge numbers, NaN, wrong types, nesting, and ID numbers written every way a form or a
 spreadsheet writes them — plain, spaced, hyphenated, full-width, prefixed, in a list, as a key.
@@ -7,17 +10,29 @@ spreadsheet writes them — plain, spaced, hyphenated, full-width, prefixed, in 
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from gongfu_rules import GongfuError
 from gongfu_rules.facts import fact_specs
 from gongfu_rules.profile import ENUMS, Household, Person, id_number_check_character
 from gongfu_rules.regions import regions
+
+#: Examples per fuzz test; GONGFU_FUZZ_SCALE=20 runs twenty times as many (a deeper, slower run).
+SCALE = float(os.environ.get("GONGFU_FUZZ_SCALE", "1"))
+
+
+def fuzz(examples: int) -> settings:
+    """Settings for a fuzz test: ``examples`` (times SCALE) examples, no deadline."""
+    return settings(max_examples=max(1, int(examples * SCALE)), deadline=None,
+                    suppress_health_check=list(HealthCheck))
+
 
 REGIONS = ["530102", "5301", "53", "532301", "530000", "000000", "110101"]
 YUNNAN = sorted(c for c in regions()._regions if c.startswith("53") and len(c) == 6)[:40]

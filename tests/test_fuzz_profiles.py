@@ -10,8 +10,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from fuzzing import assert_clean_error, assert_sound_amounts, evaluation_times, looks_like_id, profiles
-from hypothesis import HealthCheck, given, settings
+from fuzzing import (assert_clean_error, assert_sound_amounts, evaluation_times, fuzz,
+                     looks_like_id, profiles)
+from hypothesis import given
 from hypothesis import strategies as st
 
 import gongfu_rules.cli as cli
@@ -19,10 +20,9 @@ from gongfu_rules import GongfuError, evaluate
 from gongfu_rules.evaluate import default_standards
 
 STD = default_standards()
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
 
-@FUZZ
+@fuzz(150)
 @given(profile=profiles, when=evaluation_times)
 def test_evaluate_answers_any_profile_with_a_result_or_a_clean_error(profile, when):
     try:
@@ -64,7 +64,7 @@ def _has_huge_int(value) -> bool:  # json.dumps cannot write a 5,000-digit int e
     return False
 
 
-@settings(FUZZ, max_examples=60)
+@fuzz(60)
 @given(content=profile_files, when=options, fmt=st.sampled_from(["table", "json"]))
 def test_the_evaluate_command_exits_0_or_2_with_no_traceback(capsys, content, when, fmt):
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:

@@ -12,15 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import STANDARD, write
-from fuzzing import assert_clean_error, assert_sound_amounts, profiles
-from hypothesis import HealthCheck, given, settings
+from fuzzing import assert_clean_error, assert_sound_amounts, fuzz, profiles
+from hypothesis import given
 from hypothesis import strategies as st
 
 from gongfu_rules import GongfuError, StandardsError, evaluate, load_standards
 from gongfu_rules.expr.parse import Env, ParamInfo, parse_expression
 from gongfu_rules.expr.names import MAP, NUM
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 ENV = Env({"rate": ParamInfo(NUM), "table": ParamInfo(MAP, frozenset({"institutional", "scattered"}))})
 
 atoms = st.one_of(
@@ -54,7 +53,7 @@ expressions = st.one_of(st.recursive(atoms, _combine, max_leaves=10), st.text(ma
                                          "(" * 300 + "1" + ")" * 300, "p.rate + " + "x" * 5000]))
 
 
-@settings(FUZZ, max_examples=400)
+@fuzz(400)
 @given(text=expressions, entity=st.sampled_from(["person", "household"]))
 def test_any_expression_parses_or_is_an_expression_error(text, entity):
     env = Env(ENV.params, entity)
@@ -100,7 +99,7 @@ PEOPLE = st.one_of(st.just({"birth_date": "1950-01-01", "hukou_region": "530102"
                    profiles)
 
 
-@FUZZ
+@fuzz(150)
 @given(where=st.sampled_from(["amount", "test"]), expression=expressions, profile=PEOPLE)
 def test_a_standard_with_any_expression_loads_soundly_or_not_at_all(where, expression, profile):
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,7 +139,7 @@ def mutated_files(draw) -> bytes:
     return text.encode(encoding, errors="replace")
 
 
-@FUZZ
+@fuzz(150)
 @given(content=mutated_files(), profile=PEOPLE)
 def test_a_mutated_standards_file_loads_soundly_or_is_an_error_naming_it(content, profile):
     with tempfile.TemporaryDirectory() as tmp:
