@@ -45,7 +45,7 @@ def with_value(value, region="5301"):
 
 
 # --- numbers -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("value", ["1e999", 10**26, "1e26"])
+@pytest.mark.parametrize("value", ["1e999", 10**26, "1e26", "1e999999999", "-1e999999999"])
 def test_a_parameter_value_past_the_number_limit_does_not_load(tmp_path, value):
     assert "value_too_large" in codes_of(tmp_path, with_value(value))
 

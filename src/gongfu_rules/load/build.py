@@ -125,7 +125,7 @@ class Builder:
                           "digits and _", file, where, key)
             if not isinstance(v, Decimal):
                 continue
-            if not v.is_finite() or abs(v) > MAX_NUMBER:
+            if not v.is_finite() or v.copy_abs() > MAX_NUMBER:  # abs() rounds, and can overflow
                 self.fail("value_too_large", f"a value is finite and at most {MAX_NUMBER:,} in "
                           "magnitude", file, where)
             elif v < 0 and not deduction:
@@ -359,7 +359,8 @@ def _range(p: ParameterDef) -> Range:
     """The smallest and largest value ``p`` takes (of every region, date and table key)."""
     values = [x for t in p.timelines.values() for e in t
               for x in (e.value.values() if isinstance(e.value, dict) else [e.value])
-              if isinstance(x, Decimal) and x.is_finite()]
+              if isinstance(x, Decimal) and x.is_finite() and x.copy_abs() <= MAX_NUMBER]
+    # (a value past MAX_NUMBER is already an error; left in, it could overflow the ranges)
     return (min(values), max(values)) if values else (Decimal(0), Decimal(0))
 
 
