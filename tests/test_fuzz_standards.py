@@ -110,8 +110,8 @@ TEXT = yaml.safe_dump(STANDARD, allow_unicode=True)
 yaml_scalars = st.one_of(
     st.sampled_from(["1:30", "053", "0x35", "0o17", "1_000", ".inf", ".nan", "-1374", "1e999",
                      "1e26", "1e999999999", "'1e999999999'", "2025-02-30", "2024-13-01", "~",
-                     "yes", "on", "null", "&a [1]", "*a", "!!python/object:os.system", "[", "{", "'", '"', "|", ">", "- x",
-                     "? x", "%YAML 1.1", "\t", "1" * 5000, "'5301'", "5301", "530100", "00"]),
+                     "yes", "on", "null", "&a [1]", "*a", "!!python/object:os.system", "[", "{",
+                     "'", '"', "|", ">", "- x", "? x", "%YAML 1.1", "\t", "1" * 5000, "'5301'", "5301", "530100", "00"]),
     st.integers().map(str), st.decimals(allow_nan=False).map(str), st.text(max_size=10))
 
 
