@@ -151,6 +151,13 @@ def test_a_plain_scalar_yaml_versions_read_differently_must_be_quoted(tmp_path, 
     assert d.code == "yaml_ambiguous" and "quotes" in d.msg and "line" in d.msg
 
 
+@pytest.mark.parametrize("tagged", ["!!int 0x1f", "!!float abc", "!!bool maybe", "!!binary x",
+                                    "!!python/object:os.system x", "!!set {a, b}"])
+def test_a_value_that_does_not_fit_its_explicit_tag_is_an_error(tmp_path, tagged):
+    codes = codes_of(tmp_path, raw=TEXT.replace("value: 120", f"value: {tagged}"))
+    assert codes and all(c == "yaml_invalid" or c.startswith("schema_") for c in codes)
+
+
 def test_an_octal_looking_scope_is_refused_not_read_as_43(tmp_path):
     [d] = errors_of(tmp_path, raw=TEXT.replace("scope: '53'", "scope: 053"))
     assert d.code == "yaml_ambiguous" and "'053'" in d.msg

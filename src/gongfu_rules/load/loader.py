@@ -207,6 +207,11 @@ def _read_model(path: Path, model: type[BaseModel], root: Path, errors: list[Err
         errors.append(ErrorDetail("yaml_too_deep", f"the file nests more than {MAX_NESTING} "
                                   "levels deep", source=rel))
         return None
+    except (ValueError, ArithmeticError, KeyError, TypeError):
+        # An explicit tag the value does not fit (!!int 0x1f, !!float abc, !!bool maybe).
+        errors.append(ErrorDetail("yaml_invalid", "a value does not fit its explicit tag "
+                                  "(!!int, !!float, !!bool ...); drop the tag", source=rel))
+        return None
     problem = _shape_problem(data, rel)
     if problem is not None:
         errors.append(problem)
