@@ -68,6 +68,12 @@ def test_5000_deep_nesting_is_a_profile_error_not_a_recursion_error():
     assert e.code == "profile_too_deep" and len(e.details[0].loc) <= MAX_NESTING
 
 
+def test_a_profile_with_a_million_values_is_refused_before_any_work():
+    start = time.perf_counter()
+    e = error_of({**PERSON, "notes": list(range(10**6))})
+    assert e.code == "profile_too_large" and time.perf_counter() - start < 2
+
+
 # --- dates and periods -------------------------------------------------------------------------
 def test_a_datetime_stands_for_its_day():
     at_noon = evaluate(PERSON, on=datetime(2025, 1, 1, 12, 30))

@@ -33,6 +33,9 @@ MAX_NESTING = 32
 #: Members in one household (its JSON result repeats every standard's sources for each
 #: member, about 150 KB a member).
 MAX_MEMBERS = 100
+#: Values (fields and list items, all levels) in one profile: a full household of
+#: ``MAX_MEMBERS`` with every fact holds under 10,000.
+MAX_PROFILE_VALUES = 100_000
 #: Bytes in one profile file read by ``gongfu evaluate``.
 MAX_PROFILE_BYTES = 10_000_000
 #: Characters of a number written in a profile or JSON file (Python refuses over 4,300).

@@ -41,8 +41,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .errors import ErrorDetail, ProfileError, redact_value
 from .facts import FactRegistryError, fact_specs
-from .limits import (MAX_MEMBERS, MAX_NESTING, MAX_NUMBER, MAX_NUMBER_CHARS, MAX_YEAR,
-                     MIN_PROFILE_YEAR)
+from .limits import (MAX_MEMBERS, MAX_NESTING, MAX_NUMBER, MAX_NUMBER_CHARS,
+                     MAX_PROFILE_VALUES, MAX_YEAR, MIN_PROFILE_YEAR)
 from .regions import regions
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -611,29 +611,35 @@ def parse_household(data: dict[str, Any] | Household | Person) -> Household:
 
 
 def _check_size(data: dict[str, Any]) -> None:
-    """Refuse, before any work, a household over :data:`MAX_MEMBERS`, nesting over
-    :data:`MAX_NESTING` (walked without recursion) or an integer too long to write out."""
+    """Refuse, before any work, a household over :data:`MAX_MEMBERS`, a profile over
+    :data:`MAX_PROFILE_VALUES` values or :data:`MAX_NESTING` levels (walked without recursion),
+    or an integer too long to write out."""
     members = data.get("members")
     if isinstance(members, (list, tuple)) and len(members) > MAX_MEMBERS:
         raise ProfileError.one(
             "household_too_large", f"a household has at most {MAX_MEMBERS} members; got "
             f"{len(members)} (evaluate a caseload with gongfu batch)", loc=("members",))
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
-    seen = 0
+    seen = 1
     while stack:
         value, loc = stack.pop()
-        seen += 1
-        if len(loc) > MAX_NESTING or seen > 100 * MAX_MEMBERS * MAX_NESTING:
+        if len(loc) > MAX_NESTING:
             raise ProfileError.one("profile_too_deep", f"a profile nests at most {MAX_NESTING} "
                                    "levels deep", loc=loc[:MAX_NESTING])
         if isinstance(value, int) and _too_long(value):
             # Refused here: pydantic's str() of such an int fails inside validation.
             raise ProfileError([ErrorDetail("number_too_large", str(_number_too_large(value)),
                                             loc=loc, input=value)])
+        if not isinstance(value, (dict, list, tuple)):
+            continue
+        seen += len(value)  # counted before the items are looked at: a huge list costs nothing
+        if seen > MAX_PROFILE_VALUES:
+            raise ProfileError.one("profile_too_large", f"a profile holds at most "
+                                   f"{MAX_PROFILE_VALUES:,} values (fields, list items)")
         if isinstance(value, dict):
             stack.extend((v, (*loc, k if isinstance(k, (str, int)) else "?"))
                          for k, v in value.items())
-        elif isinstance(value, (list, tuple)):
+        else:
             stack.extend((v, (*loc, i)) for i, v in enumerate(value))
 
 
