@@ -50,6 +50,16 @@ def test_an_unreadable_profile_path_exits_2(tmp_path, capsys, where):
     assert exit_code == 2 and "[file_unreadable]" in err
 
 
+def test_a_profile_without_read_permission_exits_2(tmp_path, capsys, monkeypatch):
+    # Tests may run as root, who reads any file: the denial is injected where the file opens.
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(cli, "open", denied, raising=False)
+    exit_code, err = run(capsys, "evaluate", profile_file(tmp_path, json.dumps(PERSON)),
+                         "--on", "2025-01-01")
+    assert exit_code == 2 and "[file_unreadable]" in err and "Permission denied" in err
+
+
 def test_a_missing_standards_directory_exits_1(tmp_path, capsys):
     exit_code, err = run(capsys, "evaluate", profile_file(tmp_path, json.dumps(PERSON)),
                          "--on", "2025-01-01", "--standards", str(tmp_path / "nowhere"))

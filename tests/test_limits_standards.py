@@ -9,7 +9,8 @@ import pytest
 import yaml
 from conftest import STANDARD, variant, write
 
-from gongfu_rules import StandardsError, evaluate, load_standards
+from gongfu_rules import ExpressionError, StandardsError, evaluate, load_standards
+from gongfu_rules.expr.parse import Env, parse_expression
 from gongfu_rules.limits import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, MAX_YAML_BYTES
 
 PERSON = {"birth_date": "1950-01-01", "hukou_region": "530102"}
@@ -97,6 +98,13 @@ def test_a_huge_literal_is_refused_quickly(tmp_path, literal):
     start = time.perf_counter()
     assert "expression_invalid" in codes_of(tmp_path, with_amount(f"p.rate + {literal}"))
     assert time.perf_counter() - start < 5
+
+
+def test_a_ten_million_digit_literal_is_refused_at_once():
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError):
+        parse_expression("0x" + "f" * 10**7, Env())
+    assert time.perf_counter() - start < 2
 
 
 # --- expression size -------------------------------------------------------------------------
