@@ -24,6 +24,7 @@ Messages and inputs are also cut to a bounded length (:mod:`.limits`).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,8 +60,9 @@ class ErrorDetail:
     source: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "msg", _cut(redact(_cut(str(self.msg), 20 * MAX_ERROR_MESSAGE_CHARS)),
-                                             MAX_ERROR_MESSAGE_CHARS))
+        # Cut long before redacting (bounded work), redact, then cut to the limit.
+        msg = redact(_cut(str(self.msg), 20 * MAX_ERROR_MESSAGE_CHARS))
+        object.__setattr__(self, "msg", _cut(msg, MAX_ERROR_MESSAGE_CHARS))
         object.__setattr__(self, "loc", tuple(
             part if isinstance(part, int) and not isinstance(part, bool) and part.bit_length() < 64
             else _cut(redact(_cut(str(part) if isinstance(part, str) else _safe_repr(part), 1000)),
@@ -202,7 +204,7 @@ def redact_value(value: Any, depth: int = 0) -> Any:
         items = [redact_value(v, depth + 1) for v in value[:20]]
         return items + ["…"] if len(value) > 20 else items
     if isinstance(value, dict):
-        pairs = list(value.items())[:20]
+        pairs = list(itertools.islice(value.items(), 20))
         out = {redact_value(k if isinstance(k, str) else _safe_repr(k), depth + 1):
                redact_value(v, depth + 1) for k, v in pairs}
         if len(value) > 20:
