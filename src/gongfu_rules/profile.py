@@ -250,7 +250,7 @@ def _shown(value: object) -> str:
     digits = _digits(value)
     if digits is not None and digits >= 15:
         return f"a number of {digits} digits"
-    shown = redact_value(value if isinstance(value, (str, int, float, Decimal)) else repr(value)[:200])
+    shown = redact_value(value)
     text = shown if isinstance(shown, str) and shown.startswith("<") else repr(shown)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -621,26 +621,22 @@ def _check_size(data: dict[str, Any]) -> None:
             f"{len(members)} (evaluate a caseload with gongfu batch)", loc=("members",))
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
     seen = 1
-    while stack:
+    while stack:  # only containers are pushed: a flat profile is one pass over its fields
         value, loc = stack.pop()
         if len(loc) > MAX_NESTING:
             raise ProfileError.one("profile_too_deep", f"a profile nests at most {MAX_NESTING} "
                                    "levels deep", loc=loc[:MAX_NESTING])
-        if isinstance(value, int) and _too_long(value):
-            # Refused here: pydantic's str() of such an int fails inside validation.
-            raise ProfileError([ErrorDetail("number_too_large", str(_number_too_large(value)),
-                                            loc=loc, input=value)])
-        if not isinstance(value, (dict, list, tuple)):
-            continue
         seen += len(value)  # counted before the items are looked at: a huge list costs nothing
         if seen > MAX_PROFILE_VALUES:
             raise ProfileError.one("profile_too_large", f"a profile holds at most "
                                    f"{MAX_PROFILE_VALUES:,} values (fields, list items)")
-        if isinstance(value, dict):
-            stack.extend((v, (*loc, k if isinstance(k, (str, int)) else "?"))
-                         for k, v in value.items())
-        else:
-            stack.extend((v, (*loc, i)) for i, v in enumerate(value))
+        for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+            if isinstance(item, (dict, list, tuple)):
+                stack.append((item, (*loc, key if isinstance(key, (str, int)) else "?")))
+            elif isinstance(item, int) and _too_long(item):
+                # Refused here: pydantic's str() of such an int fails inside validation.
+                raise ProfileError([ErrorDetail("number_too_large", str(_number_too_large(item)),
+                                                loc=(*loc, key), input=item)])
 
 
 def parse_person(data: dict[str, Any] | Person) -> Person:
