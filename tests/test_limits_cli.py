@@ -1,6 +1,7 @@
 """Faults on the `gongfu evaluate` path: every bad file, option or failure is one line of error
 and the documented exit code (docs/limits-and-errors.md) — never a traceback unless --debug."""
 
+import io
 import json
 import subprocess
 import sys
@@ -58,6 +59,12 @@ def test_a_profile_without_read_permission_exits_2(tmp_path, capsys, monkeypatch
     exit_code, err = run(capsys, "evaluate", profile_file(tmp_path, json.dumps(PERSON)),
                          "--on", "2025-01-01")
     assert exit_code == 2 and "[file_unreadable]" in err and "Permission denied" in err
+
+
+def test_a_non_utf8_profile_on_stdin_exits_2(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"x": "\xff"}')))
+    exit_code, err = run(capsys, "evaluate", "-", "--on", "2025-01-01")
+    assert exit_code == 2 and "[file_encoding]" in err
 
 
 def test_a_missing_standards_directory_exits_1(tmp_path, capsys):
