@@ -251,9 +251,9 @@ class _Builder:
             _check_choices(right, left, raw)
             if not isinstance(left, n.Const) and not isinstance(right, n.Const) \
                     and lt.choices and rt.choices and lt.choices != rt.choices:
-                raise _Fail(f"compares two different enumerations ({lt} and {rt}); "
-                            f"'{op}' between them {'never' if op == '==' else 'always'} holds "
-                            "or means nothing", raw)
+                why = ("they share no value, so '==' never holds and '!=' always does"
+                       if not lt.choices & rt.choices else "compare each with a literal instead")
+                raise _Fail(f"compares two different enumerations ({lt} and {rt}); {why}", raw)
         return n.Compare(op, left, right, type=BOOL)
 
     def _membership(self, operand: n.Node, raw: ast.AST, negate: bool) -> n.Node:
