@@ -113,7 +113,8 @@ yaml_scalars = st.one_of(
                      "yes", "on", "null", "&a [1]", "*a", "!!python/object:os.system", "[", "{",
                      "'", '"', "|", ">", "- x", "? x", "%YAML 1.1", "\t", "1" * 5000, "'5301'",
                      "5301", "530100", "00", "!!int 0x1f", "!!float abc", "!!bool maybe",
-                     "!!timestamp 2025-01-01T10:00:00", "!!binary xyz", "!!set {a, b}"]),
+                     "!!timestamp 2025-01-01T10:00:00", "!!binary xyz", "!!set {a, b}",
+                     "9999-12-31", "0001-01-01", "1900-01-01"]),
     st.integers().map(str), st.decimals(allow_nan=False).map(str), st.text(max_size=10))
 
 
