@@ -11,7 +11,9 @@
     gongfu serve [--host H] [--port P] [--standards DIR] [--workers N]
 
 Exit codes: 0 success; 1 a standards set failed validation; 2 bad input (profile, date,
-option); 3 a batch finished but some rows were set aside (see OUTPUT.errors.csv).
+option); 3 a batch finished but some rows were set aside (see OUTPUT.errors.csv); 4 an
+internal error (a bug: the message says so; ``gongfu --debug ...`` shows the traceback);
+130 interrupted (Ctrl-C). docs/limits-and-errors.md lists every error code.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import argparse
 import json
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from .cases import run_cases
-from .errors import GongfuError, InputError, StandardsError
+from .errors import GongfuError, InputError, InternalError, StandardsError
 from .evaluate import evaluate
+from .limits import MAX_NUMBER_CHARS, MAX_PROFILE_BYTES
 from .load.loader import load_standards
 from .model import Standard, StandardsSet
 from .regions import regions
@@ -47,14 +51,39 @@ def main(argv: list[str] | None = None) -> int:
     except StandardsError as e:
         _print_errors("the standards set does not load", e)
         return 1
+    except InternalError as e:
+        if args.debug:
+            raise
+        _print_errors("internal error (run with --debug for the traceback)", e)
+        return 4
     except GongfuError as e:
         _print_errors("invalid input", e)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError as e:  # a file or stream that cannot be read or written (disk full, ...)
+        if args.debug:
+            raise
+        where = f" ({e.filename})" if e.filename else ""
+        _print_errors("invalid input", InputError.one(
+            "io_failed", f"cannot read or write{where}: {e.strerror or type(e).__name__}"))
+        return 2
+    except (Exception, RecursionError, MemoryError) as e:
+        # The one boundary of the command: no traceback reaches the user unless --debug. The
+        # exception's own message is not printed: it may quote personal data.
+        if args.debug:
+            raise
+        print(f"error: internal error: {type(e).__name__}; this is a bug in gongfu-rules, please "
+              "report it (run with --debug for the traceback)", file=sys.stderr)
+        return 4
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gongfu", description="Evaluate public-service standards "
                                 "(基本公共服务标准) for a person or household.")
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of an internal error (give it before COMMAND)")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     ev = sub.add_parser("evaluate", help="evaluate a profile (JSON file, or - for stdin)")
@@ -133,16 +162,59 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _read_profile(path: str) -> Any:
+    """The JSON profile in ``path`` (``-``: stdin); any problem is an :class:`InputError`."""
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            raw = sys.stdin.buffer.read(MAX_PROFILE_BYTES + 1)
+        else:
+            with open(path, "rb") as f:
+                raw = f.read(MAX_PROFILE_BYTES + 1)
     except OSError as e:
         raise InputError.one("file_unreadable", f"cannot read {path}: {e.strerror}",
                              loc=("profile",), input=path) from None
+    if len(raw) > MAX_PROFILE_BYTES:
+        raise InputError.one("file_too_large", f"{path} is over {MAX_PROFILE_BYTES:,} bytes; a "
+                             "profile file is at most that", loc=("profile",), input=path)
     try:
-        return json.loads(text)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError.one("file_encoding", f"{path} is not UTF-8 (byte 0x{raw[e.start]:02x} "
+                             f"at offset {e.start}); save it as UTF-8", loc=("profile",),
+                             input=path) from None
+    try:
+        return json.loads(text, parse_int=_json_int, parse_float=_json_decimal,
+                          parse_constant=_json_constant)
     except json.JSONDecodeError as e:
         raise InputError.one("json_invalid", f"{path} is not valid JSON: {e.msg} "
                              f"(line {e.lineno}, column {e.colno})", loc=("profile",)) from None
+    except _JsonNumber as e:
+        raise InputError.one("json_invalid", f"{path}: {e}", loc=("profile",)) from None
+    except RecursionError:
+        raise InputError.one("profile_too_deep", f"{path} nests too deeply to read",
+                             loc=("profile",)) from None
+
+
+class _JsonNumber(ValueError):
+    """A JSON number the profile cannot take (too long to read safely, or not finite)."""
+
+
+def _json_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _JsonNumber(f"a number of {len(text)} characters; numbers have at most "
+                          f"{MAX_NUMBER_CHARS}")
+    return int(text)
+
+
+def _json_decimal(text: str) -> Decimal:
+    # Exact, never a binary float: a money field keeps every fen as written.
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _JsonNumber(f"a number of {len(text)} characters; numbers have at most "
+                          f"{MAX_NUMBER_CHARS}")
+    return Decimal(text)
+
+
+def _json_constant(text: str) -> Any:
+    raise _JsonNumber(f"{text} is not a number JSON allows")
 
 
 def _render(result: Evaluation, lang: str) -> str:

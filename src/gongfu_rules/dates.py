@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from .errors import InputError
+from .errors import InputError, redact_value
+from .limits import FIRST_DAY, LAST_DAY, MAX_YEAR, MIN_YEAR
 
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 
@@ -48,14 +49,18 @@ class Period:
 
 def parse_period(text: str) -> Period:
     """``"2025"`` or ``"2025-07"`` → :class:`Period`; anything else is an :class:`InputError`."""
-    m = _PERIOD.match(str(text).strip())
-    # Years 0 and 9999 have no first month or no day after the period in datetime.date.
-    if not m or not (1 <= int(m.group(2) or 1) <= 12) or not 1 <= int(m.group(1)) <= 9998:
+    raw = text if isinstance(text, str) else \
+        str(text) if isinstance(text, int) and not isinstance(text, bool) and 0 <= text < 10**6 else ""
+    m = _PERIOD.match(raw.strip())
+    if not m or not (1 <= int(m.group(2) or 1) <= 12):
         raise InputError.one(
             "period_invalid",
-            f"expected a period as a year ('2025') or a month ('2025-07'); got {text!r}",
+            f"expected a period as a year ('2025') or a month ('2025-07'); got {raw[:40]!r}",
             loc=("period",), input=text)
     year = int(m.group(1))
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise InputError.one("period_out_of_range", f"periods from {MIN_YEAR} to {MAX_YEAR} "
+                             f"can be evaluated; got {text!r}", loc=("period",), input=text)
     if m.group(2):
         month = int(m.group(2))
         return Period(text, date(year, month, 1), (date(year, month, 1),))
@@ -63,12 +68,21 @@ def parse_period(text: str) -> Period:
 
 
 def parse_date(value: date | str, field: str = "on") -> date:
-    """An ISO date (``2025-07-01``) or a :class:`date`; otherwise an :class:`InputError`."""
+    """An ISO date (``2025-07-01``) or a :class:`date` from :data:`~gongfu_rules.limits.MIN_YEAR`
+    to ``MAX_YEAR``; otherwise an :class:`InputError`.
+
+    A :class:`datetime` (or any other ``date`` subclass) stands for its calendar day.
+    """
     if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InputError.one(
-            "date_invalid", f"expected a date as YYYY-MM-DD, such as 2025-07-01; got {value!r}",
-            loc=(field,), input=value) from None
+        day = date(value.year, value.month, value.day)
+    else:
+        try:
+            day = date.fromisoformat(value.strip() if isinstance(value, str) else "?")
+        except ValueError:
+            raise InputError.one(
+                "date_invalid", f"expected a date as YYYY-MM-DD, such as 2025-07-01; "
+                f"got {redact_value(value)!r:.60}", loc=(field,), input=value) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InputError.one("date_out_of_range", f"dates from {FIRST_DAY} to {LAST_DAY} can be "
+                             f"evaluated; got {day.isoformat()}", loc=(field,), input=day)
+    return day

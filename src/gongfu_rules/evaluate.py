@@ -19,7 +19,7 @@ from typing import Any
 
 from .compile.scalar import Ctx, Unknown, merge
 from .dates import parse_date, parse_period
-from .errors import ErrorDetail, InputError, ProfileError
+from .errors import ErrorDetail, InputError, ProfileError, boundary
 from .explain import explain
 from .load.loader import load_standards
 from .model import Rule, Standard, StandardsSet, weakest
@@ -36,6 +36,7 @@ def default_standards() -> StandardsSet:
     return load_standards()
 
 
+@boundary
 def evaluate(profile: Household | Person | dict[str, Any], on: date | str | None = None, *,
              period: str | None = None, standards: StandardsSet | None = None,
              explain: bool = True) -> Evaluation:
@@ -109,10 +110,12 @@ def _step(s: Standard, on: date, region: str | None, region_input: str,
 
 
 def _check_births(household: Household, last_day: date) -> None:
+    # A birth date read from an ID number is personal data the caller never wrote: not shown.
     details = [
         ErrorDetail("birth_after_evaluation",
-                    f"birth date {p.birth_date} is after the evaluation date {last_day}",
-                    loc=("members", i, "birth_date"), input=str(p.birth_date))
+                    f"birth date {'in id_number' if p.id_number else p.birth_date} is after the "
+                    f"evaluation date {last_day}", loc=("members", i, "birth_date"),
+                    input=None if p.id_number else str(p.birth_date))
         for i, p in enumerate(household.members)
         if p.birth_date is not None and p.birth_date > last_day]
     if details:

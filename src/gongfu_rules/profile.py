@@ -39,8 +39,10 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from .errors import ErrorDetail, ProfileError
+from .errors import ErrorDetail, ProfileError, redact_value
 from .facts import FactRegistryError, fact_specs
+from .limits import (MAX_MEMBERS, MAX_NESTING, MAX_NUMBER, MAX_NUMBER_CHARS,
+                     MAX_PROFILE_VALUES, MAX_YEAR, MIN_PROFILE_YEAR)
 from .regions import regions
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -204,6 +206,10 @@ def _inspect_id(value: object) -> tuple[str, IdNumberInfo]:
         raise _IdProblem("id_number_birth_date",
                          "characters 7-14 should be the birth date as YYYYMMDD "
                          "but are not a real date") from None
+    if not MIN_PROFILE_YEAR <= born.year <= MAX_YEAR:
+        raise _IdProblem("id_number_birth_date",
+                         f"characters 7-10 should be the birth year, from {MIN_PROFILE_YEAR} to "
+                         f"{MAX_YEAR}, but are not")
     sex = Sex.male if int(number[16]) % 2 else Sex.female
     return number, IdNumberInfo(birth_date=born, sex=sex, region6=number[:6])
 
@@ -237,18 +243,40 @@ def parse_id_number(text: str) -> IdNumberInfo:
 # --------------------------------------------------------------------------------------------
 
 def _shown(value: object) -> str:
-    """``value`` as it may appear in an error message: ID-like values redacted, long ones cut."""
+    """``value`` as it may appear in an error message: ID-like values redacted, long ones cut,
+    huge numbers described (``repr`` of a 5,000-digit int fails)."""
     if _looks_like_id(value):
         return _redacted(value)
-    text = repr(value)
+    digits = _digits(value)
+    if digits is not None and digits >= 15:
+        return f"a number of {digits} digits"
+    shown = redact_value(value)
+    text = shown if isinstance(shown, str) and shown.startswith("<") else repr(shown)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _digits(value: object) -> int | None:
+    """How many digits an int (or a text of digits) has; None for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        bits = abs(value).bit_length()
+        return len(str(abs(value))) if bits < 3000 else int(bits * 0.30103) + 1
+    if isinstance(value, str) and value.strip().isdigit():
+        return len(value.strip())
+    return None
+
+
+def _too_long(value: object) -> bool:
+    """Whether a number is written with more than :data:`MAX_NUMBER_CHARS` characters."""
+    if isinstance(value, int):
+        return value.bit_length() > 3.33 * MAX_NUMBER_CHARS
+    return isinstance(value, str) and len(value.strip()) > MAX_NUMBER_CHARS
 
 
 def _region(value: object) -> str | None:
     """A GB/T 2260 code (string or int) in canonical form."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or _too_long(value):
         raise PydanticCustomError(
             "value_invalid", f"expected a region code such as '530102'; got {_shown(value)}")
     canonical = regions().normalize(str(value))
@@ -264,17 +292,23 @@ def _date(value: object) -> object:
     """A :class:`date` or an ISO ``YYYY-MM-DD`` string (not a timestamp number)."""
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
+    day: date | None = None
+    if isinstance(value, date):  # a datetime, or another date subclass: its calendar day
+        day = date(value.year, value.month, value.day)
+    elif isinstance(value, str) and len(value) <= 40:
         try:
-            return date.fromisoformat(value.strip())
+            day = date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise PydanticCustomError(
-        "date_invalid", f"expected a date as YYYY-MM-DD, such as 1990-03-07; got {_shown(value)}")
+    if day is None:
+        raise PydanticCustomError(
+            "date_invalid",
+            f"expected a date as YYYY-MM-DD, such as 1990-03-07; got {_shown(value)}")
+    if not MIN_PROFILE_YEAR <= day.year <= MAX_YEAR:
+        raise PydanticCustomError(
+            "date_out_of_range", f"expected a date from {MIN_PROFILE_YEAR} to {MAX_YEAR}; "
+            f"got {day.isoformat()}")
+    return day
 
 
 _YES = {"true", "yes", "y", "1", "是", "有"}
@@ -299,13 +333,22 @@ def _count(value: object) -> object:
     """A whole number >= 0 (booleans are not numbers here)."""
     if value is None:
         return None
+    if _too_long(value):
+        raise _number_too_large(value)
     number = value.strip() if isinstance(value, str) else value
-    if isinstance(number, str) and number.isdigit():
+    if isinstance(number, str) and number.isascii() and number.isdigit():
         number = int(number)
     if isinstance(number, int) and not isinstance(number, bool) and number >= 0:
+        if number > MAX_NUMBER:
+            raise _number_too_large(value)
         return number
     raise PydanticCustomError(
         "value_invalid", f"expected a whole number 0 or more; got {_shown(value)}")
+
+
+def _number_too_large(value: object) -> PydanticCustomError:
+    return PydanticCustomError("number_too_large", f"a number in a profile is at most "
+                               f"{MAX_NUMBER:,}; got {_shown(value)}")
 
 
 _GRADES = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
@@ -330,6 +373,9 @@ def _money(value: object) -> object:
     """元 amount >= 0; floats go through ``str`` so that 1234.5 stays ``Decimal('1234.5')``."""
     if value is None:
         return None
+    if _too_long(value) or (isinstance(value, Decimal) and value.is_finite()
+                            and value.adjusted() > MAX_NUMBER_CHARS):
+        raise _number_too_large(value)
     amount: Decimal | None = None
     if isinstance(value, Decimal):
         amount = value
@@ -341,6 +387,8 @@ def _money(value: object) -> object:
     if amount is None or not amount.is_finite() or amount < 0:
         raise PydanticCustomError(
             "value_invalid", f"expected an amount in 元, 0 or more; got {_shown(value)}")
+    if amount > MAX_NUMBER:
+        raise _number_too_large(value)
     return amount
 
 
@@ -471,7 +519,7 @@ class _HouseholdCore(BaseModel):
 
     id: str | None = None
     region: Region = None
-    members: list[Person]
+    members: list[Person] = Field(max_length=MAX_MEMBERS)
 
     @field_validator("members")
     @classmethod
@@ -527,7 +575,7 @@ def _duplicate_ids(members: list[Person], given: list[bool]) -> list[InitErrorDe
 OWN_CODES = frozenset({
     "value_invalid", "date_invalid", "region_unknown", "id_number_format",
     "id_number_check_digit", "id_number_birth_date", "id_number_conflict",
-    "member_id_duplicate",
+    "member_id_duplicate", "date_out_of_range", "number_too_large",
 })
 _CODES = {
     "extra_forbidden": "field_unknown",
@@ -536,6 +584,7 @@ _CODES = {
     "date_from_datetime_parsing": "date_invalid",
     "date_from_datetime_inexact": "date_invalid",
     "date_type": "date_invalid",
+    "too_long": "household_too_large",
 }
 
 
@@ -555,9 +604,39 @@ def parse_household(data: dict[str, Any] | Household | Person) -> Household:
             "value_invalid",
             f"expected a profile object (a household with 'members', or a person); "
             f"got a {type(data).__name__}")
+    _check_size(data)
     if "members" in data:
         return _validate(Household, data)
     return Household.of(parse_person(data))
+
+
+def _check_size(data: dict[str, Any]) -> None:
+    """Refuse, before any work, a household over :data:`MAX_MEMBERS`, a profile over
+    :data:`MAX_PROFILE_VALUES` values or :data:`MAX_NESTING` levels (walked without recursion),
+    or an integer too long to write out."""
+    members = data.get("members")
+    if isinstance(members, (list, tuple)) and len(members) > MAX_MEMBERS:
+        raise ProfileError.one(
+            "household_too_large", f"a household has at most {MAX_MEMBERS} members; got "
+            f"{len(members)} (evaluate a caseload with gongfu batch)", loc=("members",))
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    seen = 1
+    while stack:  # only containers are pushed: a flat profile is one pass over its fields
+        value, loc = stack.pop()
+        if len(loc) > MAX_NESTING:
+            raise ProfileError.one("profile_too_deep", f"a profile nests at most {MAX_NESTING} "
+                                   "levels deep", loc=loc[:MAX_NESTING])
+        seen += len(value)  # counted before the items are looked at: a huge list costs nothing
+        if seen > MAX_PROFILE_VALUES:
+            raise ProfileError.one("profile_too_large", f"a profile holds at most "
+                                   f"{MAX_PROFILE_VALUES:,} values (fields, list items)")
+        for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+            if isinstance(item, (dict, list, tuple)):
+                stack.append((item, (*loc, key if isinstance(key, (str, int)) else "?")))
+            elif isinstance(item, int) and _too_long(item):
+                # Refused here: pydantic's str() of such an int fails inside validation.
+                raise ProfileError([ErrorDetail("number_too_large", str(_number_too_large(item)),
+                                                loc=(*loc, key), input=item)])
 
 
 def parse_person(data: dict[str, Any] | Person) -> Person:
@@ -652,7 +731,7 @@ def _find_in(annotation: Any, base: type[_T]) -> type[_T] | None:
 
 def _looks_like_id(value: object) -> bool:
     """Whether ``value`` could be an ID number (15 or 18 characters of the right shape)."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or _too_long(value):
         return False
     return _ID_LIKE.fullmatch(str(value).strip()) is not None
 

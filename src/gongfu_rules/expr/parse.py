@@ -15,16 +15,24 @@ functions, lambdas, comprehensions, subscripts of facts ...) is an error naming 
             | count(cond) | any_member(cond) | sum_members(expr)       # over household members
 
 Numbers are exact decimals (``1.3`` is ``Decimal('1.3')``). Types are checked as the tree is
-built, so a rule that compares an enum fact with a value it can never take fails at load time.
+built, so a rule that compares an enum fact with a value it can never take, or two different
+enumerations with each other, fails at load time.
+
+Limits (:mod:`gongfu_rules.limits`) are checked before any work: the length of the text, the
+depth of its tree, the size of each literal and ``round()``'s digits. Text that Unicode NFKC
+normalisation would change is refused too: Python reads ``ａｇｅ`` or a math-bold name as
+``age``, so the file would say one thing and the engine run another.
 """
 
 from __future__ import annotations
 
 import ast
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..errors import ErrorDetail, ExpressionError
+from ..limits import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, MAX_NUMBER, MAX_ROUND_DIGITS
 from ..regions import regions
 from . import nodes as n
 from .names import BOOL, HOUSEHOLD_FACTS, MAP, NUM, PERSON_FACTS, STR, Type
@@ -63,15 +71,44 @@ def parse_expression(text: str, env: Env, *, source: str | None = None,
                      loc: tuple[str | int, ...] = ()) -> n.Node:
     """Parse and type-check ``text``; raise :class:`ExpressionError` naming the column."""
     text = str(text)
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise _error(text, f"the expression has {len(text):,} characters; the limit is "
+                     f"{MAX_EXPRESSION_CHARS:,}", 0, source, loc)
+    changed = next((i for i, ch in enumerate(text) if unicodedata.normalize("NFKC", ch) != ch),
+                   None)
+    if changed is not None:
+        raise _error(text, f"character {text[changed]!r} (U+{ord(text[changed]):04X}) is read as "
+                     f"{unicodedata.normalize('NFKC', text[changed])!r}; write plain ASCII names "
+                     "and digits", changed, source, loc)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:
         raise _error(text, f"syntax error: {e.msg}", (e.offset or 1) - 1, source, loc) from None
+    except (RecursionError, MemoryError, ValueError):  # the parser's own stack or int limits
+        raise _error(text, "the expression nests too deeply to parse", 0, source, loc) from None
+    deepest = _deepest(tree.body)
+    if deepest is not None:
+        raise _error(text.strip(), f"the expression nests more than {MAX_EXPRESSION_DEPTH} "
+                     "levels deep; split it (a long sum, a chain of 'not' or 'if')",
+                     _char_col(text.strip(), getattr(deepest, "col_offset", 0)), source, loc)
     try:
         return _Builder(env).build(tree.body)
     except _Fail as f:
         col = _char_col(text.strip(), getattr(f.node, "col_offset", 0))
         raise _error(text.strip(), f.msg, col, source, loc) from None
+
+
+def _deepest(root: ast.AST) -> ast.AST | None:
+    """The first node deeper than :data:`MAX_EXPRESSION_DEPTH`, if any (walked without recursion)."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EXPRESSION_DEPTH:
+            return node
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node)
+                     if not isinstance(child, (ast.expr_context, ast.operator, ast.boolop,
+                                               ast.unaryop, ast.cmpop)))
+    return None
 
 
 def _char_col(text: str, byte_col: int) -> int:
@@ -80,7 +117,10 @@ def _char_col(text: str, byte_col: int) -> int:
 
 def _error(text: str, msg: str, col: int, source: str | None,
            loc: tuple[str | int, ...]) -> ExpressionError:
-    pointer = f"\n    {text}\n    {' ' * col}^"
+    # A window of the text around the column, so that a huge expression gives a short message.
+    start = max(0, col - 40)
+    shown = ("…" if start else "") + text[start:col + 40] + ("…" if len(text) > col + 40 else "")
+    pointer = f"\n    {shown}\n    {' ' * (col - start + (1 if start else 0))}^"
     return ExpressionError([ErrorDetail("expression_invalid", f"column {col + 1}: {msg}{pointer}",
                                         loc=loc, input=text, source=source)])
 
@@ -100,10 +140,11 @@ class _Builder:
         v = node.value
         if isinstance(v, bool):
             return n.Const(v, type=BOOL)
-        if isinstance(v, int):
-            return n.Const(Decimal(v), type=NUM)
-        if isinstance(v, float):
-            return n.Const(Decimal(repr(v)), type=NUM)
+        if isinstance(v, (int, float)):
+            # Checked before Decimal(v): Decimal of a huge int is quadratic in its digits.
+            if not abs(v) <= int(MAX_NUMBER):
+                raise _Fail(f"a number literal is at most {MAX_NUMBER:,} in magnitude", node)
+            return n.Const(Decimal(v) if isinstance(v, int) else Decimal(repr(v)), type=NUM)
         if isinstance(v, str):
             return n.Const(v, type=Type("str", frozenset({v})))
         raise _Fail(f"constant {v!r} is not allowed", node)
@@ -208,6 +249,11 @@ class _Builder:
         if lt.name == "str":
             _check_choices(left, right, raw)
             _check_choices(right, left, raw)
+            if not isinstance(left, n.Const) and not isinstance(right, n.Const) \
+                    and lt.choices and rt.choices and lt.choices != rt.choices:
+                why = ("they share no value, so '==' never holds and '!=' always does"
+                       if not lt.choices & rt.choices else "compare each with a literal instead")
+                raise _Fail(f"compares two different enumerations ({lt} and {rt}); {why}", raw)
         return n.Compare(op, left, right, type=BOOL)
 
     def _membership(self, operand: n.Node, raw: ast.AST, negate: bool) -> n.Node:
@@ -251,8 +297,11 @@ class _Builder:
         lo, hi = counts[name]
         if not lo <= len(args) <= hi:
             raise _Fail(f"{name}() takes {lo if lo == hi else f'{lo} to {hi}'} arguments", node)
-        if name == "round" and len(args) == 2 and not isinstance(args[1], n.Const):
-            raise _Fail("round()'s digits must be a number literal", node.args[1])
+        if name == "round" and len(args) == 2:
+            digits = args[1].value if isinstance(args[1], n.Const) else None
+            if digits is None or digits != int(digits) or not 0 <= digits <= MAX_ROUND_DIGITS:
+                raise _Fail(f"round()'s digits must be a whole number literal from 0 to "
+                            f"{MAX_ROUND_DIGITS}", node.args[1])
         return n.Call(name, args, type=NUM)
 
     def _region_call(self, name: str, node: ast.Call) -> n.Node:

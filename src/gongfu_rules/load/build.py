@@ -4,17 +4,25 @@ Checks, each reported with its file and key path: region codes exist; a paramete
 a region form half-open ``[start, end)`` versions with no gap or overlap; every value and rule
 cites a source that exists; a local value is never below a 不低于 floor in force above it;
 expressions parse and type-check; exclusions name existing standards of the same entity.
+
+Numbers stay within :mod:`gongfu_rules.limits`: a value is finite, at most ``MAX_NUMBER`` in
+magnitude and not negative (unless its parameter is a ``deduction``); an amount expression can
+never exceed ``MAX_AMOUNT``, whatever the profile. Names are lower-case ASCII, and two region
+keys that are one region (``53`` and ``530000``) are a duplicate.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 
 from ..compile.scalar import compile_scalar
 from ..errors import ErrorDetail, ExpressionError
+from ..limits import MAX_AMOUNT, MAX_NUMBER
 from ..expr import nodes as n
+from ..expr.bounds import Range, value_range
 from ..expr.names import MAP, NUM
 from ..expr.parse import Env, ParamInfo, parse_expression
 from ..model import CompiledCondition, ParameterDef, Rule, Standard, ValueEntry
@@ -32,10 +40,15 @@ from .schema import (
 
 Loc = tuple[str | int, ...]
 
+#: Parameter names and table keys: what an expression can name without NFKC folding it.
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_KEY = re.compile(r"[a-z0-9_]+")
+
 
 class Builder:
     def __init__(self, errors: list[ErrorDetail]):
         self.errors = errors
+        self._ranges: dict[str, Range] = {}  # the current standard's parameters' value ranges
 
     def fail(self, code: str, msg: str, file: str, loc: Loc, input: object = None) -> None:
         self.errors.append(ErrorDetail(code, msg, loc=loc, input=input, source=file))
@@ -54,6 +67,10 @@ class Builder:
     def parameter(self, name: str, p: Parameter, sources: dict[str, Source], file: str,
                   loc: Loc) -> ParameterDef:
         timelines: dict[str, tuple[ValueEntry, ...]] = {}
+        if not _NAME.fullmatch(name):
+            self.fail("name_invalid", f"parameter name {name!r} must be lower-case ASCII letters, "
+                      "digits and _ (starting with a letter)", file, loc or ("id",), name)
+        written: dict[str, str] = {}
         for region_key, by_date in p.values.items():
             region = regions().normalize(region_key)
             rloc = (*loc, "values", region_key)
@@ -62,6 +79,13 @@ class Builder:
                           "(write 000000 for national, 53 for 云南省, 5301 for 昆明市 ...)",
                           file, rloc, region_key)
                 continue
+            if region in written:
+                self.fail("region_duplicate", f"'{region_key}' and '{written[region]}' are the "
+                          "same region; give its values once", file, rloc, region_key)
+                continue
+            written[region] = region_key
+            for start, v in by_date.items():
+                self._check_value(v.value, p.deduction, file, (*rloc, str(start), "value"))
             timelines[region] = self._timeline(by_date, sources, file, rloc)
         param = ParameterDef(name, p.description, p.unit, MappingProxyType(timelines), file, p.note)
         self._check_shapes(param, loc)
@@ -90,6 +114,24 @@ class Builder:
             entries.append(ValueEntry(start, end, v.value, v.floor, source, v.note,
                                       v.below_floor, date_source))
         return tuple(entries)
+
+    def _check_value(self, value: object, deduction: bool, file: str, loc: Loc) -> None:
+        """Finite, within :data:`MAX_NUMBER`, not negative unless a deduction; table keys are names."""
+        entries = value.items() if isinstance(value, dict) else [(None, value)]
+        for key, v in entries:
+            where = loc if key is None else (*loc, key)
+            if key is not None and not _KEY.fullmatch(key):
+                self.fail("name_invalid", f"table key {key!r} must be lower-case ASCII letters, "
+                          "digits and _", file, where, key)
+            if not isinstance(v, Decimal):
+                continue
+            if not v.is_finite() or v.copy_abs() > MAX_NUMBER:  # abs() rounds, and can overflow
+                self.fail("value_too_large", f"a value is finite and at most {MAX_NUMBER:,} in "
+                          "magnitude", file, where)
+            elif v < 0 and not deduction:
+                self.fail("value_negative", f"value {v} is negative; an amount, a rate or a "
+                          "count is never below 0 (a parameter that is subtracted says "
+                          "deduction: true)", file, where)
 
     def source(self, ref: str | Source, sources: dict[str, Source], file: str, loc: Loc) -> Source:
         if isinstance(ref, Source):
@@ -161,7 +203,9 @@ class Builder:
         if scope is None:
             self.fail("region_unknown", f"scope '{sf.scope}' is not a GB/T 2260 region code",
                       file, ("scope",), sf.scope)
-        env = Env({name: _param_info(p) for name, p in {**shared, **own}.items()}, sf.entity)
+        every = {**shared, **own}
+        env = Env({name: _param_info(p) for name, p in every.items()}, sf.entity)
+        self._ranges = {name: _range(p) for name, p in every.items()}
         starts = sorted(sf.versions)
         rules = tuple(
             self.rule(sf, start, starts[i + 1] if i + 1 < len(starts) else sf.end, env, file)
@@ -184,6 +228,11 @@ class Builder:
                 conditions.append(CompiledCondition(c.test, c.text, node, compile_scalar(node)))
         amount = self._compiled(rv.amount, env, file, (*loc, "amount"))
         per_year = self._compiled(rv.per_year, env, file, (*loc, "per_year"))
+        for compiled, key in ((amount, "amount"), (per_year, "per_year")):
+            if compiled is not None:
+                self._check_range(compiled[1], compiled[0], file, (*loc, key))
+        if rv.quantity is not None:
+            self._check_value(rv.quantity, False, file, (*loc, "quantity"))
         self._check_rule_shape(sf, rv, file, loc)
         sources = tuple(self.source(s, dict(sf.sources), file, (*loc, "sources")) for s in rv.sources)
         used = [x for x in (amount, per_year) if x] + [(c.test, c.node, c.fn) for c in conditions]
@@ -192,11 +241,28 @@ class Builder:
         return Rule(start, end, tuple(conditions), amount, rv.amount_note, rv.quantity,
                     rv.quantity_unit, per_year, sources, rv.change, params, rv.set_locally)
 
+    def _check_range(self, node: n.Node, text: str, file: str, loc: Loc) -> None:
+        """The expression is never negative, and it (and every ``round()`` in it) stays
+        within :data:`MAX_AMOUNT`, for any profile."""
+        lowest, _ = value_range(node, self._ranges)
+        if lowest < 0:
+            self.fail("amount_negative", f"'{text}' can be negative for some profile (from the "
+                      "values its parameters and facts can take); write max(0, ...) if the "
+                      "eligibility keeps it positive", file, loc, text)
+        rounded = [c.args[0] for c in n.walk(node) if isinstance(c, n.Call) and c.func == "round"]
+        for part in (node, *rounded):
+            lo, hi = value_range(part, self._ranges)
+            if max(-lo, hi) > MAX_AMOUNT:
+                self.fail("amount_too_large", f"'{text}' can exceed {MAX_AMOUNT:.0e} for some "
+                          "profile (from the largest values its parameters and facts can take); "
+                          "bound it with min()", file, loc, text)
+                return
+
     def _compiled(self, text: str | None, env: Env, file: str, loc: Loc):
         if text is None:
             return None
         node = self.expression(text, env, file, loc, "num")
-        return None if node is None else (text, node, compile_scalar(node))
+        return None if node is None else (text, node, _decimal_valued(node, compile_scalar(node)))
 
     def _check_rule_shape(self, sf: StandardFile, rv: RuleVersion, file: str, loc: Loc) -> None:
         if rv.set_locally and (rv.amount is not None or rv.amount_note is None):
@@ -280,6 +346,27 @@ def _param_info(p: ParameterDef) -> ParamInfo:
         return ParamInfo(NUM)
     keys = frozenset.intersection(*(frozenset(t) for t in tables))
     return ParamInfo(MAP, keys)
+
+
+def _decimal_valued(node: n.Node, fn):
+    """``fn``, made to give a Decimal where it could give an int: a count, an age or a grade
+    read as an amount (money is Decimal end to end; an int has no ``quantize``)."""
+    if not any(isinstance(x, (n.PersonFact, n.HouseholdFact, n.Aggregate)) for x in n.walk(node)):
+        return fn
+
+    def as_decimal(ctx):
+        value = fn(ctx)
+        return Decimal(value) if type(value) is int else value
+    return as_decimal
+
+
+def _range(p: ParameterDef) -> Range:
+    """The smallest and largest value ``p`` takes (of every region, date and table key)."""
+    values = [x for t in p.timelines.values() for e in t
+              for x in (e.value.values() if isinstance(e.value, dict) else [e.value])
+              if isinstance(x, Decimal) and x.is_finite() and x.copy_abs() <= MAX_NUMBER]
+    # (a value past MAX_NUMBER is already an error; left in, it could overflow the ranges)
+    return (min(values), max(values)) if values else (Decimal(0), Decimal(0))
 
 
 def _overlap(a: ValueEntry, b: ValueEntry) -> bool:

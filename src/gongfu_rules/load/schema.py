@@ -104,12 +104,17 @@ class Value(_Closed):
 
 
 class Parameter(_Closed):
-    """A named figure with its values by region and start date."""
+    """A named figure with its values by region and start date.
+
+    Values are never negative, unless ``deduction: true`` says the figure is one that a rule
+    subtracts and its sources give it with a sign.
+    """
 
     description: Text
     unit: str
     values: dict[str, dict[date, Value]] = Field(min_length=1)
     note: str | None = None
+    deduction: bool = False
 
 
 class ParameterFile(Parameter):
