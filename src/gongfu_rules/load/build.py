@@ -203,9 +203,7 @@ class Builder:
         if scope is None:
             self.fail("region_unknown", f"scope '{sf.scope}' is not a GB/T 2260 region code",
                       file, ("scope",), sf.scope)
-        every = {**shared, **own}
-        env = Env({name: _param_info(p) for name, p in every.items()}, sf.entity)
-        self._ranges = {name: _range(p) for name, p in every.items()}
+        env = self.standard_env({**shared, **own}, sf.entity)
         starts = sorted(sf.versions)
         rules = tuple(
             self.rule(sf, start, starts[i + 1] if i + 1 < len(starts) else sf.end, env, file)
@@ -240,6 +238,12 @@ class Builder:
             node.name for _, root, _ in used for node in n.walk(root) if isinstance(node, n.Param)))
         return Rule(start, end, tuple(conditions), amount, rv.amount_note, rv.quantity,
                     rv.quantity_unit, per_year, sources, rv.change, params, rv.set_locally)
+
+    def standard_env(self, parameters: dict[str, ParameterDef], entity: str) -> Env:
+        """The names a standard's expressions may use (the shared and its own parameters); the
+        rules built next are range-checked against these parameters' values."""
+        self._ranges = {name: _range(p) for name, p in parameters.items()}
+        return Env({name: _param_info(p) for name, p in parameters.items()}, entity)
 
     def _check_range(self, node: n.Node, text: str, file: str, loc: Loc) -> None:
         """The expression is never negative, and it (and every ``round()`` in it) stays
@@ -333,11 +337,6 @@ class Builder:
                     self.fail("region_unknown", f"'{e.region}' is not a GB/T 2260 region code",
                               rel, (*loc, "region"), e.region)
         return out
-
-
-def standard_env(parameters: dict[str, ParameterDef], entity: str) -> Env:
-    """The names a standard's expressions may use: the shared and its own parameters."""
-    return Env({name: _param_info(p) for name, p in parameters.items()}, entity)
 
 
 def _param_info(p: ParameterDef) -> ParamInfo:

@@ -192,7 +192,21 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
 def _read_model(path: Path, model: type[BaseModel], root: Path, errors: list[ErrorDetail],
                 contents: dict[Path, bytes]) -> Any:
     rel = path.relative_to(root).as_posix()
-    text = _read_text(path, rel, errors, contents)
+    data = read_yaml(path, rel, errors, contents)
+    if data is None:
+        return None
+    try:
+        return model.model_validate(_stringify_region_keys(data))
+    except ValidationError as e:
+        errors.extend(_schema_errors(e, rel))
+        return None
+
+
+def read_yaml(path: Path, rel: str, errors: list[ErrorDetail],
+              contents: dict[Path, bytes] | None = None) -> dict[str, Any] | None:
+    """A YAML file holding a mapping, read under this loader's strict rules (also for reform
+    files); ``None``, with the problems appended to ``errors`` naming ``rel``, when it cannot be."""
+    text = _read_text(path, rel, errors, {} if contents is None else contents)
     if text is None:
         return None
     try:
@@ -219,11 +233,7 @@ def _read_model(path: Path, model: type[BaseModel], root: Path, errors: list[Err
     if not isinstance(data, dict):
         errors.append(ErrorDetail("yaml_invalid", "the file must hold a mapping of keys", source=rel))
         return None
-    try:
-        return model.model_validate(_stringify_region_keys(data))
-    except ValidationError as e:
-        errors.extend(_schema_errors(e, rel))
-        return None
+    return data
 
 
 def _read_text(path: Path, rel: str, errors: list[ErrorDetail],

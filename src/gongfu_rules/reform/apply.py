@@ -17,12 +17,11 @@ from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from ..errors import ErrorDetail, InputError
-from ..load.build import Builder, standard_env
-from ..load.loader import _schema_errors, _UniqueKeyLoader  # the loader's YAML rules and messages
+from ..load.build import Builder
+from ..load.loader import _schema_errors, read_yaml  # the loader's YAML rules and messages
 from ..load.schema import Condition, Parameter, RuleVersion, Value
 from ..model import ParameterDef, Rule, Standard, StandardsSet
 from ..regions import regions
@@ -66,11 +65,10 @@ def read_reform(path: str | Path) -> Reform:
     path = Path(path)
     if not path.is_file():
         raise ReformError.one("file_missing", f"no such reform file: {path}", loc=("reform",))
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as e:
-        raise ReformError.one("yaml_invalid", f"not valid YAML: {e}", source=path.name) from None
+    errors: list[ErrorDetail] = []
+    data = read_yaml(path, path.name, errors)
+    if data is None:
+        raise ReformError(errors)
     return parse_reform(data, path.name)
 
 
@@ -280,7 +278,8 @@ class _Overlay:
         """The loader's rule builder on one version; its errors re-pointed at ``loc``."""
         shell = SimpleNamespace(versions={start: version}, sources=sources, kind=s.kind,
                                 unit=s.unit, period=s.period)
-        env = standard_env({**self.parameters, **self.standards[s.id].parameters}, s.entity)
+        env = self.builder.standard_env({**self.parameters, **self.standards[s.id].parameters},
+                                        s.entity)
         first = len(self.errors)
         rule = self.builder.rule(shell, start, end, env, self.reform.file)  # type: ignore[arg-type]
         self.errors[first:] = [replace(e, loc=(*loc, *e.loc[2:]), source=self.reform.file)
