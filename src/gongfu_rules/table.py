@@ -119,8 +119,9 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     df = _aggregate_members(df, compiled)
     df = _intermediates(df, compiled, consts)
     full = detail == "full"
-    df = df.with_columns(e for c in compiled for e in _decisions(c, consts, full))
-    columns = [e for c in compiled for e in _result_columns(c, consts, full)]
+    stages = [_stages(c, consts, full, std) for c in compiled]
+    df = df.with_columns(e for decisions, _ in stages for e in decisions)
+    columns = [e for _, results in stages for e in results]
     overflow = [(pl.col(f"{c.standard.id}.__unknown") | pl.col(f"{c.standard.id}.__amount_unknown"))
                 >= pl.lit(OVERFLOW, dtype=MASK) for c in compiled if c.may_overflow and c.rule is not None]
     out = df.select(pl.col(HOUSEHOLD), pl.col(PERSON), pl.col("__first"), *columns,
@@ -277,7 +278,7 @@ def _join_regions(df: pl.DataFrame, compiled: list[_Compiled], on: date, std: St
     consts: dict[str, Any] = {}
     for key, members in groups.items():
         codes = df.get_column(key).unique().to_list()
-        table, same = _region_frame(codes, members, on, std, detail)
+        table, same = _region_frame(key, codes, members, on, std, detail)
         consts.update(same)
         if same:  # the expressions read them as columns too (aggregates, provenance)
             df = df.with_columns(pl.lit(v, dtype=table_dtype).alias(name)
@@ -288,20 +289,22 @@ def _join_regions(df: pl.DataFrame, compiled: list[_Compiled], on: date, std: St
     return df, {k: v for k, (v, _) in consts.items()}
 
 
-def _region_frame(codes: list[str], members: list[_Compiled], on: date, std: StandardsSet,
-                  detail: str) -> tuple[pl.DataFrame, dict[str, tuple[Any, Any]]]:
+def _region_frame(group: str, codes: list[str], members: list[_Compiled], on: date,
+                  std: StandardsSet, detail: str
+                  ) -> tuple[pl.DataFrame, dict[str, tuple[Any, Any]]]:
     """Every standard's scope and values for each region code present, without the columns
     whose value is the same in every region (returned apart, with their type). Kept for the
-    next chunk, which usually has the same codes."""
-    key = ("regions", on, detail, tuple(sorted(codes)),
-           tuple(c.prefix + c.standard.id for c in members))
+    next chunks: a frame for more codes serves a chunk with fewer (a value the same in more
+    regions is the same in fewer), so it is rebuilt only when new codes come."""
+    key = ("regions", group, on, detail, tuple(id(c) for c in members))
     found = std._cache.get(key)
-    if found is None:
-        frame = _build_region_frame(sorted(codes), members, on, std, detail == "full")
+    if found is None or not found[0].issuperset(codes):
+        every = sorted(set(codes) | (found[0] if found else set()))
+        frame = _build_region_frame(every, members, on, std, detail == "full")
         same = {c: (frame.get_column(c)[0], frame.schema[c]) for c in frame.columns[1:]
                 if frame.get_column(c).n_unique() == 1}
-        found = std._cache[key] = (frame.drop(list(same)), same)
-    return found
+        found = std._cache[key] = (frozenset(every), frame.drop(list(same)), same)
+    return found[1], found[2]
 
 
 def _build_region_frame(codes: list[str], members: list[_Compiled], on: date,
@@ -376,6 +379,18 @@ def _col(name: str, consts: dict[str, Any], dtype: Any = None) -> pl.Expr:
     if name in consts:
         return pl.lit(consts[name], dtype=dtype)
     return pl.col(name)
+
+
+def _stages(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet
+            ) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """:func:`_decisions` and :func:`_result_columns`, kept for the next chunk (building
+    the expressions in Python costs more than evaluating them on a small chunk)."""
+    mine = tuple(sorted((k, v) for k, v in consts.items() if k.startswith(c.prefix)))
+    key = ("stages", id(c), full, mine)
+    found = std._cache.get(key)
+    if found is None:
+        found = std._cache[key] = (_decisions(c, consts, full), _result_columns(c, consts, full))
+    return found
 
 
 def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr]:
