@@ -122,8 +122,7 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     stages = [_stages(c, consts, full, std) for c in compiled]
     df = df.with_columns(e for decisions, _ in stages for e in decisions)
     columns = [e for _, results in stages for e in results]
-    overflow = [(pl.col(f"{c.standard.id}.__unknown") | pl.col(f"{c.standard.id}.__amount_unknown"))
-                >= pl.lit(OVERFLOW, dtype=MASK) for c in compiled if c.may_overflow and c.rule is not None]
+    overflow = [_overflowed(c, consts) for c in compiled if c.may_overflow and c.rule is not None]
     out = df.select(pl.col(HOUSEHOLD), pl.col(PERSON), pl.col("__first"), *columns,
                     (pl.any_horizontal(overflow) if overflow else pl.lit(False))
                     .alias(OVERFLOW_COLUMN))
@@ -473,6 +472,21 @@ def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl
                                          pl.lit(weakest(x.reliability for x in rule.sources))))
         .alias(f"{sid}.reliability"),
     ]
+
+
+def _overflowed(c: _Compiled, consts: dict[str, Any]) -> pl.Expr:
+    """Where a value the result depends on was too large to hold: a condition of a person
+    in scope, or the amount of one no condition excludes (the scalar engine does not price
+    those)."""
+    sid, top = c.standard.id, pl.lit(OVERFLOW, dtype=MASK)
+    open_ = _col(c.prefix + "scope", consts)
+    if c.standard.entity == "person":
+        open_ = open_ & pl.col("__life").is_null()
+    else:  # a household's result is its first member's
+        open_ = open_ & pl.col("__first")
+    conditions = pl.col(f"{sid}.__unknown") >= top
+    amount = (pl.col(f"{sid}.__failed") == 0) & (pl.col(f"{sid}.__amount_unknown") >= top)
+    return open_ & (conditions | amount)
 
 
 def _amount(c: _Compiled) -> tuple[pl.Expr, pl.Expr, pl.Expr]:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import ErrorDetail, StandardsError
 from ..model import StandardsSet
+from . import cache
 from .build import Builder
 from .schema import CatalogFile, DocumentsFile, ParameterFile, SetFile, StandardFile
 
@@ -77,7 +78,13 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
                                  source=str(root))
     errors: list[ErrorDetail] = []
     files = sorted(p for p in root.rglob("*.yaml") if p.name != SET_FILE)
-    meta = _read_model(root / SET_FILE, SetFile, root, errors)
+    digest = _digest(root, files)
+    parsed = cache.load(digest)  # the files' YAML as parsed by an earlier run, if kept
+    fresh: dict[str, Any] = {}
+
+    def read(path: Path, model: type[BaseModel]) -> Any:
+        return _read_model(path, model, root, errors, parsed, fresh)
+    meta = read(root / SET_FILE, SetFile)
     shared: list[tuple[str, ParameterFile]] = []
     standard_files: list[tuple[str, StandardFile]] = []
     catalog: list[tuple[str, CatalogFile]] = []
@@ -85,17 +92,17 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
     for f in files:
         rel = f.relative_to(root).as_posix()
         if rel == CATALOG_DOCUMENTS:
-            documents = _read_model(f, DocumentsFile, root, errors)
+            documents = read(f, DocumentsFile)
         elif rel.startswith("catalog/"):
-            model = _read_model(f, CatalogFile, root, errors)
+            model = read(f, CatalogFile)
             if model is not None:
                 catalog.append((rel, model))
         elif rel.startswith("parameters/"):
-            model = _read_model(f, ParameterFile, root, errors)
+            model = read(f, ParameterFile)
             if model is not None:
                 shared.append((rel, model))
         else:
-            model = _read_model(f, StandardFile, root, errors)
+            model = read(f, StandardFile)
             if model is not None:
                 standard_files.append((rel, model))
     builder = Builder(errors)
@@ -104,22 +111,28 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
     entries = builder.catalog(catalog, documents, standards)
     if errors or meta is None:
         raise StandardsError(errors)
+    if parsed is None:
+        cache.store(digest, fresh)
     return StandardsSet(
-        name=meta.name, version=meta.version, digest=_digest(root, files),
+        name=meta.name, version=meta.version, digest=digest,
         standards=MappingProxyType(standards), parameters=MappingProxyType(parameters),
         root=str(root), catalog=MappingProxyType(entries),
         catalog_domains=MappingProxyType({k: cf.domain for _, cf in catalog for k in cf.entries}),
         documents=MappingProxyType(dict(documents.documents) if documents else {}))
 
 
-def _read_model(path: Path, model: type[BaseModel], root: Path,
-                errors: list[ErrorDetail]) -> Any:
+def _read_model(path: Path, model: type[BaseModel], root: Path, errors: list[ErrorDetail],
+                 parsed: dict[str, Any] | None, fresh: dict[str, Any]) -> Any:
+    """A file validated as ``model``; its YAML from ``parsed`` (the cache) when there, and
+    kept in ``fresh`` for the cache."""
     rel = path.relative_to(root).as_posix()
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        data = parsed[rel] if parsed is not None and rel in parsed else \
+            yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e:
         errors.append(ErrorDetail("yaml_invalid", f"not valid YAML: {e}", source=rel))
         return None
+    fresh[rel] = data
     if not isinstance(data, dict):
         errors.append(ErrorDetail("yaml_invalid", "the file must hold a mapping of keys", source=rel))
         return None
