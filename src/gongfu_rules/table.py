@@ -8,10 +8,15 @@ both paths to agree on every status, amount, missing input and reason.
 
 What depends only on a region and the date — the rule version in force, whether a region is in
 a standard's scope, the parameter values, the value's region, floor and reliability — is worked
-out once per distinct region with the single-profile evaluator's own lookup and joined on.
+out once per distinct region with the single-profile evaluator's own lookup and joined on; a
+value the same in every region of the chunk is a constant instead, and a standard no row of
+the chunk is in scope for is not evaluated.
 
 Results are *wide*, one row per person: for each standard ``ID.status``, ``ID.amount``,
-``ID.annual_amount``, ``ID.missing`` and so on (:data:`RESULT_FIELDS`). A household standard's
+``ID.annual_amount``, ``ID.quantity`` (where it has them, :func:`fields`), and with
+``detail="full"`` ``ID.missing`` and the other provenance fields (:data:`RESULT_FIELDS`).
+Amounts are integer millionths of a 元 (:mod:`gongfu_rules.compile.vector`) until
+:func:`money_columns` makes them exact decimals to the fen. A household standard's
 result sits on the household's first member's row; the other members' cells are empty, so
 that totals are never counted twice. :func:`to_long` turns this into one row per result.
 """
