@@ -204,24 +204,18 @@ def _read(path: Path, fmt: str, chunk_rows: int | None, select: Select | None
 
 
 def _read_parquet(path: Path, chunk_rows: int | None, pick: Select) -> Iterator[pl.DataFrame]:
-    """A Parquet file's chosen columns, ``chunk_rows`` rows at a time. PyArrow's batch
-    iterator decodes one row group at a time as it is asked, so memory follows the chunk
-    (and the file's row-group size), not the file: Polars' batch reader reads ahead of a
-    slow consumer without bound."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        handle = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError):
-        raise pl.exceptions.ComputeError("not a Parquet file") from None
-    columns = pick(handle.schema_arrow.names)
+    """A Parquet file's chosen columns, ``chunk_rows`` rows at a time, each chunk read when it
+    is asked for: a slice decodes only the row groups it overlaps, so memory follows the
+    chunk (and the file's row-group size), not the file. Polars' own batch reader reads
+    ahead of a slow consumer without bound."""
+    lazy = pl.scan_parquet(path)
+    lazy = lazy.select(pick(lazy.collect_schema().names()))
     if chunk_rows is None:
-        yield pl.from_arrow(handle.read(columns=columns))  # type: ignore[misc]
+        yield lazy.collect()
         return
-    schema = pa.schema([handle.schema_arrow.field(c) for c in columns])
-    for batch in handle.iter_batches(batch_size=chunk_rows, columns=columns):
-        yield pl.from_arrow(pa.Table.from_batches([batch], schema=schema))  # type: ignore[misc]
+    total = pl.scan_parquet(path).select(pl.len()).collect().item()
+    for offset in range(0, total, chunk_rows):
+        yield lazy.slice(offset, chunk_rows).collect()
 
 
 @contextmanager
@@ -278,8 +272,9 @@ def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
     the next one (a file lists each household's members together)."""
     carry: pl.DataFrame | None = None
     for chunk in chunks:
-        if carry is not None:
-            chunk = pl.concat([carry, chunk], how="diagonal_relaxed")
+        if carry is not None:  # the same columns, unless a CSV/JSON chunk is typed otherwise
+            same = carry.schema == chunk.schema
+            chunk = pl.concat([carry, chunk], how="vertical" if same else "diagonal_relaxed")
         if column is None or chunk.height == 0:
             carry = None
             yield chunk

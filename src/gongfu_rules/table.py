@@ -121,7 +121,7 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     present = frozenset(frame.columns)
     compiled = [_compile(s, on, std, present) for s in chosen]
     df, consts = _join_regions(df, compiled, on, std, detail)
-    df = _aggregate_members(df, compiled)
+    df = _aggregate_members(df, compiled, consts)
     df = _intermediates(df, compiled, consts)
     full = detail == "full"
     stages = [_stages(c, consts, full, std) for c in compiled]
@@ -227,25 +227,31 @@ def _table_keys(param: Any) -> tuple[str, ...]:
 
 
 # --- aggregates over members ----------------------------------------------------------------
-def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled]) -> pl.DataFrame:
+def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled],
+                       consts: dict[str, Any] | None = None) -> pl.DataFrame:
     """Add every rule's ``any_member``/``count``/``sum_members`` columns.
 
     The members see the *evaluated* person's parameter values (the scalar engine gives a
     member's context the evaluator's parameters), so a person rule's aggregate is computed
     over pairs (evaluated person, member) of each household. A household rule's parameters
-    are the same on every member's row, so its aggregates are a plain group-by.
+    are the same on every member's row, and so are a person rule's parameters that are the
+    same in every region of the chunk (``consts``): those aggregates are a plain group-by.
     """
-    person = [c for c in compiled if c.aggregates and c.standard.entity == "person"]
-    household = [a for c in compiled if c.standard.entity == "household" for a in c.aggregates]
+    consts = consts or {}
+
+    def plain(c: _Compiled, a: Aggregate) -> bool:
+        return c.standard.entity == "household" or a.params <= consts.keys()
+    person = [(c, a) for c in compiled for a in c.aggregates if not plain(c, a)]
+    household = [a for c in compiled for a in c.aggregates if plain(c, a)]
     if not person and not household:
         return df
     df = df.with_row_index("__idx")
     facts = [col for col in df.columns if not col.startswith("__s") and col != "__idx"]
     facts = [col for col in facts if col != HOUSEHOLD]
     if person:
-        params = [col for col in df.columns if col.startswith(tuple(c.prefix for c in person))]
+        params = sorted({p for _, a in person for p in a.params})
         pairs = df.select("__idx", KEY, *params).join(df.select(facts), on=KEY, how="inner")
-        sums = pairs.group_by("__idx").agg(e for c in person for a in c.aggregates for e in a.agg())
+        sums = pairs.group_by("__idx").agg(e for _, a in person for e in a.agg())
         df = df.join(sums, on="__idx", how="left", maintain_order="left")
     if household:
         sums = df.group_by(KEY).agg(e for a in household for e in a.agg())

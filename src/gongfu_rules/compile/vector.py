@@ -134,6 +134,7 @@ class Compiler:
         self.may_overflow = False  # whether any value can carry the OVERFLOW bit
         self.lets: list[tuple[pl.Expr, pl.Expr]] = []  # intermediate columns, in order
         self.inline = False  # inside an aggregate (a group-by): no intermediate columns
+        self.read_inline: set[str] = set()  # parameter columns an aggregate reads
 
     def let(self, v: V) -> V:
         """``v`` as columns of its own, computed before the rule (``lets``), so that the
@@ -146,10 +147,15 @@ class Compiler:
         return V(pl.col(name), pl.col(name + ".u"), v.num)
 
     def param(self, name: str, key: str | None = None) -> pl.Expr:
-        return pl.col(f"{self.prefix}p.{name}" + ("" if key is None else f"[{key}]"))
+        return self._read(f"{self.prefix}p.{name}" + ("" if key is None else f"[{key}]"))
 
     def param_unknown(self, name: str) -> pl.Expr:
-        return pl.col(f"{self.prefix}u.{name}")
+        return self._read(f"{self.prefix}u.{name}")
+
+    def _read(self, column: str) -> pl.Expr:
+        if self.inline:
+            self.read_inline.add(column)
+        return pl.col(column)
 
     def has(self, column: str) -> bool:
         return self.present is None or column in self.present
@@ -411,11 +417,12 @@ def _in_region(c: Compiler, node: n.InRegion) -> V:
 def _aggregate(c: Compiler, node: n.Aggregate) -> V:
     """An aggregate over the household's members is computed apart, before the rule (by
     ``gongfu_rules.table``, as a group-by); here it is read from the columns that step adds."""
-    inline, c.inline = c.inline, True
+    inline, read, c.inline, c.read_inline = c.inline, c.read_inline, True, set()
     inner = c.compile(node.operand)
-    c.inline = inline
+    params = frozenset(c.read_inline)
+    c.inline, c.read_inline = inline, read | params
     name = f"{c.prefix}agg{len(c.aggregates)}"
-    c.aggregates.append(Aggregate(name, node.func, inner))
+    c.aggregates.append(Aggregate(name, node.func, inner, params))
     if node.func == "sum_members":
         c.may_overflow = True
     num = {"count": "int", "sum_members": inner.num, "any_member": None}[node.func]
@@ -430,6 +437,7 @@ class Aggregate:
     name: str
     func: str
     inner: V
+    params: frozenset[str] = frozenset()  # the parameter columns ``inner`` reads
 
     def agg(self) -> list[pl.Expr]:
         """The aggregate as group-by expressions over the members' rows (Kleene, as the
