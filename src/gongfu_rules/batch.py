@@ -553,7 +553,7 @@ class _Summary:
 
     def __init__(self, std: StandardsSet):
         self.std = std
-        self.parts: list[pl.DataFrame] = []
+        self.parts: dict[str, list[pl.DataFrame]] = {}  # per region basis, a row per region
 
     _MEASURES = ("eligible", "undetermined", "not_eligible", "amount_total", "annual_total",
                  "eligible_amount_unknown")
@@ -570,16 +570,32 @@ class _Summary:
                       if s.region_basis == basis and f"{s.id}.status" in wide.columns]
             if not chosen:
                 continue
-            # One group-by per region basis, every standard's measures side by side.
-            sums = frame.group_by(f"__region.{basis}").agg(
-                e for s in chosen for e in self._measures(s, wide))
-            self.parts.append(sums.unpivot(index=f"__region.{basis}").select(
+            # One group-by per region basis, every standard's measures side by side; the
+            # chunks' sums are added up as numbers, a few chunks at a time (memory stays flat).
+            parts = self.parts.setdefault(basis, [])
+            parts.append(frame.group_by(region := f"__region.{basis}").agg(
+                e for s in chosen for e in self._measures(s, wide)))
+            if len(parts) > 16:
+                self.parts[basis] = [self._sum(parts, region)]
+
+    @staticmethod
+    def _sum(parts: list[pl.DataFrame], region: str) -> pl.DataFrame:
+        return pl.concat(parts, how="vertical_relaxed").group_by(region).agg(
+            pl.all().sum())
+
+    def _long(self) -> pl.DataFrame:
+        """The sums: one row per standard, region and measure (as text)."""
+        longs = []
+        for basis, parts in self.parts.items():
+            region = f"__region.{basis}"
+            summed = self._sum(parts, region)
+            longs.append(summed.select(region, pl.all().exclude(region).cast(pl.String))
+                         .unpivot(index=region).select(
                 pl.col("variable").str.split_exact("|", 1).struct.rename_fields(
                     ["standard", "measure"]).alias("key"),
-                pl.col(f"__region.{basis}").alias("region"), pl.col("value").cast(pl.String))
+                pl.col(region).alias("region"), pl.col("value"))
                 .unnest("key").select("standard", "region", "measure", "value"))
-        if len(self.parts) > 16:  # fold, so memory stays flat
-            self.parts = [self._long()]
+        return pl.concat(longs)
 
     def _measures(self, s: Any, wide: pl.DataFrame) -> list[pl.Expr]:
         status = pl.col(f"{s.id}.status")
@@ -597,12 +613,6 @@ class _Summary:
             "eligible_amount_unknown": ((status == "eligible") & amount.is_null()).sum(),
         }
         return [values[m].alias(f"{s.id}|{m}") for m in self._MEASURES]
-
-    def _long(self) -> pl.DataFrame:
-        """The parts so far, added up: one row per standard, region and measure (as text)."""
-        parts = pl.concat(self.parts)
-        return parts.group_by("standard", "region", "measure").agg(
-            pl.col("value").cast(NUMBER_OUT).sum().cast(pl.String))
 
     def _folded(self) -> pl.DataFrame:
         """One row per standard and region, a column per measure."""

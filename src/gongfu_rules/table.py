@@ -232,10 +232,12 @@ def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled],
     """Add every rule's ``any_member``/``count``/``sum_members`` columns.
 
     The members see the *evaluated* person's parameter values (the scalar engine gives a
-    member's context the evaluator's parameters), so a person rule's aggregate is computed
-    over pairs (evaluated person, member) of each household. A household rule's parameters
-    are the same on every member's row, and so are a person rule's parameters that are the
-    same in every region of the chunk (``consts``): those aggregates are a plain group-by.
+    member's context the evaluator's parameters), and those depend on the person's region:
+    a person rule's aggregate is computed once per household and region present in it (over
+    the pairs (region, member), a few more rows than members, not members squared). A
+    household rule's parameters are the same on every member's row, and so are a person
+    rule's parameters that are the same in every region of the chunk (``consts``): those
+    aggregates are a plain group-by.
     """
     consts = consts or {}
 
@@ -243,20 +245,19 @@ def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled],
         return c.standard.entity == "household" or a.params <= consts.keys()
     person = [(c, a) for c in compiled for a in c.aggregates if not plain(c, a)]
     household = [a for c in compiled for a in c.aggregates if plain(c, a)]
-    if not person and not household:
-        return df
-    df = df.with_row_index("__idx")
-    facts = [col for col in df.columns if not col.startswith("__s") and col != "__idx"]
-    facts = [col for col in facts if col != HOUSEHOLD]
     if person:
+        regions = sorted({_region_key(c.standard) for c, _ in person})
         params = sorted({p for _, a in person for p in a.params})
-        pairs = df.select("__idx", KEY, *params).join(df.select(facts), on=KEY, how="inner")
-        sums = pairs.group_by("__idx").agg(e for _, a in person for e in a.agg())
-        df = df.join(sums, on="__idx", how="left", maintain_order="left")
+        facts = [col for col in df.columns if not col.startswith(("__s", "__region"))
+                 and col != HOUSEHOLD]
+        evaluators = df.select(KEY, *regions, *params).unique(subset=[KEY, *regions])
+        pairs = evaluators.join(df.select(facts), on=KEY, how="inner")
+        sums = pairs.group_by(KEY, *regions).agg(e for _, a in person for e in a.agg())
+        df = df.join(sums, on=[KEY, *regions], how="left", maintain_order="left")
     if household:
         sums = df.group_by(KEY).agg(e for a in household for e in a.agg())
         df = df.join(sums, on=KEY, how="left", maintain_order="left")
-    return df.drop("__idx")
+    return df
 
 
 def _intermediates(df: pl.DataFrame, compiled: list[_Compiled], consts: dict[str, Any]
@@ -281,7 +282,7 @@ def _join_regions(df: pl.DataFrame, compiled: list[_Compiled], on: date, std: St
     exprs: dict[str, pl.Expr] = {}
     for c in compiled:
         expr, input_name = _region_column(c.standard)
-        key = f"__region.{c.standard.entity}.{c.standard.region_basis}"
+        key = _region_key(c.standard)
         groups.setdefault(key, []).append(c)
         exprs[key] = expr
     df = df.with_columns(*(e.fill_null("").alias(k) for k, e in exprs.items()))
@@ -297,6 +298,11 @@ def _join_regions(df: pl.DataFrame, compiled: list[_Compiled], on: date, std: St
             df = df.join(table.rename({"__region": key}), on=key, how="left",
                          maintain_order="left")
     return df, {k: v for k, (v, _) in consts.items()}
+
+
+def _region_key(s: Standard) -> str:
+    """The column of the region code a standard's values are joined on."""
+    return f"__region.{s.entity}.{s.region_basis}"
 
 
 def _region_frame(group: str, codes: list[str], members: list[_Compiled], on: date,
