@@ -364,6 +364,8 @@ def _complete(df: pl.DataFrame) -> pl.DataFrame:
         df = df.with_columns(pl.concat_str(pl.lit("row"), pl.col(ROW)).alias(HOUSEHOLD))
     # A household's run of consecutive rows: grouping on it is cheaper than on the id's text.
     df = df.with_columns(pl.col(HOUSEHOLD).rle_id().alias("__run"))
+    if df.get_column(PERSON).null_count() == 0:
+        return df
     return df.with_columns(
         pl.coalesce(PERSON, pl.concat_str(pl.lit("p"), (pl.int_range(pl.len()) + 1).over("__run")))
         .alias(PERSON))
@@ -387,7 +389,11 @@ def _household_checks(df: pl.DataFrame, reverse: dict[str, str]
         df = df.with_columns(pl.coalesce(HOUSEHOLD, pl.concat_str(pl.lit("row"), pl.col(ROW))))
         # Members must be on consecutive rows: that is how a stream is cut into households.
         df = df.with_columns(pl.col(HOUSEHOLD).rle_id().alias("__run"))
-        df = df.with_columns((pl.col("__run").n_unique().over(HOUSEHOLD) > 1)
+        # As many ids as runs: no household is scattered (the window is needed only if one is).
+        runs = df.get_column("__run").max() if df.height else 0
+        together = df.get_column(HOUSEHOLD).n_unique() == (runs or 0) + 1 if df.height else True
+        df = df.with_columns((pl.lit(False) if together else
+                              pl.col("__run").n_unique().over(HOUSEHOLD) > 1)
                              .alias("__bad.scattered"))
         errors.append(_Check("__bad.scattered", reverse[HOUSEHOLD], "household_scattered",
                               "the rows of this household are not consecutive; sort the file "
@@ -395,13 +401,17 @@ def _household_checks(df: pl.DataFrame, reverse: dict[str, str]
     df = df.with_columns((pl.len().over("__run", PERSON) > 1).alias("__bad.dup_person"))
     errors.append(_Check("__bad.dup_person", reverse.get(PERSON, PERSON),
                           "member_id_duplicate", "this person id is used twice in the household"))
-    for name in [f for f in reverse if f.startswith("household.")]:
-        differs = pl.col(name).drop_nulls().n_unique().over("__run") > 1
-        df = df.with_columns(differs.alias(f"__bad.conflict.{name}"))
+    names = [f for f in reverse if f.startswith("household.")]
+    # Members agree when the least and the greatest value given are the same (empty cells
+    # aside); the household's value is then that one (a conflict sets the household aside).
+    df = df.with_columns(
+        *((pl.col(n).min().over("__run") != pl.col(n).max().over("__run")).fill_null(False)
+          .alias(f"__bad.conflict.{n}") for n in names),
+        *(pl.col(n).max().over("__run").alias(n) for n in names))
+    for name in names:
         errors.append(_Check(f"__bad.conflict.{name}", reverse[name], "household_conflict",
                               "members of this household give different values for this "
                               "household fact"))
-        df = df.with_columns(pl.col(name).drop_nulls().first().over("__run").alias(name))
     return df, errors
 
 
