@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -71,6 +72,8 @@ FIELD_TYPES: dict[str, pl.DataType] = {
     "reason": pl.String, "excluded_by": pl.String, "value_region": pl.String,
     "is_floor": pl.Boolean, "reliability": pl.String, "version": pl.String,
 }
+# Made once: an Enum literal costs a Series, and there are three per standard.
+_STATUS = {v: pl.lit(v, dtype=STATUS) for v in ("eligible", "not_eligible", "undetermined")}
 #: Set on a row where a value grew too large for the engine's integers (the batch sets the
 #: household aside with an error row).
 OVERFLOW_COLUMN = "__overflow"
@@ -460,9 +463,9 @@ def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl
     out_of_scope = ~_col(p + "scope", consts)
     excluded = life.is_not_null() | out_of_scope | (failed_mask != 0)
     # Enum literals: a text status cast to the Enum afterwards costs ten times the rule.
-    status = (pl.when(excluded).then(pl.lit("not_eligible", dtype=STATUS))
-              .when(unknown != 0).then(pl.lit("undetermined", dtype=STATUS))
-              .otherwise(pl.lit("eligible", dtype=STATUS)))
+    status = (pl.when(excluded).then(_STATUS["not_eligible"])
+              .when(unknown != 0).then(_STATUS["undetermined"])
+              .otherwise(_STATUS["eligible"]))
     reason = (pl.when(life.is_not_null()).then(life)
               .when(out_of_scope).then(pl.lit("outside_scope"))
               .otherwise(pl.lit(None, dtype=pl.String)))
@@ -471,7 +474,7 @@ def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl
     annual = pl.col(f"{sid}.__annual")
     values = {"status": status, "reason": reason, "amount": pl.when(eligible).then(amount),
               "annual_amount": pl.when(eligible).then(annual),
-              "quantity": pl.when(priced).then(pl.lit(rule.quantity, dtype=QUANTITY))}
+              "quantity": pl.when(priced).then(_quantity(rule.quantity))}
     out = [e.alias(f"{sid}.{f}") for f, e in values.items()
            if f in fields(s, "full" if full else "narrow")]
     if not full:
@@ -504,6 +507,12 @@ def _overflowed(c: _Compiled, consts: dict[str, Any]) -> pl.Expr:
     conditions = pl.col(f"{sid}.__unknown") >= top
     amount = (pl.col(f"{sid}.__failed") == 0) & (pl.col(f"{sid}.__amount_unknown") >= top)
     return open_ & (conditions | amount)
+
+
+@cache
+def _quantity(value: Decimal | None) -> pl.Expr:
+    """A quantity literal, made once per value (a decimal literal costs a Series)."""
+    return pl.lit(value, dtype=QUANTITY)
 
 
 def _amount(c: _Compiled) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -548,7 +557,7 @@ def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame
             by_id = pl.when(cond).then(pl.lit(sid)).otherwise(by_id)
         excluded = hit & by_id.is_not_null()
         exprs += [
-            pl.when(excluded).then(pl.lit("not_eligible", dtype=STATUS))
+            pl.when(excluded).then(_STATUS["not_eligible"])
             .otherwise(pl.col(f"{other}.status")).alias(f"{other}.status"),
             *(pl.when(excluded).then(None).otherwise(pl.col(f"{other}.{f}")).alias(f"{other}.{f}")
               for f in ("amount", "annual_amount", "quantity", "value_region", "is_floor",
