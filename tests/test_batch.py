@@ -237,7 +237,7 @@ def test_chinese_headers_are_read_and_can_be_written(tmp_path):
 
 
 def test_the_example_orphan_in_chuxiong_gets_the_provincial_rate(tmp_path):
-    table = evaluate_table(ROOT / "examples" / "caseload.csv", on="2025-08-01")
+    table = evaluate_table(ROOT / "examples" / "caseload.csv", on="2025-08-01", detail="full")
     orphan = table.filter((pl.col("household_id") == "h002") & (pl.col("person_id") == "p2"))
     assert orphan.get_column("orphan_basic_living.status").item() == "eligible"
     assert orphan.get_column("orphan_basic_living.value_region").item() == "53"

@@ -17,7 +17,7 @@ import codecs
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,13 +26,23 @@ from typing import Any
 
 import polars as pl
 
-from .columns import ERROR_SCHEMA, HOUSEHOLD, PERSON, ROW, map_headers, typed_frame
+from .columns import CORE_FIELDS, ERROR_SCHEMA, HOUSEHOLD, PERSON, ROW, map_headers, typed_frame
 from .dates import parse_date, parse_period
 from .errors import InputError
 from .evaluate import default_standards
 from .model import StandardsSet
 from .compile.vector import residence
-from .table import RESULT_FIELDS, evaluate_frame, evaluate_frame_period, money_columns, to_long
+from .table import (
+    DETAILS,
+    OVERFLOW_COLUMN,
+    RESULT_FIELDS,
+    evaluate_frame,
+    evaluate_frame_period,
+    facts_read,
+    fields,
+    money_columns,
+    to_long,
+)
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl",
            ".ndjson": "jsonl"}
@@ -66,25 +76,38 @@ def file_format(path: str | Path) -> str:
 def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = None, *,
                    period: str | None = None, standards: StandardsSet | None = None,
                    layout: str = "wide", keep_not_eligible: bool = False,
-                   ignore_extra_columns: bool = False,
+                   ignore_extra_columns: bool = False, detail: str = "narrow",
                    only: list[str] | None = None) -> pl.DataFrame:
     """Evaluate every person of a caseload (a file path or a frame) on a date, or over a
     ``period`` (``"2025"``, ``"2025-07"``) month by month with ``ID.total`` per standard.
 
-    Returns one row per input row in ``wide`` layout (``ID.status``, ``ID.amount`` ... per
-    standard), with ``row`` (the input row number) and ``errors`` (why a row was set aside,
-    else empty): no row is dropped. ``layout="long"`` gives one row per eligible or
-    undetermined result instead (every result with ``keep_not_eligible``), and the
-    set-aside rows with their errors. ``only``: evaluate just these standards (ids).
+    Returns one row per input row in ``wide`` layout, with ``row`` (the input row number)
+    and ``errors`` (why a row was set aside, else empty): no row is dropped. Per standard
+    ``ID.status``, and ``ID.amount``, ``ID.annual_amount``, ``ID.quantity`` where it has them
+    (over a period ``ID.total``); ``detail="full"`` adds the provenance fields
+    (:data:`~gongfu_rules.table.RESULT_FIELDS`). Money is ``Decimal(18, 2)`` 元.
+    ``layout="long"`` gives one row per eligible or undetermined result instead, with every
+    field (every result with ``keep_not_eligible``), and the set-aside rows with their
+    errors. ``only``: just these standards (ids).
     """
     std = standards or default_standards()
     _check_ids(std, only)
+    _check_detail(detail)
     months, last_day = _time(on, period)
-    raw = source if isinstance(source, pl.DataFrame) else read_whole(Path(source))
+    needed = needed_fields(std, only)
+    if isinstance(source, pl.DataFrame):
+        mapping, _ = map_headers(source.columns, ignore_extra_columns)
+        raw = source.select(h for h, f in mapping.items() if f in needed)
+    else:
+        raw = read_whole(Path(source), _needed_headers(needed, ignore_extra_columns))
     mapping, _ = map_headers(raw.columns, ignore_extra_columns)
     typed, errors = typed_frame(raw, mapping, last_day=last_day)
-    wide = money_columns(_evaluate(typed, months, std, period is not None, only)) \
+    detail = "full" if layout == "long" else detail
+    wide = _evaluate(typed, months, std, period is not None, only, detail) \
         .with_columns(typed.get_column(ROW))
+    wide, overflowed = _overflowed(wide, mapping)
+    errors = pl.concat([errors, overflowed]).sort(ROW, "column", maintain_order=True)
+    wide = money_columns(wide)
     if layout == "long":
         return pl.concat([to_long(wide, std, keep_not_eligible).with_columns(
             pl.lit(None, dtype=pl.String).alias("errors")), _error_rows(errors)],
@@ -103,26 +126,51 @@ def _with_error_rows(wide: pl.DataFrame, errors: pl.DataFrame) -> pl.DataFrame:
     return out.select(ROW, HOUSEHOLD, PERSON, "errors", pl.exclude(ROW, HOUSEHOLD, PERSON, "errors"))
 
 
+def needed_fields(std: StandardsSet, only: list[str] | None = None) -> frozenset[str]:
+    """The input fields the chosen standards read, with the identity and region columns
+    (needed for the checks, households and regions of every standard)."""
+    facts: set[str] = set(CORE_FIELDS)
+    for s in std:
+        if only is None or s.id in only:
+            facts |= facts_read(s)
+    return frozenset(facts)
+
+
+def _needed_headers(needed: frozenset[str], ignore: bool) -> Callable[[list[str]], list[str]]:
+    """Picks, from a file's headers, those to read: the needed fields' (every header is
+    still checked, so an unknown column is an error unless ignored)."""
+    def pick(headers: list[str]) -> list[str]:
+        mapping, _ = map_headers(headers, ignore)
+        return [h for h, f in mapping.items() if f in needed]
+    return pick
+
+
 # --- reading ---------------------------------------------------------------------------------
-def read_whole(path: Path) -> pl.DataFrame:
+Select = Callable[[list[str]], list[str]]
+
+
+def read_whole(path: Path, select: Select | None = None) -> pl.DataFrame:
     """A whole file at once (small files, and Excel, which cannot be streamed)."""
-    return pl.concat(list(read_chunks(path, None)) or [pl.DataFrame()], how="diagonal_relaxed")
+    return pl.concat(list(read_chunks(path, None, select)) or [pl.DataFrame()],
+                     how="diagonal_relaxed")
 
 
-def read_chunks(path: Path, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
+def read_chunks(path: Path, chunk_rows: int | None, select: Select | None = None
+                ) -> Iterator[pl.DataFrame]:
     """The file's rows, ``chunk_rows`` at a time (CSV and Excel cells as text; Parquet and
-    JSON columns as the file types them). A file that cannot be read is an InputError that
-    names the file and never quotes its cells."""
+    JSON columns as the file types them); ``select`` picks the columns to read from the
+    headers. A file that cannot be read is an InputError that names the file and never
+    quotes its cells."""
     if not path.is_file():
         raise InputError.one("file_missing", f"no such file: {path}", loc=("path",))
     fmt = file_format(path)
     try:
         if fmt == "csv":
             with _utf8(path) as readable:
-                yield from _read(readable, fmt, chunk_rows)
+                yield from _read(readable, fmt, chunk_rows, select)
         else:
-            yield from _read(path, fmt, chunk_rows)
-    except pl.exceptions.PolarsError as e:
+            yield from _read(path, fmt, chunk_rows, select)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as e:
         raise InputError.one(
             "file_unreadable", f"{path.name} cannot be read as {fmt.upper()} "
             f"({type(e).__name__}): check its quoting (a cell with an unbalanced quote, a row "
@@ -130,25 +178,44 @@ def read_chunks(path: Path, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
             from None
 
 
-def _read(path: Path, fmt: str, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
+def _read(path: Path, fmt: str, chunk_rows: int | None, select: Select | None
+          ) -> Iterator[pl.DataFrame]:
+    pick = select or (lambda headers: headers)
     if fmt == "xlsx":
         frame = pl.read_excel(path, infer_schema_length=0)
-        yield frame.with_columns(pl.all().cast(pl.String))
+        yield frame.select(pick(frame.columns)).with_columns(pl.all().cast(pl.String))
+        return
+    if fmt == "parquet":
+        yield from _read_parquet(path, chunk_rows, pick)
         return
     if fmt == "csv":
         if path.stat().st_size == 0:
             return
         lazy = pl.scan_csv(path, infer_schema=False, encoding="utf8", missing_columns="insert")
-    elif fmt == "parquet":
-        lazy = pl.scan_parquet(path)
     else:
         lazy = pl.scan_ndjson(path, infer_schema_length=None)
+    lazy = lazy.select(pick(lazy.collect_schema().names()))
     # Text stays text; a typed Parquet/JSON column of the right type is used as it is
     # (columns.typed_frame), any other is read as text.
     if chunk_rows is None:
         yield lazy.collect()
         return
     yield from lazy.collect_batches(chunk_size=chunk_rows, maintain_order=True)
+
+
+def _read_parquet(path: Path, chunk_rows: int | None, pick: Select) -> Iterator[pl.DataFrame]:
+    """A Parquet file's chosen columns, ``chunk_rows`` rows at a time, each chunk read when it
+    is asked for: a slice decodes only the row groups it overlaps, so memory follows the
+    chunk (and the file's row-group size), not the file. Polars' own batch reader reads
+    ahead of a slow consumer without bound."""
+    lazy = pl.scan_parquet(path)
+    lazy = lazy.select(pick(lazy.collect_schema().names()))
+    if chunk_rows is None:
+        yield lazy.collect()
+        return
+    total = pl.scan_parquet(path).select(pl.len()).collect().item()
+    for offset in range(0, total, chunk_rows):
+        yield lazy.slice(offset, chunk_rows).collect()
 
 
 @contextmanager
@@ -205,8 +272,9 @@ def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
     the next one (a file lists each household's members together)."""
     carry: pl.DataFrame | None = None
     for chunk in chunks:
-        if carry is not None:
-            chunk = pl.concat([carry, chunk], how="diagonal_relaxed")
+        if carry is not None:  # the same columns, unless a CSV/JSON chunk is typed otherwise
+            same = carry.schema == chunk.schema
+            chunk = pl.concat([carry, chunk], how="vertical" if same else "diagonal_relaxed")
         if column is None or chunk.height == 0:
             carry = None
             yield chunk
@@ -293,12 +361,15 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
               period: str | None = None, layout: str = "wide", headers: str = "en",
               standards: StandardsSet | None = None, only: list[str] | None = None,
               chunk_rows: int = DEFAULT_CHUNK, ignore_extra_columns: bool = False,
-              progress: bool | None = None) -> BatchReport:
+              progress: bool | None = None, detail: str = "narrow") -> BatchReport:
     """Evaluate a caseload file into ``output_path`` (its suffix picks the format), with
     ``OUTPUT.errors.csv`` (one row per problem) and ``OUTPUT.summary.csv`` beside it.
-    ``only``: evaluate just these standards (ids)."""
+    ``only``: evaluate just these standards (ids). ``detail="full"``: the wide layout shows
+    every result field (as :func:`evaluate_table`)."""
     std = standards or default_standards()
     _check_ids(std, only)
+    _check_detail(detail)
+    detail = "full" if layout == "long" else detail
     months, last_day = _time(on, period)
     src, out = Path(input_path), Path(output_path)
     file_format(src), file_format(out)
@@ -308,25 +379,30 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
     try:
         mapping: dict[str, str] | None = None
-        for chunk in _chunks(src, chunk_rows, ignore_extra_columns, report):
+        for chunk in _chunks(src, chunk_rows, ignore_extra_columns, report,
+                             needed_fields(std, only)):
             if mapping is None:
-                mapping, report.ignored_columns = map_headers(chunk.columns, ignore_extra_columns)
+                mapping, _ = map_headers(chunk.columns, ignore_extra_columns)
             typed, bad = typed_frame(chunk.select(list(mapping)), mapping,
                                      first_row=report.rows + 1, last_day=last_day)
-            wide = money_columns(_evaluate(typed, months, std, period is not None, only))
+            wide = _evaluate(typed, months, std, period is not None, only, detail)
             wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
+            wide, overflowed = _overflowed(wide, mapping)
+            if overflowed.height:
+                typed = typed.filter(pl.col(ROW).is_in(wide.get_column(ROW).implode()))
+                bad = pl.concat([bad, overflowed]).sort(ROW, "column", maintain_order=True)
+            wide = money_columns(wide)
             summary.add(wide, typed)
-            result = to_long(wide, std) if layout == "long" else \
-                wide_for_files(wide, std, period is not None)
+            result = to_long(wide, std) if layout == "long" else wide
             writer.write(rename_headers(result, std, headers))
             if bad.height:
                 errors.write(bad)
             report.rows += chunk.height
-            report.evaluated += typed.height
+            report.evaluated += wide.height
             report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
             if bar is not None:
                 bar.update(chunk.height)
-        writer.close(_empty_schema(std, layout, only))
+        writer.close(_empty_schema(std, layout, only, detail))
         errors.close(ERROR_SCHEMA)
         summary.write(report.summary)
     except BaseException:
@@ -352,11 +428,42 @@ def _time(on: date | str | None, period: str | None) -> tuple[tuple[date, ...], 
 
 
 def _evaluate(typed: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
-              period: bool, only: list[str] | None = None) -> pl.DataFrame:
+              period: bool, only: list[str] | None = None, detail: str = "full"
+              ) -> pl.DataFrame:
     """One date: :func:`evaluate_frame`; a period: month by month, added up."""
     if not period:
-        return evaluate_frame(typed, months[0], std, only)
-    return evaluate_frame_period(typed, months, std, only)
+        return evaluate_frame(typed, months[0], std, only, detail)
+    return evaluate_frame_period(typed, months, std, only, detail)
+
+
+_OVERFLOW_MESSAGE = ("a computed amount is too large for the batch engine (about 4×10^12 元 "
+                     "at most); check this household's amounts and counts")
+
+
+def _overflowed(wide: pl.DataFrame, mapping: dict[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(wide without the households where a value overflowed, their error rows)``: the
+    row where it happened says so, its household's other rows are set aside."""
+    flag = wide.get_column(OVERFLOW_COLUMN)
+    wide = wide.drop(OVERFLOW_COLUMN)
+    if not flag.any():
+        return wide, pl.DataFrame(schema=ERROR_SCHEMA)
+    household = {f: h for h, f in mapping.items()}.get(HOUSEHOLD, HOUSEHOLD)
+    marked = wide.select(ROW, HOUSEHOLD).with_columns(flag.alias("__over"))
+    marked = marked.with_columns(pl.col("__over").any().over(HOUSEHOLD).alias("__household"))
+    errors = marked.filter(pl.col("__household")).select(
+        pl.col(ROW).cast(pl.Int64), pl.lit(household).alias("column"),
+        pl.when(pl.col("__over")).then(pl.lit("value_overflow"))
+        .otherwise(pl.lit("household_set_aside")).alias("code"),
+        pl.when(pl.col("__over")).then(pl.lit(_OVERFLOW_MESSAGE))
+        .otherwise(pl.lit("not evaluated: another member of this household has an error"))
+        .alias("message"))
+    return wide.filter(~marked.get_column("__household")), errors
+
+
+def _check_detail(detail: str) -> None:
+    if detail not in DETAILS:
+        raise InputError.one("detail_invalid", f"detail is 'narrow' or 'full', not {detail!r}",
+                             loc=("detail",))
 
 
 def _check_ids(std: StandardsSet, only: list[str] | None) -> None:
@@ -366,9 +473,14 @@ def _check_ids(std: StandardsSet, only: list[str] | None) -> None:
                              "gongfu standards list shows them", loc=("only",))
 
 
-def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport
-            ) -> Iterator[pl.DataFrame]:
-    chunks = read_chunks(src, chunk_rows)
+def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport,
+            needed: frozenset[str]) -> Iterator[pl.DataFrame]:
+    pick = _needed_headers(needed, ignore)
+
+    def select(headers: list[str]) -> list[str]:
+        _, report.ignored_columns = map_headers(headers, ignore)
+        return pick(headers)
+    chunks = read_chunks(src, chunk_rows, select)
     first = next(chunks, None)
     if first is None or first.width == 0:
         return
@@ -381,30 +493,18 @@ def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport
     yield from household_chunks(again(), inverse.get(HOUSEHOLD))
 
 
-#: The fields a wide result file shows per standard (the long layout shows them all).
-WIDE_FIELDS = ("status", "amount", "annual_amount", "quantity", "missing", "reliability")
-#: Over a period: the total takes the place of the last month's amounts.
-WIDE_PERIOD_FIELDS = ("status", "total", "quantity", "missing", "reliability")
-
-
-def wide_for_files(wide: pl.DataFrame, std: StandardsSet, period: bool = False) -> pl.DataFrame:
-    """A wide frame with the fields a person reads in a spreadsheet, per standard."""
-    fields = WIDE_PERIOD_FIELDS if period else WIDE_FIELDS
-    keep = [f"{s.id}.{f}" for s in std for f in fields if f"{s.id}.{f}" in wide.columns]
-    return wide.select(ROW, HOUSEHOLD, PERSON, *keep)
-
-
 def _beside(path: Path, what: str) -> Path:
     return path.with_name(f"{path.stem}.{what}.csv")
 
 
-def _empty_schema(std: StandardsSet, layout: str, only: list[str] | None) -> dict[str, Any]:
+def _empty_schema(std: StandardsSet, layout: str, only: list[str] | None,
+                  detail: str) -> dict[str, Any]:
     if layout == "long":
         return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String, "standard": pl.String,
                 **{f: pl.String for f in RESULT_FIELDS}}
     return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
             **{f"{s.id}.{f}": pl.String for s in std if only is None or s.id in only
-               for f in WIDE_FIELDS}}
+               for f in fields(s, detail)}}
 
 
 def _wants_progress(enabled: bool | None) -> bool:
@@ -453,7 +553,7 @@ class _Summary:
 
     def __init__(self, std: StandardsSet):
         self.std = std
-        self.parts: list[pl.DataFrame] = []
+        self.parts: dict[str, list[pl.DataFrame]] = {}  # per region basis, a row per region
 
     _MEASURES = ("eligible", "undetermined", "not_eligible", "amount_total", "annual_total",
                  "eligible_amount_unknown")
@@ -470,22 +570,41 @@ class _Summary:
                       if s.region_basis == basis and f"{s.id}.status" in wide.columns]
             if not chosen:
                 continue
-            # One group-by per region basis, every standard's measures side by side.
-            sums = frame.group_by(f"__region.{basis}").agg(
-                e for s in chosen for e in self._measures(s, wide))
-            self.parts.append(sums.unpivot(index=f"__region.{basis}").select(
+            # One group-by per region basis, every standard's measures side by side; the
+            # chunks' sums are added up as numbers, a few chunks at a time (memory stays flat).
+            parts = self.parts.setdefault(basis, [])
+            parts.append(frame.group_by(region := f"__region.{basis}").agg(
+                e for s in chosen for e in self._measures(s, wide)))
+            if len(parts) > 16:
+                self.parts[basis] = [self._sum(parts, region)]
+
+    @staticmethod
+    def _sum(parts: list[pl.DataFrame], region: str) -> pl.DataFrame:
+        return pl.concat(parts, how="vertical_relaxed").group_by(region).agg(
+            pl.all().sum())
+
+    def _long(self) -> pl.DataFrame:
+        """The sums: one row per standard, region and measure (as text)."""
+        longs = []
+        for basis, parts in self.parts.items():
+            region = f"__region.{basis}"
+            summed = self._sum(parts, region)
+            longs.append(summed.select(region, pl.all().exclude(region).cast(pl.String))
+                         .unpivot(index=region).select(
                 pl.col("variable").str.split_exact("|", 1).struct.rename_fields(
                     ["standard", "measure"]).alias("key"),
-                pl.col(f"__region.{basis}").alias("region"), pl.col("value").cast(pl.String))
+                pl.col(region).alias("region"), pl.col("value"))
                 .unnest("key").select("standard", "region", "measure", "value"))
-        if len(self.parts) > 16:  # fold, so memory stays flat
-            self.parts = [self._long()]
+        return pl.concat(longs)
 
     def _measures(self, s: Any, wide: pl.DataFrame) -> list[pl.Expr]:
         status = pl.col(f"{s.id}.status")
         over_period = f"{s.id}.total" in wide.columns
-        amount = pl.col(f"{s.id}.total" if over_period else f"{s.id}.amount")
-        annual = pl.lit(None, dtype=NUMBER_OUT) if over_period else pl.col(f"{s.id}.annual_amount")
+
+        def money(name: str) -> pl.Expr:  # a narrow frame has no amount where there is none
+            return pl.col(name) if name in wide.columns else pl.lit(None, dtype=NUMBER_OUT)
+        amount = money(f"{s.id}.total" if over_period else f"{s.id}.amount")
+        annual = pl.lit(None, dtype=NUMBER_OUT) if over_period else money(f"{s.id}.annual_amount")
         values = {
             "eligible": (status == "eligible").sum(),
             "undetermined": (status == "undetermined").sum(),
@@ -494,12 +613,6 @@ class _Summary:
             "eligible_amount_unknown": ((status == "eligible") & amount.is_null()).sum(),
         }
         return [values[m].alias(f"{s.id}|{m}") for m in self._MEASURES]
-
-    def _long(self) -> pl.DataFrame:
-        """The parts so far, added up: one row per standard, region and measure (as text)."""
-        parts = pl.concat(self.parts)
-        return parts.group_by("standard", "region", "measure").agg(
-            pl.col("value").cast(NUMBER_OUT).sum().cast(pl.String))
 
     def _folded(self) -> pl.DataFrame:
         """One row per standard and region, a column per measure."""

@@ -105,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     ba.add_argument("--layout", choices=("wide", "long"), default="wide",
                     help="wide: a row per person; long: a row per eligible or undetermined result")
     ba.add_argument("--headers", choices=("en", "zh"), default="en", help="output column headers")
+    ba.add_argument("--detail", choices=("narrow", "full"), default="narrow",
+                    help="wide layout: status and amounts (narrow), or every result field (full)")
     ba.add_argument("--only", help="evaluate just these standards: ID,ID,...")
     ba.add_argument("--chunk-rows", type=int, default=50_000, help="rows read at a time")
     ba.add_argument("--ignore-extra-columns", action="store_true",
@@ -288,7 +290,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                        headers=args.headers, standards=std, chunk_rows=args.chunk_rows,
                        only=args.only.split(",") if args.only else None,
                        ignore_extra_columns=args.ignore_extra_columns,
-                       progress=False if args.no_progress else None)
+                       progress=False if args.no_progress else None, detail=args.detail)
     print(f"{report.rows} rows read, {report.evaluated} evaluated, {report.failed_rows} set aside"
           f"\n  results: {report.output}\n  summary: {report.summary}\n  errors:  {report.errors}")
     if report.ignored_columns:

@@ -24,7 +24,6 @@ from datetime import date
 import polars as pl
 from pydantic_core import PydanticCustomError
 
-from .compile.vector import NUMBER
 from .errors import ErrorDetail, InputError
 from .facts import fact_specs
 from .profile import (
@@ -58,7 +57,7 @@ class Column:
     enum: type | None = None
 
 
-def _columns() -> tuple[Column, ...]:
+def _columns() -> tuple[tuple[Column, ...], tuple[str, ...]]:
     cols = [
         Column(HOUSEHOLD, "id", ("household_id", "家庭编号", "户编号", "家庭ID")),
         Column(PERSON, "id", ("person_id", "id", "人员编号", "成员编号")),
@@ -73,15 +72,18 @@ def _columns() -> tuple[Column, ...]:
         Column("household.region", "region",
                ("household.region", "household_region", "家庭居住地区划代码")),
     ]
+    core = len(cols)
     for spec in fact_specs():
         name = spec.name if spec.entity == "person" else f"household.{spec.name}"
         headers = (name, spec.zh) if spec.entity == "person" else \
             (name, f"household_{spec.name}", spec.zh)
         cols.append(Column(name, spec.type, headers, ENUMS.get(spec.name)))
-    return tuple(cols)
+    return tuple(cols), tuple(c.name for c in cols[:core])
 
 
-COLUMNS: tuple[Column, ...] = _columns()
+COLUMNS, CORE_FIELDS = _columns()
+#: ``CORE_FIELDS``: identity and region columns, which every typed frame has (absent ones
+#: empty); a catalog fact the file lacks is simply not a column (compile.vector).
 _BY_NAME = {c.name: c for c in COLUMNS}
 
 
@@ -130,7 +132,8 @@ _REGION_MESSAGE = ("not a GB/T 2260 (2023) region code; give a province, prefect
 _READERS: dict[str, tuple[Callable[[str], object], pl.DataType, str, str]] = {
     "bool": (_flag, pl.Boolean, "value_invalid", "expected true or false (是/否)"),
     "count": (_count, pl.Int64, "value_invalid", "expected a whole number 0 or more"),
-    "money": (_money, NUMBER, "value_invalid", "expected an amount in 元, 0 or more"),
+    "money": (lambda t: _fen(_money(t)), pl.Int64, "value_invalid",
+              "expected an amount in 元, 0 or more, below 10^12"),
     "grade": (_grade, pl.Int64, "value_invalid", "expected a disability grade 1-4 (一级 to 四级)"),
     "date": (_date, pl.Date, "date_invalid", "expected a date as YYYY-MM-DD, such as 1990-03-07"),
     "region": (_region, pl.String, "region_unknown", _REGION_MESSAGE),
@@ -150,8 +153,23 @@ def _reader(col: Column) -> tuple[Callable[[str], object], pl.DataType, str, str
 #: anything else goes through the parsers, once per distinct value.
 _FAST: dict[str, tuple[str, Callable[[pl.Expr], pl.Expr]]] = {
     "date": (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", lambda t: t.str.to_date("%Y-%m-%d", strict=False)),
-    "money": (r"^[0-9]{1,15}(\.[0-9]{1,6})?$", lambda t: t.cast(NUMBER, strict=False)),
+    "money": (r"^[0-9]{1,12}(\.[0-9]{1,6})?$", lambda t: _decimal_fen(t.cast(pl.Decimal(18, 6)))),
 }
+#: Money is read as whole fen (an Int64), 四舍五入 as the profile reads it, and below 10^12 元
+#: so that the batch engine's fixed-point arithmetic (compile.vector) holds it exactly.
+MONEY_MAX_FEN = 10**14
+
+
+def _fen(amount: object) -> int:
+    fen = int(amount * 100)  # type: ignore[operator]  # _money has quantized it to the fen
+    if fen >= MONEY_MAX_FEN:
+        raise ValueError("too large")
+    return fen
+
+
+def _decimal_fen(x: pl.Expr) -> pl.Expr:
+    """A decimal column as whole fen, halves away from zero (non-negative here)."""
+    return (x.round(2, mode="half_away_from_zero") * 100).cast(pl.Int64)
 
 
 def _read_column(df: pl.DataFrame, name: str, kind: str, read: Callable[[str], object],
@@ -193,10 +211,14 @@ def _already_typed(col: Column, dtype: pl.DataType) -> bool:
     return any(isinstance(dtype, t) or dtype == t for t in _TYPED.get(col.kind, ()))
 
 
-def _checked(col: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
-    """A typed column's value and where it is out of range (a negative count, a grade 5)."""
+def _checked(col: Column, dtype: pl.DataType, given: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+    """A typed column's value and where it is out of range (a negative count, a grade 5);
+    ``given`` is the file's type for it."""
     value = pl.col(col.name)
-    if col.kind in ("count", "money"):
+    if col.kind == "money":
+        fen = _decimal_fen(value) if isinstance(given, pl.Decimal) else value.cast(pl.Int64) * 100
+        value = pl.when((value >= 0) & (value < MONEY_MAX_FEN // 100)).then(fen)
+    elif col.kind == "count":
         value = pl.when(value >= 0).then(value)
     elif col.kind == "grade":
         value = pl.when(value.is_between(1, 4)).then(value)
@@ -246,7 +268,7 @@ def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
     exprs = []  # ids and ID numbers have no reader: kept as text, ID numbers checked below
     for field, (read, dtype, _, _) in readers.items():
         if field in typed:
-            value, bad = _checked(_BY_NAME[field], dtype)
+            value, bad = _checked(_BY_NAME[field], dtype, df.schema[field])
         else:
             value, bad = _read_column(df, field, _BY_NAME[field].kind, read, dtype)
         exprs += [value.alias(field), bad.alias(f"__bad.{field}")]
@@ -334,13 +356,16 @@ def _identity(df: pl.DataFrame, reverse: dict[str, str], last_day: date | None
 
 
 def _complete(df: pl.DataFrame) -> pl.DataFrame:
-    """Every field as a typed column (absent ones null), and ids for households and persons."""
-    missing = [c for c in COLUMNS if c.name not in df.columns]
+    """Every core field as a typed column (absent ones null), and ids for households and
+    persons."""
+    missing = [c for c in COLUMNS if c.name not in df.columns and c.name in CORE_FIELDS]
     df = df.with_columns(pl.lit(None, dtype=_dtype(c)).alias(c.name) for c in missing)
     if df.get_column(HOUSEHOLD).null_count() == df.height:
         df = df.with_columns(pl.concat_str(pl.lit("row"), pl.col(ROW)).alias(HOUSEHOLD))
     # A household's run of consecutive rows: grouping on it is cheaper than on the id's text.
     df = df.with_columns(pl.col(HOUSEHOLD).rle_id().alias("__run"))
+    if df.get_column(PERSON).null_count() == 0:
+        return df
     return df.with_columns(
         pl.coalesce(PERSON, pl.concat_str(pl.lit("p"), (pl.int_range(pl.len()) + 1).over("__run")))
         .alias(PERSON))
@@ -364,7 +389,11 @@ def _household_checks(df: pl.DataFrame, reverse: dict[str, str]
         df = df.with_columns(pl.coalesce(HOUSEHOLD, pl.concat_str(pl.lit("row"), pl.col(ROW))))
         # Members must be on consecutive rows: that is how a stream is cut into households.
         df = df.with_columns(pl.col(HOUSEHOLD).rle_id().alias("__run"))
-        df = df.with_columns((pl.col("__run").n_unique().over(HOUSEHOLD) > 1)
+        # As many ids as runs: no household is scattered (the window is needed only if one is).
+        runs = df.get_column("__run").max() if df.height else 0
+        together = df.get_column(HOUSEHOLD).n_unique() == (runs or 0) + 1 if df.height else True
+        df = df.with_columns((pl.lit(False) if together else
+                              pl.col("__run").n_unique().over(HOUSEHOLD) > 1)
                              .alias("__bad.scattered"))
         errors.append(_Check("__bad.scattered", reverse[HOUSEHOLD], "household_scattered",
                               "the rows of this household are not consecutive; sort the file "
@@ -372,13 +401,17 @@ def _household_checks(df: pl.DataFrame, reverse: dict[str, str]
     df = df.with_columns((pl.len().over("__run", PERSON) > 1).alias("__bad.dup_person"))
     errors.append(_Check("__bad.dup_person", reverse.get(PERSON, PERSON),
                           "member_id_duplicate", "this person id is used twice in the household"))
-    for name in [f for f in reverse if f.startswith("household.")]:
-        differs = pl.col(name).drop_nulls().n_unique().over("__run") > 1
-        df = df.with_columns(differs.alias(f"__bad.conflict.{name}"))
+    names = [f for f in reverse if f.startswith("household.")]
+    # Members agree when the least and the greatest value given are the same (empty cells
+    # aside); the household's value is then that one (a conflict sets the household aside).
+    df = df.with_columns(
+        *((pl.col(n).min().over("__run") != pl.col(n).max().over("__run")).fill_null(False)
+          .alias(f"__bad.conflict.{n}") for n in names),
+        *(pl.col(n).max().over("__run").alias(n) for n in names))
+    for name in names:
         errors.append(_Check(f"__bad.conflict.{name}", reverse[name], "household_conflict",
                               "members of this household give different values for this "
                               "household fact"))
-        df = df.with_columns(pl.col(name).drop_nulls().first().over("__run").alias(name))
     return df, errors
 
 

@@ -22,7 +22,7 @@ import types
 import typing
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import Enum
 from functools import cache
 from typing import Annotated, Any, TypeVar
@@ -370,7 +370,8 @@ def _grade(value: object) -> object:
 
 
 def _money(value: object) -> object:
-    """元 amount >= 0; floats go through ``str`` so that 1234.5 stays ``Decimal('1234.5')``."""
+    """元 amount >= 0, to the fen (四舍五入: 743.9999995 is 744.00, in a profile and in a
+    batch alike); floats go through ``str`` so that 1234.5 stays ``Decimal('1234.50')``."""
     if value is None:
         return None
     if _too_long(value) or (isinstance(value, Decimal) and value.is_finite()
@@ -389,7 +390,10 @@ def _money(value: object) -> object:
             "value_invalid", f"expected an amount in 元, 0 or more; got {_shown(value)}")
     if amount > MAX_NUMBER:
         raise _number_too_large(value)
-    return amount
+    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+FEN = Decimal("0.01")
 
 
 Region = Annotated[str | None, BeforeValidator(_region)]

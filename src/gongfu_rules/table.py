@@ -8,10 +8,15 @@ both paths to agree on every status, amount, missing input and reason.
 
 What depends only on a region and the date — the rule version in force, whether a region is in
 a standard's scope, the parameter values, the value's region, floor and reliability — is worked
-out once per distinct region with the single-profile evaluator's own lookup and joined on.
+out once per distinct region with the single-profile evaluator's own lookup and joined on; a
+value the same in every region of the chunk is a constant instead, and a standard no row of
+the chunk is in scope for is not evaluated.
 
 Results are *wide*, one row per person: for each standard ``ID.status``, ``ID.amount``,
-``ID.annual_amount``, ``ID.missing`` and so on (:data:`RESULT_FIELDS`). A household standard's
+``ID.annual_amount``, ``ID.quantity`` (where it has them, :func:`fields`), and with
+``detail="full"`` ``ID.missing`` and the other provenance fields (:data:`RESULT_FIELDS`).
+Amounts are integer millionths of a 元 (:mod:`gongfu_rules.compile.vector`) until
+:func:`money_columns` makes them exact decimals to the fen. A household standard's
 result sits on the household's first member's row; the other members' cells are empty, so
 that totals are never counted twice. :func:`to_long` turns this into one row per result.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -28,34 +34,64 @@ import polars as pl
 from .columns import HOUSEHOLD, PERSON
 from .compile.scalar import Unknown
 from .compile.vector import (
+    FEN,
+    FIXED,
     MASK,
-    NUMBER,
+    OVERFLOW,
     ZERO,
     Aggregate,
     Bits,
     Compiler,
     V,
+    arith,
+    div_round,
     or_masks,
     residence,
-    round_half_up,
+    to_fixed,
 )
 from .evaluate import _PER_YEAR, _step
+from .expr.nodes import HouseholdFact, PersonFact, walk
 from .model import Rule, Standard, StandardsSet, weakest
 
 KEY = "__household"  # the household's run number in the frame
 STATUS = pl.Enum(["eligible", "not_eligible", "undetermined"])
-#: The columns each standard contributes to a wide result frame, ``ID.FIELD``.
+#: The columns each standard contributes to a wide result frame with ``detail="full"``,
+#: ``ID.FIELD``; :func:`fields` gives those of the narrow default.
 RESULT_FIELDS = ("status", "amount", "annual_amount", "quantity", "missing",
                  "unknown_parameters", "failed", "reason", "excluded_by", "value_region",
                  "is_floor", "reliability", "version")
-_MONEY = pl.Decimal(18, 2)  # up to 10^16 元; stored as 64-bit integers in Parquet
+DETAILS = ("narrow", "full")
+MONEY = pl.Decimal(18, 2)  # up to 10^16 元; stored as 64-bit integers in Parquet
+QUANTITY = pl.Decimal(38, 6)
 #: The type of each result field, the same in every chunk (a Parquet file needs one schema).
+#: Amounts are millionths of a 元 (compile.vector) until :func:`money_columns` makes them
+#: Decimal 元 to the fen.
 FIELD_TYPES: dict[str, pl.DataType] = {
-    "status": STATUS, "amount": NUMBER, "annual_amount": NUMBER, "quantity": NUMBER,
+    "status": STATUS, "amount": FIXED, "annual_amount": FIXED, "quantity": QUANTITY,
     "missing": pl.String, "unknown_parameters": pl.String, "failed": pl.String,
     "reason": pl.String, "excluded_by": pl.String, "value_region": pl.String,
     "is_floor": pl.Boolean, "reliability": pl.String, "version": pl.String,
 }
+# Made once: an Enum literal costs a Series, and there are three per standard.
+_STATUS = {v: pl.lit(v, dtype=STATUS) for v in ("eligible", "not_eligible", "undetermined")}
+#: Set on a row where a value grew too large for the engine's integers (the batch sets the
+#: household aside with an error row).
+OVERFLOW_COLUMN = "__overflow"
+
+
+def fields(s: Standard, detail: str = "narrow") -> tuple[str, ...]:
+    """The result fields a standard has in a wide frame: every one with ``detail="full"``;
+    by default its status, and its amount and annual amount, quantity, where it has them."""
+    if detail == "full":
+        return RESULT_FIELDS
+    out = ["status"]
+    if any(r.amount for r in s.rules):
+        out.append("amount")
+        if s.period in _PER_YEAR or any(r.per_year for r in s.rules):
+            out.append("annual_amount")
+    if any(r.quantity is not None for r in s.rules):
+        out.append("quantity")
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -70,29 +106,40 @@ class _Compiled:
     amount: V | None
     per_year: V | None
     aggregates: tuple[Aggregate, ...] = ()
+    may_overflow: bool = False
+    lets: tuple[tuple[pl.Expr, pl.Expr], ...] = ()  # intermediate columns, in order
 
 
 def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
-                   standards: list[str] | None = None) -> pl.DataFrame:
+                   standards: list[str] | None = None, detail: str = "full") -> pl.DataFrame:
     """Results for a typed caseload frame on one date (wide; see the module docstring).
 
-    ``frame`` has the typed columns :func:`gongfu_rules.columns.typed_frame` gives. The result
-    keeps ``household_id`` and ``person_id`` and adds the result columns of every standard (or
-    of ``standards``, a list of ids).
+    ``frame`` has the typed columns :func:`gongfu_rules.columns.typed_frame` gives (a fact it
+    lacks is missing for every row). The result keeps ``household_id`` and ``person_id``,
+    adds the :func:`fields` of every standard (or of ``standards``, a list of ids) for
+    ``detail``, and :data:`OVERFLOW_COLUMN`. Amounts are in millionths of a 元.
     """
     chosen = [s for s in std if standards is None or s.id in standards]
     df = _prepare(frame, on)
-    compiled = [_compile(s, on, std) for s in chosen]
-    df = _join_regions(df, compiled, on, std)
-    df = _aggregate_members(df, compiled)
-    df = df.with_columns(e for c in compiled for e in _decisions(c))
-    columns = [e for c in compiled for e in _result_columns(c)]
-    out = df.select(pl.col(HOUSEHOLD), pl.col(PERSON), pl.col("__first"), *columns)
-    out = _decode(out, compiled)
+    present = frozenset(frame.columns)
+    compiled = [_compile(s, on, std, present) for s in chosen]
+    df, consts = _join_regions(df, compiled, on, std, detail)
+    df = _aggregate_members(df, compiled, consts)
+    df = _intermediates(df, compiled, consts)
+    full = detail == "full"
+    stages = [_stages(c, consts, full, std) for c in compiled]
+    df = df.with_columns(e for decisions, _ in stages for e in decisions)
+    columns = [e for _, results in stages for e in results]
+    overflow = [_overflowed(c, consts) for c in compiled if c.may_overflow and c.rule is not None]
+    out = df.select(pl.col(HOUSEHOLD), pl.col(PERSON), pl.col("__first"), *columns,
+                    (pl.any_horizontal(overflow) if overflow else pl.lit(False))
+                    .alias(OVERFLOW_COLUMN))
+    if full:
+        out = _decode(out, compiled)
     out = _apply_exclusions(out, chosen)
     out = out.select(HOUSEHOLD, PERSON, "__first", *(
         pl.col(f"{c.standard.id}.{f}").cast(FIELD_TYPES[f])
-        for c in compiled for f in RESULT_FIELDS))
+        for c in compiled for f in fields(c.standard, detail)), OVERFLOW_COLUMN)
     return _household_rows_on_first_member(out, chosen).drop("__first")
 
 
@@ -110,7 +157,7 @@ def _prepare(frame: pl.DataFrame, on: date) -> pl.DataFrame:
     # is its key: grouping on an integer is much cheaper than on the id's text.
     frame = frame.with_columns(pl.col(HOUSEHOLD).rle_id().alias(KEY))
     return frame.with_columns(
-        age.alias("__age"),
+        age.cast(pl.Int64).alias("__age"),
         pl.len().over(KEY).alias("__household_size"),
         (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True).alias("__first"),
         pl.col("hukou_region").first().over(KEY).alias("__first_hukou"),
@@ -130,15 +177,34 @@ def _region_column(s: Standard) -> tuple[pl.Expr, str]:
 
 
 # --- compiling -------------------------------------------------------------------------------
-def _compile(s: Standard, on: date, std: StandardsSet) -> _Compiled:
-    key = ("vector", s.id, on)
+def facts_read(s: Standard) -> frozenset[str]:
+    """The fact columns a standard's rules read (``household.NAME`` for household facts)."""
+    out: set[str] = set()
+    for rule in s.rules:
+        nodes = [c.node for c in rule.conditions] + [x[1] for x in (rule.amount, rule.per_year) if x]
+        for root in nodes:
+            for node in walk(root):
+                if isinstance(node, PersonFact):
+                    out.add("birth_date" if node.name == "age" else node.name)
+                elif isinstance(node, HouseholdFact) and node.name != "size":
+                    out.add(f"household.{node.name}")
+    return frozenset(out)
+
+
+def _compile(s: Standard, on: date, std: StandardsSet, present: frozenset[str]) -> _Compiled:
+    used = ("facts", s.id)
+    reads = std._cache.get(used)
+    if reads is None:
+        reads = std._cache[used] = facts_read(s)
+    key = ("vector", s.id, on, reads & present)
     cached = std._cache.get(key)
     if cached is not None:
         return cached
     rule, bits, prefix = s.rule_on(on), Bits(), f"__s.{s.id}."
     _, region_input = _region_column(s)
     bits.input(region_input)
-    compiler = Compiler(bits, lambda name: _table_keys(std.parameter(s, name)), prefix)
+    compiler = Compiler(bits, lambda name: _table_keys(std.parameter(s, name)), prefix,
+                        present)
     conditions: tuple[V, ...] = ()
     amount = per_year = None
     if rule is not None:
@@ -148,7 +214,8 @@ def _compile(s: Standard, on: date, std: StandardsSet) -> _Compiled:
         amount = compiler.compile(rule.amount[1]) if rule.amount else None
         per_year = compiler.compile(rule.per_year[1]) if rule.per_year else None
     compiled = _Compiled(s, rule, prefix, bits, conditions, amount, per_year,
-                         tuple(compiler.aggregates))
+                         tuple(compiler.aggregates), compiler.may_overflow or amount is not None,
+                         tuple(compiler.lets))
     std._cache[key] = compiled
     return compiled
 
@@ -163,70 +230,110 @@ def _table_keys(param: Any) -> tuple[str, ...]:
 
 
 # --- aggregates over members ----------------------------------------------------------------
-def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled]) -> pl.DataFrame:
+def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled],
+                       consts: dict[str, Any] | None = None) -> pl.DataFrame:
     """Add every rule's ``any_member``/``count``/``sum_members`` columns.
 
     The members see the *evaluated* person's parameter values (the scalar engine gives a
-    member's context the evaluator's parameters), so a person rule's aggregate is computed
-    over pairs (evaluated person, member) of each household. A household rule's parameters
-    are the same on every member's row, so its aggregates are a plain group-by.
+    member's context the evaluator's parameters), and those depend on the person's region:
+    a person rule's aggregate is computed once per household and region present in it (over
+    the pairs (region, member), a few more rows than members, not members squared). A
+    household rule's parameters are the same on every member's row, and so are a person
+    rule's parameters that are the same in every region of the chunk (``consts``): those
+    aggregates are a plain group-by.
     """
-    person = [c for c in compiled if c.aggregates and c.standard.entity == "person"]
-    household = [a for c in compiled if c.standard.entity == "household" for a in c.aggregates]
-    if not person and not household:
-        return df
-    df = df.with_row_index("__idx")
-    facts = [col for col in df.columns if not col.startswith("__s") and col != "__idx"]
-    facts = [col for col in facts if col != HOUSEHOLD]
+    consts = consts or {}
+
+    def plain(c: _Compiled, a: Aggregate) -> bool:
+        return c.standard.entity == "household" or a.params <= consts.keys()
+    person = [(c, a) for c in compiled for a in c.aggregates if not plain(c, a)]
+    household = [a for c in compiled for a in c.aggregates if plain(c, a)]
     if person:
-        params = [col for col in df.columns if col.startswith(tuple(c.prefix for c in person))]
-        pairs = df.select("__idx", KEY, *params).join(df.select(facts), on=KEY, how="inner")
-        sums = pairs.group_by("__idx").agg(e for c in person for a in c.aggregates for e in a.agg())
-        df = df.join(sums, on="__idx", how="left", maintain_order="left")
+        regions = sorted({_region_key(c.standard) for c, _ in person})
+        params = sorted({p for _, a in person for p in a.params})
+        facts = [col for col in df.columns if not col.startswith(("__s", "__region"))
+                 and col != HOUSEHOLD]
+        evaluators = df.select(KEY, *regions, *params).unique(subset=[KEY, *regions])
+        pairs = evaluators.join(df.select(facts), on=KEY, how="inner")
+        sums = pairs.group_by(KEY, *regions).agg(e for _, a in person for e in a.agg())
+        df = df.join(sums, on=[KEY, *regions], how="left", maintain_order="left")
     if household:
         sums = df.group_by(KEY).agg(e for a in household for e in a.agg())
         df = df.join(sums, on=KEY, how="left", maintain_order="left")
-    return df.drop("__idx")
+    return df
+
+
+def _intermediates(df: pl.DataFrame, compiled: list[_Compiled], consts: dict[str, Any]
+                   ) -> pl.DataFrame:
+    """The rules' intermediate columns (``Compiler.let``), a stage per position: the k-th of
+    every rule at once (each reads only its rule's earlier ones)."""
+    lets = [c.lets for c in compiled if c.lets and consts.get(c.prefix + "scope") is not False]
+    for k in range(max(map(len, lets), default=0)):
+        df = df.with_columns(e for ls in lets if k < len(ls) for e in ls[k])
+    return df
 
 
 # --- region-dependent values -----------------------------------------------------------------
-def _join_regions(df: pl.DataFrame, compiled: list[_Compiled], on: date,
-                  std: StandardsSet) -> pl.DataFrame:
-    """Join, per region column, a frame of every standard's scope and parameter values."""
+def _join_regions(df: pl.DataFrame, compiled: list[_Compiled], on: date, std: StandardsSet,
+                  detail: str) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Join, per region column, a frame of every standard's scope and parameter values.
+
+    A value that is the same for every region in the chunk (a national standard's figure, a
+    scope every row is in) is not joined: it is returned in ``consts`` and the expressions
+    use it as a literal, which Polars folds."""
     groups: dict[str, list[_Compiled]] = {}
     exprs: dict[str, pl.Expr] = {}
     for c in compiled:
         expr, input_name = _region_column(c.standard)
-        key = f"__region.{c.standard.entity}.{c.standard.region_basis}"
+        key = _region_key(c.standard)
         groups.setdefault(key, []).append(c)
         exprs[key] = expr
     df = df.with_columns(*(e.fill_null("").alias(k) for k, e in exprs.items()))
+    consts: dict[str, Any] = {}
     for key, members in groups.items():
         codes = df.get_column(key).unique().to_list()
-        table = _region_frame(codes, members, on, std).rename({"__region": key})
-        df = df.join(table, on=key, how="left", maintain_order="left")
-    return df
+        table, same = _region_frame(key, codes, members, on, std, detail)
+        consts.update(same)
+        if same:  # the expressions read them as columns too (aggregates, provenance)
+            df = df.with_columns(pl.lit(v, dtype=table_dtype).alias(name)
+                                 for name, (v, table_dtype) in same.items())
+        if table.width > 1:
+            df = df.join(table.rename({"__region": key}), on=key, how="left",
+                         maintain_order="left")
+    return df, {k: v for k, (v, _) in consts.items()}
 
 
-def _region_frame(codes: list[str], members: list[_Compiled], on: date,
-                  std: StandardsSet) -> pl.DataFrame:
-    """Every standard's scope and values for each region code present (kept for the next
-    chunk, which usually has the same codes)."""
-    key = ("regions", on, tuple(sorted(codes)), tuple(c.prefix + c.standard.id for c in members))
-    frame = std._cache.get(key)
-    if frame is None:
-        frame = std._cache[key] = _build_region_frame(sorted(codes), members, on, std)
-    return frame
+def _region_key(s: Standard) -> str:
+    """The column of the region code a standard's values are joined on."""
+    return f"__region.{s.entity}.{s.region_basis}"
+
+
+def _region_frame(group: str, codes: list[str], members: list[_Compiled], on: date,
+                  std: StandardsSet, detail: str
+                  ) -> tuple[pl.DataFrame, dict[str, tuple[Any, Any]]]:
+    """Every standard's scope and values for each region code present, without the columns
+    whose value is the same in every region (returned apart, with their type). Kept for the
+    next chunks: a frame for more codes serves a chunk with fewer (a value the same in more
+    regions is the same in fewer), so it is rebuilt only when new codes come."""
+    key = ("regions", group, on, detail, tuple(id(c) for c in members))
+    found = std._cache.get(key)
+    if found is None or not found[0].issuperset(codes):
+        every = sorted(set(codes) | (found[0] if found else set()))
+        frame = _build_region_frame(every, members, on, std, detail == "full")
+        same = {c: (frame.get_column(c)[0], frame.schema[c]) for c in frame.columns[1:]
+                if frame.get_column(c).n_unique() == 1}
+        found = std._cache[key] = (frozenset(every), frame.drop(list(same)), same)
+    return found[1], found[2]
 
 
 def _build_region_frame(codes: list[str], members: list[_Compiled], on: date,
-                        std: StandardsSet) -> pl.DataFrame:
+                        std: StandardsSet, full: bool) -> pl.DataFrame:
     columns: dict[str, list[Any]] = {"__region": codes}
     dtypes: dict[str, Any] = {"__region": pl.String}
     for c in members:
         _, input_name = _region_column(c.standard)
         steps = [_cached_step(c.standard, on, code or None, input_name, std) for code in codes]
-        _region_values(c, steps, columns, dtypes, std)
+        _region_values(c, steps, columns, dtypes, std, full)
     return pl.DataFrame(columns, schema=dtypes)
 
 
@@ -241,7 +348,7 @@ def _cached_step(s: Standard, on: date, region: str | None, input_name: str,
 
 
 def _region_values(c: _Compiled, steps: list[Any], columns: dict[str, list[Any]],
-                   dtypes: dict[str, Any], std: StandardsSet) -> None:
+                   dtypes: dict[str, Any], std: StandardsSet, full: bool) -> None:
     p = c.prefix
 
     def put(name: str, dtype: Any, values: list[Any]) -> None:
@@ -249,21 +356,29 @@ def _region_values(c: _Compiled, steps: list[Any], columns: dict[str, list[Any]]
 
     put("scope", pl.Boolean, [st.in_scope for st in steps])
     put("known_region", pl.Boolean, [st.region is not None for st in steps])
-    put("has_values", pl.Boolean, [st.values is not None for st in steps])
-    put("value_region", pl.String, [st.values.value_region if st.values else None for st in steps])
-    put("is_floor", pl.Boolean, [st.values.is_floor if st.values else None for st in steps])
-    put("reliability", pl.String, [st.values.reliability if st.values else None for st in steps])
+    if full:
+        put("has_values", pl.Boolean, [st.values is not None for st in steps])
+        put("value_region", pl.String,
+            [st.values.value_region if st.values else None for st in steps])
+        put("is_floor", pl.Boolean, [st.values.is_floor if st.values else None for st in steps])
+        put("reliability", pl.String,
+            [st.values.reliability if st.values else None for st in steps])
     for name in (c.rule.params if c.rule else ()):
         raw = [st.params.get(name) for st in steps]
         put(f"u.{name}", MASK, [_unknown_mask(c.bits, v) for v in raw])
         keys = _table_keys(std.parameter(c.standard, name))
         if keys:
             for k in keys:
-                put(f"p.{name}[{k}]", NUMBER,
-                    [v.get(k) if isinstance(v, dict) else None for v in raw])
-            put(f"p.{name}", NUMBER, [None] * len(raw))
+                put(f"p.{name}[{k}]", FIXED,
+                    [_fixed(v.get(k)) if isinstance(v, dict) else None for v in raw])
+            put(f"p.{name}", FIXED, [None] * len(raw))
         else:
-            put(f"p.{name}", NUMBER, [v if isinstance(v, Decimal) else None for v in raw])
+            put(f"p.{name}", FIXED, [_fixed(v) for v in raw])
+
+
+def _fixed(value: Any) -> int | None:
+    return to_fixed(value) if isinstance(value, (Decimal, int)) and \
+        not isinstance(value, bool) else None
 
 
 def _unknown_mask(bits: Bits, value: Any) -> int:
@@ -278,35 +393,66 @@ def _unknown_mask(bits: Bits, value: Any) -> int:
 
 
 # --- one standard's result columns -----------------------------------------------------------
-def _decisions(c: _Compiled) -> list[pl.Expr]:
+def _col(name: str, consts: dict[str, Any], dtype: Any = None) -> pl.Expr:
+    """A region-frame column, or its literal when it is the same in every region."""
+    if name in consts:
+        return pl.lit(consts[name], dtype=dtype)
+    return pl.col(name)
+
+
+def _stages(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet
+            ) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """:func:`_decisions` and :func:`_result_columns`, kept for the next chunk (building
+    the expressions in Python costs more than evaluating them on a small chunk)."""
+    mine = tuple(sorted((k, v) for k, v in consts.items() if k.startswith(c.prefix)))
+    key = ("stages", id(c), full, mine)
+    found = std._cache.get(key)
+    if found is None:
+        found = std._cache[key] = (_decisions(c, consts, full), _result_columns(c, consts, full))
+    return found
+
+
+def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr]:
     """First stage: what the conditions and the amount give, as columns (``ID.__failed``,
-    ``ID.__unknown``, ``ID.__amount``, ``ID.__amount_unknown``, ``ID.__per_year``), so that
-    the result fields read them instead of computing them again."""
+    ``ID.__unknown``, ``ID.__amount``, ``ID.__amount_unknown``, ``ID.__annual``), so that
+    the result fields read them instead of computing them again. ``ID.__failed`` is a bit
+    per failed condition with ``full`` detail (their texts are shown), else a flag."""
     sid, p = c.standard.id, c.prefix
     if c.rule is None:
         return []
+    if consts.get(p + "scope") is False:  # no row is in scope: nothing to decide
+        return [ZERO.alias(f"{sid}.__failed"), ZERO.alias(f"{sid}.__unknown"),
+                pl.lit(None, dtype=FIXED).alias(f"{sid}.__amount"),
+                pl.lit(None, dtype=FIXED).alias(f"{sid}.__annual"),
+                ZERO.alias(f"{sid}.__amount_unknown")]
     failed = [(~v.value).fill_null(False) for v in c.conditions]
-    failed_mask = pl.sum_horizontal(
-        [pl.when(f).then(pl.lit(1 << i, dtype=MASK)).otherwise(ZERO) for i, f in enumerate(failed)]
-    ).cast(MASK) if failed else ZERO
+    if not failed:
+        failed_mask = ZERO
+    elif full:
+        failed_mask = pl.sum_horizontal(
+            [pl.when(f).then(pl.lit(1 << i, dtype=MASK)).otherwise(ZERO)
+             for i, f in enumerate(failed)]).cast(MASK)
+    else:
+        failed_mask = pl.any_horizontal(failed).cast(MASK)
     _, region_input = _region_column(c.standard)
-    region_bit = pl.when(pl.col(p + "known_region")).then(ZERO) \
+    region_bit = pl.when(_col(p + "known_region", consts)).then(ZERO) \
         .otherwise(pl.lit(c.bits.input(region_input), dtype=MASK))
     amount, per_year, amount_unknown = _amount(c)
     return [failed_mask.alias(f"{sid}.__failed"),
             (or_masks([v.unknown for v in c.conditions]) | region_bit).alias(f"{sid}.__unknown"),
-            amount.alias(f"{sid}.__amount"), per_year.alias(f"{sid}.__per_year"),
+            amount.alias(f"{sid}.__amount"), per_year.alias(f"{sid}.__annual"),
             amount_unknown.alias(f"{sid}.__amount_unknown")]
 
 
-def _result_columns(c: _Compiled) -> list[pl.Expr]:
+def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr]:
     """Second stage: the result fields, from the first stage's columns."""
     s, rule, p = c.standard, c.rule, c.prefix
     sid = s.id
     if rule is None:
         return [pl.lit("not_eligible", dtype=STATUS).alias(f"{sid}.status"),
                 pl.lit("not_in_force").alias(f"{sid}.reason"),
-                *_empty(sid, ("amount", "annual_amount", "quantity")),
+                *_empty(sid, ("amount", "annual_amount")),
+                pl.lit(None, dtype=QUANTITY).alias(f"{sid}.quantity"),
                 pl.lit(None, dtype=pl.String).alias(f"{sid}.value_region"),
                 pl.lit(None, dtype=pl.Boolean).alias(f"{sid}.is_floor"),
                 pl.lit(None, dtype=pl.String).alias(f"{sid}.reliability"),
@@ -314,52 +460,82 @@ def _result_columns(c: _Compiled) -> list[pl.Expr]:
     failed_mask, unknown = pl.col(f"{sid}.__failed"), pl.col(f"{sid}.__unknown")
     amount, amount_unknown = pl.col(f"{sid}.__amount"), pl.col(f"{sid}.__amount_unknown")
     life = pl.col("__life") if s.entity == "person" else pl.lit(None, dtype=pl.String)
-    out_of_scope = ~pl.col(p + "scope")
+    out_of_scope = ~_col(p + "scope", consts)
     excluded = life.is_not_null() | out_of_scope | (failed_mask != 0)
-    status = (pl.when(excluded).then(pl.lit("not_eligible"))
-              .when(unknown != 0).then(pl.lit("undetermined"))
-              .otherwise(pl.lit("eligible")).cast(STATUS))
+    # Enum literals: a text status cast to the Enum afterwards costs ten times the rule.
+    status = (pl.when(excluded).then(_STATUS["not_eligible"])
+              .when(unknown != 0).then(_STATUS["undetermined"])
+              .otherwise(_STATUS["eligible"]))
     reason = (pl.when(life.is_not_null()).then(life)
               .when(out_of_scope).then(pl.lit("outside_scope"))
               .otherwise(pl.lit(None, dtype=pl.String)))
     eligible = ~excluded & (unknown == 0)
     priced = ~excluded
-    return [
-        status.alias(f"{sid}.status"), reason.alias(f"{sid}.reason"),
-        pl.when(eligible).then(amount).alias(f"{sid}.amount"),
-        pl.when(eligible).then((amount * pl.col(f"{sid}.__per_year")).cast(NUMBER))
-        .alias(f"{sid}.annual_amount"),
-        pl.when(priced).then(pl.lit(rule.quantity, dtype=NUMBER)).alias(f"{sid}.quantity"),
+    annual = pl.col(f"{sid}.__annual")
+    values = {"status": status, "reason": reason, "amount": pl.when(eligible).then(amount),
+              "annual_amount": pl.when(eligible).then(annual),
+              "quantity": pl.when(priced).then(_quantity(rule.quantity))}
+    out = [e.alias(f"{sid}.{f}") for f, e in values.items()
+           if f in fields(s, "full" if full else "narrow")]
+    if not full:
+        return out
+    return out + [
         pl.when(excluded).then(ZERO).when(eligible).then(amount_unknown).otherwise(unknown)
         .alias(f"{sid}.mask"),
         pl.when(life.is_null() & ~out_of_scope).then(failed_mask).otherwise(ZERO)
         .alias(f"{sid}.failed_mask"),
-        pl.when(priced & pl.col(p + "has_values")).then(pl.col(p + "value_region"))
-        .alias(f"{sid}.value_region"),
-        pl.when(priced).then(pl.col(p + "is_floor").fill_null(False)).alias(f"{sid}.is_floor"),
-        pl.when(priced).then(pl.coalesce(pl.col(p + "reliability"),
+        pl.when(priced & _col(p + "has_values", consts))
+        .then(_col(p + "value_region", consts, pl.String)).alias(f"{sid}.value_region"),
+        pl.when(priced).then(_col(p + "is_floor", consts, pl.Boolean).fill_null(False))
+        .alias(f"{sid}.is_floor"),
+        pl.when(priced).then(pl.coalesce(_col(p + "reliability", consts, pl.String),
                                          pl.lit(weakest(x.reliability for x in rule.sources))))
         .alias(f"{sid}.reliability"),
     ]
 
 
+def _overflowed(c: _Compiled, consts: dict[str, Any]) -> pl.Expr:
+    """Where a value the result depends on was too large to hold: a condition of a person
+    in scope, or the amount of one no condition excludes (the scalar engine does not price
+    those)."""
+    sid, top = c.standard.id, pl.lit(OVERFLOW, dtype=MASK)
+    open_ = _col(c.prefix + "scope", consts)
+    if c.standard.entity == "person":
+        open_ = open_ & pl.col("__life").is_null()
+    else:  # a household's result is its first member's
+        open_ = open_ & pl.col("__first")
+    conditions = pl.col(f"{sid}.__unknown") >= top
+    amount = (pl.col(f"{sid}.__failed") == 0) & (pl.col(f"{sid}.__amount_unknown") >= top)
+    return open_ & (conditions | amount)
+
+
+@cache
+def _quantity(value: Decimal | None) -> pl.Expr:
+    """A quantity literal, made once per value (a decimal literal costs a Series)."""
+    return pl.lit(value, dtype=QUANTITY)
+
+
 def _amount(c: _Compiled) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """``(amount, per year, unknown mask)``; the amount is null where it is unknown."""
-    none = pl.lit(None, dtype=NUMBER)
+    """``(amount, annual amount, unknown mask)`` in millionths; the amounts are null where
+    the mask is not zero (an amount too large has the OVERFLOW bit)."""
+    none = pl.lit(None, dtype=FIXED)
     if c.amount is None:
         return none, none, ZERO
+    amount = c.amount.fixed()
     if c.per_year is not None:
-        per_year, per_year_unknown = c.per_year.value.cast(NUMBER), c.per_year.unknown
+        per_year = c.per_year
     else:
         factor = _PER_YEAR.get(c.standard.period)
-        per_year = none if factor is None else pl.lit(factor, dtype=NUMBER)
-        per_year_unknown = ZERO
-    unknown = c.amount.unknown | per_year_unknown
-    return pl.when(unknown == 0).then(c.amount.value.cast(NUMBER)), per_year, unknown
+        per_year = None if factor is None else V(pl.lit(int(factor)), ZERO, "int")
+    annual = arith("*", amount, per_year) if per_year is not None else V(none, ZERO, "fixed")
+    unknown = amount.unknown | annual.unknown
+    known = unknown == 0
+    return (pl.when(known).then(amount.value), pl.when(known).then(annual.fixed().value),
+            unknown)
 
 
-def _empty(sid: str, fields: tuple[str, ...]) -> list[pl.Expr]:
-    return [pl.lit(None, dtype=NUMBER).alias(f"{sid}.{f}") for f in fields]
+def _empty(sid: str, fields_: tuple[str, ...]) -> list[pl.Expr]:
+    return [pl.lit(None, dtype=FIXED).alias(f"{sid}.{f}") for f in fields_]
 
 
 # --- exclusions, decoding, household rows ----------------------------------------------------
@@ -381,15 +557,17 @@ def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame
             by_id = pl.when(cond).then(pl.lit(sid)).otherwise(by_id)
         excluded = hit & by_id.is_not_null()
         exprs += [
-            pl.when(excluded).then(pl.lit("not_eligible", dtype=STATUS))
+            pl.when(excluded).then(_STATUS["not_eligible"])
             .otherwise(pl.col(f"{other}.status")).alias(f"{other}.status"),
-            pl.when(excluded).then(pl.lit("excluded")).otherwise(pl.col(f"{other}.reason"))
-            .alias(f"{other}.reason"),
-            pl.when(excluded).then(by_id).alias(f"{other}.excluded_by"),
             *(pl.when(excluded).then(None).otherwise(pl.col(f"{other}.{f}")).alias(f"{other}.{f}")
               for f in ("amount", "annual_amount", "quantity", "value_region", "is_floor",
-                        "reliability", "missing", "unknown_parameters", "failed")),
+                        "reliability", "missing", "unknown_parameters", "failed")
+              if f"{other}.{f}" in out.columns),
         ]
+        if f"{other}.reason" in out.columns:  # full detail
+            exprs += [pl.when(excluded).then(pl.lit("excluded"))
+                      .otherwise(pl.col(f"{other}.reason")).alias(f"{other}.reason"),
+                      pl.when(excluded).then(by_id).alias(f"{other}.excluded_by")]
     return out.with_columns(exprs)
 
 
@@ -433,7 +611,8 @@ def _failed_texts(c: _Compiled) -> list[str]:
 
 
 def _household_rows_on_first_member(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame:
-    cols = [f"{s.id}.{f}" for s in chosen if s.entity == "household" for f in RESULT_FIELDS]
+    cols = [c for s in chosen if s.entity == "household" for f in RESULT_FIELDS
+            if (c := f"{s.id}.{f}") in out.columns]
     if not cols:
         return out
     return out.with_columns(pl.when(pl.col("__first")).then(pl.col(c)).alias(c) for c in cols)
@@ -463,10 +642,15 @@ def to_long(wide: pl.DataFrame, std: StandardsSet, keep_not_eligible: bool = Fal
     return pl.concat(parts, how="vertical_relaxed")
 
 
-def money_columns(frame: pl.DataFrame) -> pl.DataFrame:
-    """Amount columns rounded half up to the fen (two places), as results show money."""
+def money_columns(frame: pl.DataFrame, fen: bool = False) -> pl.DataFrame:
+    """Amount columns (millionths) rounded half away from zero to the fen, as results show
+    money: exact ``Decimal(18, 2)`` 元, or with ``fen`` whole fen as ``Int64``."""
     cols = [c for c in frame.columns if c.endswith(("amount", "total"))]
-    return frame.with_columns(round_half_up(pl.col(c), 2).cast(_MONEY).alias(c) for c in cols)
+    whole = [div_round(pl.col(c), FEN) for c in cols]
+    if fen:
+        return frame.with_columns(w.alias(c) for w, c in zip(whole, cols))
+    return frame.with_columns((w.cast(MONEY) / 100).cast(MONEY).alias(c)
+                              for w, c in zip(whole, cols))
 
 
 # --- periods ---------------------------------------------------------------------------------
@@ -475,13 +659,17 @@ PERIOD_FIELDS = ("total", "prorated")
 
 
 def evaluate_frame_period(frame: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
-                          standards: list[str] | None = None) -> pl.DataFrame:
+                          standards: list[str] | None = None, detail: str = "full"
+                          ) -> pl.DataFrame:
     """Results over a period, month by month as of each 1st, as :func:`gongfu_rules.evaluate`
     does with ``period=``: the status is ``eligible`` if any month is; ``ID.total`` adds the
     eligible months' amounts (a yearly or daily standard: its annual figure / 12 a month; a
     one-off: the first eligible month's amount), and is empty when one of them is unknown. The
-    other fields are those of the last month whose status is the period's status."""
-    monthly = [evaluate_frame(frame, m, std, standards) for m in months]
+    other fields are those of the last month whose status is the period's status (with
+    ``detail="narrow"``: the status, total and quantity only)."""
+    monthly = [evaluate_frame(frame, m, std, standards, detail) for m in months]
+    overflow = pl.any_horizontal([w.get_column(OVERFLOW_COLUMN) for w in monthly])
+    monthly = [w.drop(OVERFLOW_COLUMN) for w in monthly]
     ids = [c.removesuffix(".status") for c in monthly[0].columns if c.endswith(".status")]
     stacked = pl.concat(
         [monthly[0].select(HOUSEHOLD, PERSON),
@@ -493,8 +681,8 @@ def evaluate_frame_period(frame: pl.DataFrame, months: tuple[date, ...], std: St
     stacked = stacked.with_columns(_deciding_month(sid, len(months)) for sid in ids)
     columns: list[pl.Expr] = []
     for sid in ids:
-        columns += _period_columns(std[sid], len(months))
-    return stacked.select(HOUSEHOLD, PERSON, *columns)
+        columns += _period_columns(std[sid], len(months), set(monthly[0].columns), detail)
+    return stacked.select(HOUSEHOLD, PERSON, *columns, overflow.alias(OVERFLOW_COLUMN))
 
 
 def _period_status(sid: str, n_months: int) -> pl.Expr:
@@ -511,38 +699,43 @@ def _deciding_month(sid: str, n_months: int) -> pl.Expr:
                               for i in range(n_months)]).alias(f"{sid}.month")
 
 
-def _period_columns(s: Standard, n_months: int) -> list[pl.Expr]:
+def _period_columns(s: Standard, n_months: int, have: set[str], detail: str) -> list[pl.Expr]:
     sid, months = s.id, range(n_months)
 
     def col(field: str, i: int) -> pl.Expr:
+        if f"{sid}.{field}" not in have:  # a narrow frame has no amount where there is none
+            return pl.lit(None, dtype=FIXED)
         return pl.col(f"{sid}.{field}@{i}")
 
     eligible = [col("status", i) == "eligible" for i in months]
     last = pl.col(f"{sid}.month")
 
-    def detail(field: str) -> pl.Expr:
+    def detail_(field: str) -> pl.Expr:
         out = col(field, 0)
         for i in months:
             out = pl.when(last == i).then(col(field, i)).otherwise(out)
         return out.alias(f"{sid}.{field}")
 
-    return [pl.col(f"{sid}.status"), _total(s, col, eligible, months).alias(f"{sid}.total"),
-            pl.lit(s.period not in ("month", "once")).alias(f"{sid}.prorated"),
-            *(detail(f) for f in RESULT_FIELDS if f != "status")]
+    status, total = pl.col(f"{sid}.status"), _total(s, col, eligible, months).alias(f"{sid}.total")
+    if detail != "full":
+        return [status, total, *(detail_(f) for f in ("quantity",) if f"{sid}.{f}" in have)]
+    return [status, total, pl.lit(s.period not in ("month", "once")).alias(f"{sid}.prorated"),
+            *(detail_(f) for f in RESULT_FIELDS if f != "status")]
 
 
 def _total(s: Standard, col: Any, eligible: list[pl.Expr], months: range) -> pl.Expr:
     if s.period == "once":
-        first = pl.lit(None, dtype=NUMBER)
+        first = pl.lit(None, dtype=FIXED)
         found = pl.lit(False)
         for i in reversed(months):
             first = pl.when(eligible[i]).then(col("amount", i)).otherwise(first)
             found = found | eligible[i]
-        return pl.when(~found).then(pl.lit(Decimal(0), dtype=NUMBER)).otherwise(first)
-    twelve = pl.lit(Decimal(12), dtype=NUMBER)
-    shares = [col("amount", i) if s.period == "month" else (col("annual_amount", i) / twelve)
+        return pl.when(~found).then(pl.lit(0, dtype=FIXED)).otherwise(first)
+    # A yearly figure a month: a twelfth, to the millionth (the scalar engine divides exactly;
+    # the totals agree to the fen).
+    shares = [col("amount", i) if s.period == "month" else div_round(col("annual_amount", i), 12)
               for i in months]
     unknown = pl.any_horizontal([eligible[i] & shares[i].is_null() for i in months])
     total = pl.sum_horizontal([pl.when(eligible[i]).then(shares[i])
-                               .otherwise(pl.lit(Decimal(0), dtype=NUMBER)) for i in months])
-    return pl.when(unknown).then(None).otherwise(total.cast(NUMBER))
+                               .otherwise(pl.lit(0, dtype=FIXED)) for i in months])
+    return pl.when(unknown).then(None).otherwise(total.cast(FIXED))

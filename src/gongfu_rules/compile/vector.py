@@ -7,20 +7,29 @@ parameters that are missing (``0``: the value is known), and ``value`` is null e
 so ``and``/``or`` decide as the scalar engine does, and the scalar engine's :class:`Unknown`
 sets become bit unions, so an undetermined result names the same inputs.
 
-Numbers are ``Decimal(38, 6)``: money stays exact to the fen, and ``round`` rounds halves up
-(四舍五入) as the scalar engine does, not to even.
+Numbers are fixed-point integers, never floats or decimals: ages, counts and whole constants
+are plain ``Int64``; every other number (money, ratios) is an ``Int64`` count of millionths
+(:data:`SCALE`, 10⁻⁶ 元 for money — money inputs are whole fen, so they are exact; parameters
+and ratios carry up to six places). ``+ - *`` of fixed-point values are exact; a product of
+two of them and a quotient are rounded half away from zero to the millionth; ``ceil``,
+``floor`` and ``round`` (四舍五入, halves away from zero, as :data:`decimal.ROUND_HALF_UP`) are
+exact integer arithmetic. A value beyond :data:`LIMIT` (about 4×10¹² 元) is never wrapped
+around: it becomes unknown with the :data:`OVERFLOW` bit set, and the batch sets that
+household aside with an error row.
 
 Columns the expressions read (prepared by :mod:`gongfu_rules.table`): one per person fact, one
 per household fact (``household.NAME``), ``__age``, ``__household_size``, and per standard its
 parameter columns ``PREFIXp.NAME`` (a table parameter: ``PREFIXp.NAME[KEY]``) with their unknown
-masks ``PREFIXu.NAME``, joined from a frame of the regions in the data. Each node type has exactly one handler in ``HANDLERS``.
+masks ``PREFIXu.NAME``, joined from a frame of the regions in the data. A fact the frame lacks
+is not a column: it compiles to a constant null with its missing bit. Each node type has exactly
+one handler in ``HANDLERS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 from typing import Any
 
@@ -30,28 +39,58 @@ from ..expr import nodes as n
 from ..facts import fact_specs
 from ..regions import NATIONAL
 
-NUMBER = pl.Decimal(38, 6)
+SCALE = 10**6  #: a fixed-point number is an Int64 count of millionths
+FEN = 10**4  #: millionths in a fen (0.01 元): money inputs are whole fen
+FIXED = pl.Int64
 MASK = pl.UInt64
 ZERO = pl.lit(0, dtype=MASK)
+OVERFLOW = 1 << 63  #: the unknown-mask bit of a value too large to hold
+LIMIT = 4.0e18  #: largest magnitude held (in millionths; Int64 goes to 9.2e18)
+
+
+def to_fixed(value: Decimal | int) -> int:
+    """A decimal as millionths, halves away from zero (standards' figures have at most six places)."""
+    return int((Decimal(value) * SCALE).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True, slots=True)
 class V:
-    """A compiled node: its value and its unknown-mask expressions. ``integral`` numbers (ages,
-    counts, whole constants) are ``Int64``, compared and added as integers — much cheaper than
-    decimals; they become decimals where they meet one."""
+    """A compiled node: its value and its unknown-mask expressions. A number is ``int``
+    (ages, counts, whole constants: plain ``Int64``) or ``fixed`` (millionths); ``num`` is
+    ``None`` for booleans and text."""
 
     value: pl.Expr
     unknown: pl.Expr
-    integral: bool = False
+    num: str | None = None
 
-    def number(self) -> pl.Expr:
-        return self.value.cast(NUMBER) if self.integral else self.value
+    @property
+    def integral(self) -> bool:
+        return self.num == "int"
+
+    def fixed(self) -> "V":
+        """The number in millionths (an integer is scaled, guarded against overflow)."""
+        if self.num != "int":
+            return self
+        return guard(self.value * SCALE, self.value.cast(pl.Float64) * SCALE, self.unknown)
+
+
+def guard(value: pl.Expr, approx: pl.Expr, unknown: pl.Expr, num: str = "fixed") -> V:
+    """``value`` where ``approx`` (the same computed in floating point, which cannot wrap
+    around) is within :data:`LIMIT`; else null with the :data:`OVERFLOW` bit."""
+    over = approx.abs() > LIMIT
+    return V(pl.when(over).then(None).otherwise(value),
+             pl.when(over).then(unknown | pl.lit(OVERFLOW, dtype=MASK)).otherwise(unknown), num)
+
+
+def div_round(x: pl.Expr, d: int | pl.Expr) -> pl.Expr:
+    """``x / d`` rounded half away from zero, in integers (``d`` > 0)."""
+    return (x.abs() * 2 + d) // (pl.lit(2) * d) * x.sign()
 
 
 class Bits:
     """Bit numbers for the inputs (``birth_date``, ``household.dibao``) and parameters a rule
-    reads; ``names`` decodes a mask back into the scalar engine's sorted name lists."""
+    reads; ``names`` decodes a mask back into the scalar engine's sorted name lists. The top
+    bit is :data:`OVERFLOW`."""
 
     def __init__(self) -> None:
         self.inputs: dict[str, int] = {}
@@ -66,8 +105,8 @@ class Bits:
     def _bit(self, table: dict[str, int], name: str) -> int:
         if name not in table:
             bit = len(self.inputs) + len(self.params)
-            if bit >= 64:
-                raise ValueError("a rule reads more than 64 inputs and parameters")
+            if bit >= 63:
+                raise ValueError("a rule reads more than 63 inputs and parameters")
             table[name] = bit
         return 1 << table[name]
 
@@ -82,19 +121,44 @@ class Bits:
 
 
 class Compiler:
-    """Compiles the nodes of one rule; ``bits`` collects the names its masks use."""
+    """Compiles the nodes of one rule; ``bits`` collects the names its masks use. ``present``
+    names the fact columns the frame has (``None``: all of them)."""
 
-    def __init__(self, bits: Bits, table_keys: Callable[[str], tuple[str, ...]], prefix: str):
+    def __init__(self, bits: Bits, table_keys: Callable[[str], tuple[str, ...]], prefix: str,
+                 present: Collection[str] | None = None):
         self.bits = bits
         self.table_keys = table_keys  # a table parameter's keys, as the region frame has them
         self.prefix = prefix  # of this standard's parameter columns in the region frame
+        self.present = present
         self.aggregates: list[Aggregate] = []  # computed before the rule, per household
+        self.may_overflow = False  # whether any value can carry the OVERFLOW bit
+        self.lets: list[tuple[pl.Expr, pl.Expr]] = []  # intermediate columns, in order
+        self.inline = False  # inside an aggregate (a group-by): no intermediate columns
+        self.read_inline: set[str] = set()  # parameter columns an aggregate reads
+
+    def let(self, v: V) -> V:
+        """``v`` as columns of its own, computed before the rule (``lets``), so that the
+        expressions that read it twice or more (a guard, a rounding, a choice) do not copy
+        its whole tree: nested arithmetic would otherwise grow exponentially."""
+        if self.inline:
+            return v
+        name = f"{self.prefix}let{len(self.lets)}"
+        self.lets.append((v.value.alias(name), v.unknown.alias(name + ".u")))
+        return V(pl.col(name), pl.col(name + ".u"), v.num)
 
     def param(self, name: str, key: str | None = None) -> pl.Expr:
-        return pl.col(f"{self.prefix}p.{name}" + ("" if key is None else f"[{key}]"))
+        return self._read(f"{self.prefix}p.{name}" + ("" if key is None else f"[{key}]"))
 
     def param_unknown(self, name: str) -> pl.Expr:
-        return pl.col(f"{self.prefix}u.{name}")
+        return self._read(f"{self.prefix}u.{name}")
+
+    def _read(self, column: str) -> pl.Expr:
+        if self.inline:
+            self.read_inline.add(column)
+        return pl.col(column)
+
+    def has(self, column: str) -> bool:
+        return self.present is None or column in self.present
 
     def compile(self, node: n.Node) -> V:
         return HANDLERS[node.key()](self, node)
@@ -116,46 +180,50 @@ def _const(c: Compiler, node: n.Const) -> V:
     if isinstance(value, bool):
         return V(pl.lit(value), ZERO)
     if isinstance(value, int) or (isinstance(value, Decimal) and value == value.to_integral_value()):
-        return V(pl.lit(int(value), dtype=pl.Int64), ZERO, integral=True)
+        return V(pl.lit(int(value), dtype=pl.Int64), ZERO, "int")
     if isinstance(value, Decimal):
-        return V(pl.lit(value, dtype=NUMBER), ZERO)
+        return V(pl.lit(to_fixed(value), dtype=FIXED), ZERO, "fixed")
     return V(pl.lit(value, dtype=pl.String), ZERO)
 
 
-def _fact_column(name: str, mask_name: str, c: Compiler) -> V:
+_DTYPES = {"num": pl.Int64, "bool": pl.Boolean}
+
+
+def _fact_column(name: str, mask_name: str, c: Compiler, node: n.Node) -> V:
+    """A fact's column, or, when the frame lacks it (the input ``mask_name``), a constant
+    null that is missing."""
+    num = _num_kind(mask_name) if _is_number(node) else None
+    if not c.has(mask_name):
+        dtype = _DTYPES.get(node.type.name, pl.String) if node.type is not None else pl.String
+        return V(pl.lit(None, dtype=dtype), c.bits.mask(mask_name), num)
     col = pl.col(name)
-    return V(col, pl.when(col.is_null()).then(c.bits.mask(mask_name)).otherwise(ZERO))
+    unknown = pl.when(col.is_null()).then(c.bits.mask(mask_name)).otherwise(ZERO)
+    if num == "fixed":  # money is read as whole fen, at most 10^14 (columns.MONEY_MAX)
+        return V(col * FEN, unknown, num)
+    return V(col, unknown, num)
 
 
-def _numeric(v: V, name: str) -> V:
-    """A numeric fact as an integer (ages, counts, grades) or a decimal (money)."""
-    if name in _INTEGRAL:
-        return V(v.value.cast(pl.Int64), v.unknown, integral=True)
-    return V(v.value.cast(NUMBER), v.unknown)
+def _num_kind(name: str) -> str:
+    """Ages, counts and grades are integers; money is fixed-point."""
+    return "int" if name in _INTEGRAL else "fixed"
 
 
 def _person_fact(c: Compiler, node: n.PersonFact) -> V:
     if node.name == "age":
-        return _numeric(_fact_column("__age", "birth_date", c), "age")
-    v = _fact_column(node.name, node.name, c)
-    if node.type is not None and node.type.name == "num":
-        return _numeric(v, node.name)
-    return v
+        return _fact_column("__age", "birth_date", c, node)
+    return _fact_column(node.name, node.name, c, node)
 
 
 def _household_fact(c: Compiler, node: n.HouseholdFact) -> V:
     if node.name == "size":
-        return V(pl.col("__household_size").cast(pl.Int64), ZERO, integral=True)
+        return V(pl.col("__household_size").cast(pl.Int64), ZERO, "int")
     name = f"household.{node.name}"
-    v = _fact_column(name, name, c)
-    if node.type is not None and node.type.name == "num":
-        return _numeric(v, name)
-    return v
+    return _fact_column(name, name, c, node)
 
 
 def _param(c: Compiler, node: n.Param) -> V:
     c.bits.param(node.name)  # reserve its bit so the region frame can use it
-    return V(c.param(node.name), c.param_unknown(node.name))
+    return V(c.param(node.name), c.param_unknown(node.name), "fixed" if _is_number(node) else None)
 
 
 def _index(c: Compiler, node: n.Index) -> V:
@@ -164,13 +232,13 @@ def _index(c: Compiler, node: n.Index) -> V:
     base_unknown = c.param_unknown(name)
     bit = pl.lit(c.bits.param(name), dtype=MASK)
     keys = c.table_keys(name)
-    value = pl.lit(None, dtype=NUMBER)
+    value = pl.lit(None, dtype=FIXED)
     for k in reversed(keys):
         value = pl.when(key.value == k).then(c.param(name, k)).otherwise(value)
     # A key the table lacks, or a null entry, leaves the amount undetermined on this parameter.
     entry_unknown = pl.when(value.is_null()).then(bit).otherwise(ZERO)
     either = base_unknown | key.unknown
-    return V(value, pl.when(either != 0).then(either).otherwise(entry_unknown))
+    return c.let(V(value, pl.when(either != 0).then(either).otherwise(entry_unknown), "fixed"))
 
 
 def _not(c: Compiler, node: n.Not) -> V:
@@ -180,7 +248,7 @@ def _not(c: Compiler, node: n.Not) -> V:
 
 def _neg(c: Compiler, node: n.Neg) -> V:
     v = c.compile(node.operand)
-    return V(-v.value, v.unknown)
+    return V(-v.value, v.unknown, v.num)
 
 
 def _junction(c: Compiler, operands: tuple[n.Node, ...], decisive: bool) -> V:
@@ -203,28 +271,74 @@ def _or(c: Compiler, node: n.Or) -> V:
     return _junction(c, node.operands, decisive=True)
 
 
-_ARITH: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b,
-}
+def _f(x: pl.Expr) -> pl.Expr:
+    return x.cast(pl.Float64)
+
+
+def _arith(c: Compiler, node: n.Arith) -> V:
+    c.may_overflow = True
+    a, b = c.compile(node.left), c.compile(node.right)
+    if node.op in ("*", "/") and a.num == "fixed" and isinstance(node.right, n.Const) \
+            and b.integral:  # by a whole constant (``/ 12``): no widening needed
+        k = int(node.right.value)  # type: ignore[arg-type]
+        if node.op == "/" and k > 0:
+            return c.let(V(div_round(a.value, k), a.unknown, "fixed"))
+    return c.let(arith(node.op, a, b))
+
+
+def arith(op: str, a: V, b: V) -> V:
+    """``a op b`` in integers or millionths, guarded against overflow."""
+    unknown = a.unknown | b.unknown
+    if a.integral and b.integral and op != "/":
+        exact = {"+": a.value + b.value, "-": a.value - b.value, "*": a.value * b.value}[op]
+        approx = {"+": _f(a.value) + _f(b.value), "-": _f(a.value) - _f(b.value),
+                  "*": _f(a.value) * _f(b.value)}[op]
+        return guard(exact, approx, unknown, "int")
+    if op == "*" and (a.integral or b.integral):  # millionths times a whole number: exact
+        return guard(a.value * b.value, _f(a.value) * _f(b.value), unknown)
+    a, b = a.fixed(), b.fixed()
+    unknown = a.unknown | b.unknown
+    if op in ("+", "-"):
+        exact = a.value + b.value if op == "+" else a.value - b.value
+        approx = _f(a.value) + _f(b.value) if op == "+" else _f(a.value) - _f(b.value)
+        return guard(exact, approx, unknown)
+    wide_a, wide_b = a.value.cast(pl.Int128), b.value.cast(pl.Int128)
+    if op == "*":  # a product of millionths is in 10^-12: back to millionths, rounded
+        exact = div_round(wide_a * wide_b, SCALE)
+        approx = _f(a.value) * _f(b.value) / SCALE
+    else:  # a quotient, rounded to the millionth; by zero it cannot be held (an error row)
+        d = pl.when(wide_b != 0).then(wide_b)
+        exact = div_round(wide_a.abs() * SCALE, d.abs()) * wide_a.sign() * d.sign()
+        approx = pl.when(b.value != 0).then(_f(a.value) * SCALE / _f(b.value)) \
+            .otherwise(float("inf"))
+    return guard(exact.cast(FIXED, strict=False), approx, unknown)
+
+
 _CMP: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
 }
-
-
-def _arith(c: Compiler, node: n.Arith) -> V:
-    a, b = c.compile(node.left), c.compile(node.right)
-    if a.integral and b.integral and node.op != "/":
-        return V(_ARITH[node.op](a.value, b.value), a.unknown | b.unknown, integral=True)
-    return V(_ARITH[node.op](a.number(), b.number()).cast(NUMBER), a.unknown | b.unknown)
+_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 def _compare(c: Compiler, node: n.Compare) -> V:
     a, b = c.compile(node.left), c.compile(node.right)
-    if a.integral != b.integral:  # an integer meets a decimal: compare as decimals
-        return V(_CMP[node.op](a.number(), b.number()), a.unknown | b.unknown)
-    return V(_CMP[node.op](a.value, b.value), a.unknown | b.unknown)
+    unknown = a.unknown | b.unknown
+    if a.integral and b.num == "fixed":
+        return V(_int_vs_fixed(node.op, a.value, b.value), unknown)
+    if a.num == "fixed" and b.integral:
+        return V(_int_vs_fixed(_FLIP[node.op], b.value, a.value), unknown)
+    return V(_CMP[node.op](a.value, b.value), unknown)
+
+
+def _int_vs_fixed(op: str, i: pl.Expr, x: pl.Expr) -> pl.Expr:
+    """``i op x`` for an integer ``i`` and millionths ``x``, without scaling ``i`` (which
+    could overflow): ``i <= x`` is ``i <= floor(x)``, ``i < x`` is ``i < ceil(x)``."""
+    floor, ceil = x // SCALE, -((-x) // SCALE)
+    if op in ("==", "!="):
+        same = (x % SCALE == 0) & (i == floor)
+        return same if op == "==" else ~same
+    return {"<": i < ceil, "<=": i <= floor, ">": i > floor, ">=": i >= ceil}[op]
 
 
 def _in(c: Compiler, node: n.In) -> V:
@@ -235,8 +349,9 @@ def _in(c: Compiler, node: n.In) -> V:
         member = v.value.is_in(pl.lit(pl.Series([int(x) for x in choices],
                                                 dtype=pl.Int64)).implode())
     elif numeric:
-        member = v.number().is_in(pl.lit(pl.Series([Decimal(x) for x in choices],
-                                                   dtype=NUMBER)).implode())
+        v = v.fixed()
+        member = v.value.is_in(pl.lit(pl.Series([to_fixed(x) for x in choices],
+                                                dtype=FIXED)).implode())
     else:
         member = v.value.is_in(pl.lit(pl.Series(choices)).implode())
     member = ~member if node.negate else member
@@ -245,12 +360,12 @@ def _in(c: Compiler, node: n.In) -> V:
 
 def _if_else(c: Compiler, node: n.IfElse) -> V:
     t, a, b = c.compile(node.test), c.compile(node.then), c.compile(node.orelse)
+    if _is_number(node) and a.num != b.num:
+        a, b = a.fixed(), b.fixed()
     unknown = (pl.when(t.unknown != 0).then(t.unknown | a.unknown | b.unknown)
                .when(t.value).then(a.unknown).otherwise(b.unknown))
-    both = a.integral and b.integral
-    then, orelse = (a.value, b.value) if both or not _is_number(node) else (a.number(), b.number())
-    return V(pl.when(t.value.is_null()).then(None).when(t.value).then(then)
-             .otherwise(orelse), unknown, integral=both)
+    value = pl.when(t.value.is_null()).then(None).when(t.value).then(a.value).otherwise(b.value)
+    return c.let(V(value, unknown, a.num)) if a.num else V(value, unknown, a.num)
 
 
 def _is_number(node: n.Node) -> bool:
@@ -258,29 +373,34 @@ def _is_number(node: n.Node) -> bool:
 
 
 def round_half_up(x: pl.Expr, digits: int = 0) -> pl.Expr:
-    """四舍五入 to ``digits`` places: ties away from zero, as :data:`decimal.ROUND_HALF_UP`."""
-    return x.cast(NUMBER).round(digits, mode="half_away_from_zero")
+    """Millionths ``x`` 四舍五入 to ``digits`` places (0 to 6): ties away from zero, as
+    :data:`decimal.ROUND_HALF_UP`; still in millionths."""
+    step = SCALE // 10 ** digits
+    return x if step == 1 else div_round(x, step) * step
 
 
 def _call(c: Compiler, node: n.Call) -> V:
     args = [c.compile(a) for a in node.args]
     unknown = or_masks([a.unknown for a in args])
-    integral = all(a.integral for a in args) and node.func != "round"
-    if integral and node.func in ("ceil", "floor"):
-        return args[0]  # a whole number already
-    vals = [a.value if integral else a.number().cast(NUMBER) for a in args]
     if node.func in ("min", "max"):  # these skip nulls: an unknown argument must not be
+        if not all(a.integral for a in args):
+            args = [a.fixed() for a in args]
+            unknown = or_masks([a.unknown for a in args])
+        vals = [a.value for a in args]
         pick = pl.min_horizontal if node.func == "min" else pl.max_horizontal
         value = pl.when(pl.any_horizontal([v.is_null() for v in vals])).then(None) \
             .otherwise(pick(vals))
-    elif node.func == "ceil":
-        value = vals[0].ceil()
-    elif node.func == "floor":
-        value = vals[0].floor()
-    else:  # round
-        digits = node.args[1].value if len(node.args) > 1 else 0  # type: ignore[attr-defined]
-        value = round_half_up(vals[0], int(digits))
-    return V(value if integral else value.cast(NUMBER), unknown, integral=integral)
+        return c.let(V(value, unknown, args[0].num))
+    x = args[0]
+    if node.func in ("ceil", "floor"):
+        if x.integral:
+            return x  # a whole number already
+        whole = x.value // SCALE if node.func == "floor" else -((-x.value) // SCALE)
+        return c.let(V(whole, unknown, "int"))
+    digits = node.args[1].value if len(node.args) > 1 else 0  # type: ignore[attr-defined]
+    if x.integral and int(digits) >= 0:
+        return x
+    return c.let(V(round_half_up(x.value, int(digits)), unknown, "fixed"))
 
 
 def _in_region(c: Compiler, node: n.InRegion) -> V:
@@ -297,10 +417,16 @@ def _in_region(c: Compiler, node: n.InRegion) -> V:
 def _aggregate(c: Compiler, node: n.Aggregate) -> V:
     """An aggregate over the household's members is computed apart, before the rule (by
     ``gongfu_rules.table``, as a group-by); here it is read from the columns that step adds."""
+    inline, read, c.inline, c.read_inline = c.inline, c.read_inline, True, set()
     inner = c.compile(node.operand)
+    params = frozenset(c.read_inline)
+    c.inline, c.read_inline = inline, read | params
     name = f"{c.prefix}agg{len(c.aggregates)}"
-    c.aggregates.append(Aggregate(name, node.func, inner))
-    return V(pl.col(f"{name}.v"), pl.col(f"{name}.u"), integral=node.func == "count")
+    c.aggregates.append(Aggregate(name, node.func, inner, params))
+    if node.func == "sum_members":
+        c.may_overflow = True
+    num = {"count": "int", "sum_members": inner.num, "any_member": None}[node.func]
+    return V(pl.col(f"{name}.v"), pl.col(f"{name}.u"), num)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +437,7 @@ class Aggregate:
     name: str
     func: str
     inner: V
+    params: frozenset[str] = frozenset()  # the parameter columns ``inner`` reads
 
     def agg(self) -> list[pl.Expr]:
         """The aggregate as group-by expressions over the members' rows (Kleene, as the
@@ -323,16 +450,20 @@ class Aggregate:
             some = v.fill_null(False).any()
             value = pl.when(some).then(True).when(any_unknown).then(None).otherwise(False)
             unknown = pl.when(some).then(ZERO).when(any_unknown).then(masks).otherwise(ZERO)
-        else:
-            total = v.cast(pl.Int64).sum() if self.func == "count" \
-                else self.inner.number().cast(NUMBER).sum().cast(NUMBER)
-            value = pl.when(any_unknown).then(None).otherwise(total)
+        elif self.func == "count":
+            value = pl.when(any_unknown).then(None).otherwise(v.cast(pl.Int64).sum())
             unknown = pl.when(any_unknown).then(masks).otherwise(ZERO)
+        else:  # a sum can grow past what an Int64 holds: guarded
+            over = v.cast(pl.Float64).sum().abs() > LIMIT
+            value = pl.when(any_unknown | over).then(None).otherwise(v.sum())
+            unknown = pl.when(any_unknown).then(masks) \
+                .when(over).then(pl.lit(OVERFLOW, dtype=MASK)).otherwise(ZERO)
         return [value.alias(f"{self.name}.v"), unknown.cast(MASK).alias(f"{self.name}.u")]
 
 
-# Numeric facts held as integers: ages, counts and grades (money stays decimal).
-_INTEGRAL = frozenset({"age", "disability_grade", "household.size"} | {
+# Numeric facts held as integers: ages (read from birth_date), counts and grades (money is
+# fixed-point).
+_INTEGRAL = frozenset({"birth_date", "disability_grade", "household.size"} | {
     (s.name if s.entity == "person" else f"household.{s.name}")
     for s in fact_specs() if s.type == "count"})
 

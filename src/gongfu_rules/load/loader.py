@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ErrorDetail, StandardsError, boundary
 from ..limits import MAX_NESTING, MAX_NUMBER_CHARS, MAX_YAML_BYTES, MAX_YAML_NODES
 from ..model import StandardsSet
+from . import cache
 from .build import Builder
 from .schema import CatalogFile, DocumentsFile, ParameterFile, SetFile, StandardFile
 
@@ -153,8 +154,17 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
     except OSError as e:
         raise StandardsError.one("file_unreadable", f"cannot list the directory: {e.strerror}",
                                  source=str(root)) from None
+    # Every file's bytes first: they give the digest, which keys the start-up cache.
     contents: dict[Path, bytes] = {}
-    meta = _read_model(root / SET_FILE, SetFile, root, errors, contents)
+    texts = {f: _read_text(f, f.relative_to(root).as_posix(), errors, contents)
+             for f in [root / SET_FILE, *files]}
+    digest = _digest(root, contents)
+    parsed = cache.load(digest)  # the files' YAML as parsed by an earlier run, if kept
+    fresh: dict[str, Any] = {}
+
+    def read(path: Path, model: type[BaseModel]) -> Any:
+        return _read_model(path, model, root, errors, texts[path], parsed, fresh)
+    meta = read(root / SET_FILE, SetFile)
     shared: list[tuple[str, ParameterFile]] = []
     standard_files: list[tuple[str, StandardFile]] = []
     catalog: list[tuple[str, CatalogFile]] = []
@@ -162,17 +172,17 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
     for f in files:
         rel = f.relative_to(root).as_posix()
         if rel == CATALOG_DOCUMENTS:
-            documents = _read_model(f, DocumentsFile, root, errors, contents)
+            documents = read(f, DocumentsFile)
         elif rel.startswith("catalog/"):
-            model = _read_model(f, CatalogFile, root, errors, contents)
+            model = read(f, CatalogFile)
             if model is not None:
                 catalog.append((rel, model))
         elif rel.startswith("parameters/"):
-            model = _read_model(f, ParameterFile, root, errors, contents)
+            model = read(f, ParameterFile)
             if model is not None:
                 shared.append((rel, model))
         else:
-            model = _read_model(f, StandardFile, root, errors, contents)
+            model = read(f, StandardFile)
             if model is not None:
                 standard_files.append((rel, model))
     builder = Builder(errors)
@@ -181,8 +191,10 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
     entries = builder.catalog(catalog, documents, standards)
     if errors or meta is None:
         raise StandardsError(errors)
+    if parsed is None:
+        cache.store(digest, fresh)
     return StandardsSet(
-        name=meta.name, version=meta.version, digest=_digest(root, contents),
+        name=meta.name, version=meta.version, digest=digest,
         standards=MappingProxyType(standards), parameters=MappingProxyType(parameters),
         root=str(root), catalog=MappingProxyType(entries),
         catalog_domains=MappingProxyType({k: cf.domain for _, cf in catalog for k in cf.entries}),
@@ -190,9 +202,16 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
 
 
 def _read_model(path: Path, model: type[BaseModel], root: Path, errors: list[ErrorDetail],
-                contents: dict[Path, bytes]) -> Any:
+                text: str | None, parsed: dict[str, Any] | None, fresh: dict[str, Any]) -> Any:
+    """A file validated as ``model``; its YAML from ``parsed`` (the cache) when there, else
+    parsed from ``text`` and kept in ``fresh`` for the cache."""
     rel = path.relative_to(root).as_posix()
-    data = read_yaml(path, rel, errors, contents)
+    if parsed is not None and rel in parsed:
+        data = parsed[rel]
+    else:
+        data = None if text is None else _parse_yaml(text, rel, errors)
+        if data is not None:
+            fresh[rel] = data
     if data is None:
         return None
     try:
@@ -207,8 +226,10 @@ def read_yaml(path: Path, rel: str, errors: list[ErrorDetail],
     """A YAML file holding a mapping, read under this loader's strict rules (also for reform
     files); ``None``, with the problems appended to ``errors`` naming ``rel``, when it cannot be."""
     text = _read_text(path, rel, errors, {} if contents is None else contents)
-    if text is None:
-        return None
+    return None if text is None else _parse_yaml(text, rel, errors)
+
+
+def _parse_yaml(text: str, rel: str, errors: list[ErrorDetail]) -> dict[str, Any] | None:
     try:
         data = yaml.load(text, Loader=_StrictLoader)
     except _StrictError as e:
