@@ -25,7 +25,7 @@ from gongfu_rules import default_standards, evaluate_table
 def totals(roster: Path, on: str) -> dict[str, tuple[Decimal, int, set[str]]]:
     """Per standard: the total amount, how many eligible results have no known amount, and
     the regions whose values applied."""
-    table = evaluate_table(roster, on=on)
+    table = evaluate_table(roster, on=on, detail="full")   # with value_region and sources
     out = {}
     for column in table.columns:
         if column.endswith(".amount"):

@@ -324,8 +324,8 @@ def test_a_body_that_is_not_json_is_a_415(http, ctype):
     ({"profile": ORPHAN, "on": "2025-08-01", "lang": "fr"}, ("value_invalid", ["lang"])),
     ({"on": "2025-08-01"}, ("field_missing", ["profile"])),
     ({"profile": ORPHAN, "on": "2025-13-01"}, ("date_invalid", ["on"])),
-    ({"profile": ORPHAN, "period": "0000"}, ("period_invalid", ["period"])),
-    ({"profile": ORPHAN, "period": "9999"}, ("period_invalid", ["period"])),
+    ({"profile": ORPHAN, "period": "0000"}, ("period_out_of_range", ["period"])),
+    ({"profile": ORPHAN, "period": "9999"}, ("period_out_of_range", ["period"])),
     ({"profile": ORPHAN, "on": "2025-08-01", "period": "2025"}, ("time_invalid", ["on"])),
     ({"profile": ORPHAN}, ("time_invalid", ["on"])),
 ])
