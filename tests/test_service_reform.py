@@ -245,3 +245,21 @@ def test_finished_jobs_expire():
     time.sleep(0.1)
     assert store.get(job.id) is None
     store.close()
+
+
+def test_jobs_still_queued_when_the_app_stops_end_as_cancelled_and_new_ones_run():
+    store = Jobs()
+    gate = threading.Event()
+    running = store.submit(gate.wait)
+    queued = store.submit(lambda: 1)
+    store.close()
+    assert store.get(queued.id).status == "error"
+    assert [e.code for e in store.get(queued.id).errors] == ["job_cancelled"]
+    gate.set()
+    later = store.submit(lambda: 2)
+    deadline = time.monotonic() + 10
+    while store.pending:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert (store.get(running.id).status, store.get(later.id).result) == ("ok", 2)
+    store.close()

@@ -17,7 +17,7 @@ import traceback
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -57,7 +57,8 @@ class Jobs:
         self._jobs: OrderedDict[str, Job] = OrderedDict()  # in order of submission
         self._pending = 0
         self._lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gongfu-job")
+        self._executor: ThreadPoolExecutor | None = None  # started by the first submission
+        self._queued: dict[str, Future[None]] = {}
 
     def submit(self, work: Callable[[], Any], **meta: Any) -> Job:
         """Queue ``work`` (a callable returning the result, raising a GongfuError for a
@@ -72,7 +73,9 @@ class Jobs:
             job = Job(uuid.uuid4().hex, datetime.now(timezone.utc), meta=meta)
             self._jobs[job.id] = job
             self._pending += 1
-        self._executor.submit(self._run, job, work)
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gongfu-job")
+            self._queued[job.id] = self._executor.submit(self._run, job, work)
         return job
 
     @property
@@ -86,8 +89,19 @@ class Jobs:
             return self._jobs.get(job_id)
 
     def close(self) -> None:
-        """Stop taking work; queued jobs are dropped, a running one finishes in its thread."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """At the app's shutdown: the jobs still queued end as ``error`` (``job_cancelled``), a
+        running one finishes in its thread. A later submission starts a new worker."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            for job_id, future in list(self._queued.items()):
+                if future.cancelled():
+                    self._finish(self._jobs[job_id], None, "error", [ErrorDetail(
+                        "job_cancelled", "the server stopped before the job ran; submit it "
+                        "again")])
 
     def _run(self, job: Job, work: Callable[[], Any]) -> None:
         try:
@@ -100,10 +114,15 @@ class Jobs:
             result, status, errors = None, "error", [ErrorDetail("internal_error",
                                                                  "internal error")]
         with self._lock:
-            job.result, job.errors = result, errors
-            job.finished, job.finished_at = datetime.now(timezone.utc), time.monotonic()
-            job.status = status  # last: a poller that sees "ok" finds the result set
-            self._pending -= 1
+            self._finish(job, result, status, errors)
+
+    def _finish(self, job: Job, result: Any, status: JobStatus,
+                errors: list[ErrorDetail]) -> None:
+        job.result, job.errors = result, errors
+        job.finished, job.finished_at = datetime.now(timezone.utc), time.monotonic()
+        job.status = status  # last: a poller that sees "ok" finds the result set
+        self._pending -= 1
+        self._queued.pop(job.id, None)
 
     def _expire(self) -> None:
         now = time.monotonic()

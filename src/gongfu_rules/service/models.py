@@ -347,7 +347,26 @@ REFORM_MARK = "x-gongfu-reform"
 Row = dict[str, str | int | float | bool | None]
 
 
+#: A whole request: the example reform (examples/reform_orphan_2100.yaml) on two persons.
+_COMPARE_EXAMPLE = {
+    "reform": {"name": "集中养育孤儿保障标准提高到2100元 (proposal)", "description": "proposal",
+               "author": "policy desk", "sources": {"proposal": {
+                   "document": "方案（示例）", "quote": "提高到2100元/人·月",
+                   "reliability": "unverified"}},
+               "changes": [{"parameter": "child_living_standard", "values": {"53": {
+                   "2026-07-01": {"value": {"institutional": 2100, "scattered": 1370},
+                                  "source": "proposal"}}}}]},
+    "population": [{"household_id": "h1", "birth_date": "2015-05-01", "hukou_region": "532301",
+                    "orphan": "是", "child_care_arrangement": "集中", "weight": "3"},
+                   {"household_id": "h2", "birth_date": "1960-01-01", "hukou_region": "530102",
+                    "weight": "2"}],
+    "period": "2026"}
+
+
 class ReformCompareRequest(_Request):
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [_COMPARE_EXAMPLE]})
+
     reform: Annotated[dict[str, Any], WithJsonSchema({REFORM_MARK: True})] = Field(
         description="the content of a reform file (docs/reforms.md), as JSON")
     population: list[Row] = Field(
