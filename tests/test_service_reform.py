@@ -7,6 +7,7 @@ job submitted straight to the app's :class:`~gongfu_rules.service.jobs.Jobs`.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -177,6 +178,14 @@ def test_a_population_over_the_batch_limit_is_a_413(http):
     r = submit(http, population=[ROWS[2]] * 6)
     assert r.status_code == 413
     assert codes(r) == [("population_too_large", ["population"])]
+
+
+def test_a_server_without_the_batch_extra_answers_501_saying_what_to_install(http, monkeypatch):
+    monkeypatch.setitem(sys.modules, "gongfu_rules.reform.impact", None)  # as if not installed
+    r = submit(http)
+    assert r.status_code == 501
+    assert codes(r) == [("extra_missing", ["body"])]
+    assert "pip install 'gongfu-rules[batch]'" in r.json()["errors"][0]["msg"]
 
 
 def test_an_unknown_job_is_a_404_for_its_status_and_its_result(http):
