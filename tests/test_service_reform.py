@@ -169,6 +169,13 @@ def test_neither_on_nor_period_is_a_400(http):
     assert r.status_code == 400 and codes(r)[0][0] == "time_invalid"
 
 
+@pytest.mark.parametrize("rows", [[{}], [{"budget": "1"}]])
+def test_a_population_without_a_profile_column_is_a_400(http, rows):
+    r = submit(http, population=rows)
+    assert r.status_code == 400
+    assert codes(r) == [("population_columns_missing", ["population"])]
+
+
 def test_a_server_path_is_not_a_population(http):
     r = submit(http, population="/etc/passwd")
     assert r.status_code == 400 and codes(r)[0][1][0] == "population"

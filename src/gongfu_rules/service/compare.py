@@ -134,6 +134,10 @@ def _prepare(req: models.ReformCompareRequest, baseline: StandardsSet) -> Any:
         population = read_population(_frame(req.population))
     except GongfuError as e:
         raise prefixed(e, "population") from None
+    if not population.columns:
+        raise InputError.one("population_columns_missing", "no row has a profile column "
+                             "(birth_date, hukou_region, ...; docs/batch.md lists them)",
+                             loc=("population",))
     return lambda: compare(population, baseline, applied, on=req.on, period=req.period,
                            examples=req.examples)
 
