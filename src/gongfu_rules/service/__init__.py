@@ -9,6 +9,8 @@ A FastAPI app over the library's public API, for portals written in Java or Java
     GET  /v1/standards[/{id}[/history]]   the standards, their rule and values on a date, history
     GET  /v1/facts                 the facts a profile may give, with zh/en labels (form builders)
     GET  /v1/version, /healthz
+    POST /v1/reform/compare        a reform and a population: a job (202), polled at
+    GET  /v1/reform/jobs/{id}[/result]    its status, then its figures or HTML report
 
 Contract: money is a decimal string (``"1374.00"``), as in ``Evaluation.to_json()``; every error
 is ``{"errors": [{code, loc, msg}]}`` with a 4xx status taken from the library's error class

@@ -26,7 +26,9 @@ from ..errors import ErrorDetail, GongfuError, InputError
 from ..evaluate import evaluate
 from ..model import StandardsSet
 from ..profile import Household, parse_household
-from . import models, views
+from ..reform.schema import ReformFile
+from . import compare, models, views
+from .jobs import Jobs
 from .middleware import DIGEST_HEADER, VERSION_HEADER, StandardsHeaders
 from .problems import (NotFound, PayloadTooLarge, UnsupportedMediaType, error_body, install,
                        options_error, prefixed)
@@ -40,7 +42,7 @@ API = "v1"
 def create_app(standards: StandardsSet | str | Path | None = None, *,
                max_body_bytes: int = 1 << 20, max_batch: int = 1000,
                max_stream_bytes: int = 64 << 20, cors_origins: Sequence[str] = (),
-               reload_on_sighup: bool = True) -> FastAPI:
+               reload_on_sighup: bool = True, jobs: Jobs | None = None) -> FastAPI:
     """The service as an ASGI app.
 
     ``standards``: a loaded set, a standards directory, or None for the bundled set; it is
@@ -48,15 +50,21 @@ def create_app(standards: StandardsSet | str | Path | None = None, *,
     ``max_batch`` the households of one batch, ``max_stream_bytes`` an NDJSON body; over any
     of them the answer is a 413. ``cors_origins``: the origins a browser may call from (none
     by default). ``reload_on_sighup``: reload the set from its directory on SIGHUP.
+    ``jobs``: the queue and store of reform comparisons (default: :class:`.jobs.Jobs` with
+    its default bounds); a population has at most ``max_batch`` rows.
     """
     holder = Standards.load(standards)
+    jobs = jobs if jobs is not None else Jobs()
     app = FastAPI(title="gongfu-rules", version=__version__, lifespan=_lifespan(
-        holder, reload_on_sighup), description=_DESCRIPTION, openapi_url="/openapi.json",
+        holder, reload_on_sighup, jobs), description=_DESCRIPTION, openapi_url="/openapi.json",
         docs_url=None, redoc_url=None)  # their pages load scripts from a CDN
     app.state.standards = holder
+    app.state.reform_jobs = jobs
     install(app)
     limits = _Limits(max_body_bytes, max_batch, max_stream_bytes)
     _routes(app, limits)
+    compare.add_routes(app, jobs, max_body_bytes=max_body_bytes, max_rows=max_batch,
+                       read_json=_json, check_time=_check_time, envelope=_envelope)
     app.add_middleware(StandardsHeaders, holder=holder)
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
@@ -73,7 +81,7 @@ _DESCRIPTION = (
     "`Gongfu-Standards-Version`. See docs/http-api.md.")
 
 
-def _lifespan(holder: Standards, on_sighup: bool):
+def _lifespan(holder: Standards, on_sighup: bool, jobs: Jobs):
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
@@ -89,6 +97,7 @@ def _lifespan(holder: Standards, on_sighup: bool):
         finally:
             if installed:
                 loop.remove_signal_handler(signal.SIGHUP)
+            jobs.close()
     return lifespan
 
 
@@ -431,7 +440,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     doc = get_openapi(title=app.title, version=app.version, description=app.description,
                       routes=app.routes)
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-    for model in (models.EvaluateRequest, models.BatchRequest, models.ScreenRequest, Household):
+    for model in (models.EvaluateRequest, models.BatchRequest, models.ScreenRequest, Household,
+                  models.ReformCompareRequest, ReformFile):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = _with_profiles(schema)
@@ -448,7 +458,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             if NDJSON in content:  # FastAPI adds the JSON media type of the line model too
                 content.pop("application/json", None)
             for response in responses.values():
-                response["headers"] = _HEADERS
+                response["headers"] = {**response.get("headers", {}), **_HEADERS}
     app.openapi_schema = doc
     return doc
 
@@ -457,6 +467,9 @@ def _with_profiles(node: Any) -> Any:
     if isinstance(node, dict):
         if node.get(models.PROFILE_MARK):
             return dict(models.PROFILE_SCHEMA)
+        if node.get(models.REFORM_MARK):
+            return {"$ref": "#/components/schemas/ReformFile",
+                    "description": "the content of a reform file (docs/reforms.md), as JSON"}
         return {k: _with_profiles(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_with_profiles(v) for v in node]

@@ -339,3 +339,127 @@ class VersionOut(_Out):
 class HealthOut(_Out):
     status: Literal["ok"]
     standards_set: StandardsSetOut
+
+
+# --- reform comparison jobs ------------------------------------------------------------------
+#: Where the reform goes; the OpenAPI document puts the reform file's schema there.
+REFORM_MARK = "x-gongfu-reform"
+Row = dict[str, str | int | float | bool | None]
+
+
+#: A whole request: the example reform (examples/reform_orphan_2100.yaml) on two persons.
+_COMPARE_EXAMPLE = {
+    "reform": {"name": "集中养育孤儿保障标准提高到2100元 (proposal)", "description": "proposal",
+               "author": "policy desk", "sources": {"proposal": {
+                   "document": "方案（示例）", "quote": "提高到2100元/人·月",
+                   "reliability": "unverified"}},
+               "changes": [{"parameter": "child_living_standard", "values": {"53": {
+                   "2026-07-01": {"value": {"institutional": 2100, "scattered": 1370},
+                                  "source": "proposal"}}}}]},
+    "population": [{"household_id": "h1", "birth_date": "2015-05-01", "hukou_region": "532301",
+                    "orphan": "是", "child_care_arrangement": "集中", "weight": "3"},
+                   {"household_id": "h2", "birth_date": "1960-01-01", "hukou_region": "530102",
+                    "weight": "2"}],
+    "period": "2026"}
+
+
+class ReformCompareRequest(_Request):
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [_COMPARE_EXAMPLE]})
+
+    reform: Annotated[dict[str, Any], WithJsonSchema({REFORM_MARK: True})] = Field(
+        description="the content of a reform file (docs/reforms.md), as JSON")
+    population: list[Row] = Field(
+        min_length=1, description="the caseload inline: one object per person with the batch "
+        "columns (docs/batch.md) and an optional `weight`; at most the server's batch limit "
+        "(1000 by default; more is a 413)")
+    on: Annotated[str | None, _DATE] = Field(
+        default=None, description="the cost is that day's amounts as a year; give this or "
+        "`period`")
+    period: Annotated[str | None, _PERIOD] = Field(
+        default=None, description="the cost is what is paid over the year or month")
+    lang: Lang | None = Field(default=None, description="language of the HTML report "
+                              "(default zh)")
+    examples: int = Field(default=5, ge=0, le=20, description="example households explained")
+
+
+class StandardImpactOut(_Out):
+    standard: str
+    name_zh: str
+    name_en: str
+    entity: str
+    baseline: Money
+    reform: Money
+    change: Money
+    beneficiaries_baseline: Money
+    beneficiaries_reform: Money
+    gained: Money
+    lost: Money
+    unpriced_baseline: Money
+    unpriced_reform: Money
+
+
+class RegionImpactOut(_Out):
+    region: str
+    name: str
+    baseline: Money
+    reform: Money
+    change: Money
+    persons: Money
+
+
+class ImpactStampOut(_Out):
+    package: str
+    package_version: str
+    standards: str
+    standards_version: str
+    standards_digest: str
+    reformed_standards_digest: str
+    reform: str
+    reform_author: str
+    reform_digest: str
+    population_digest: str
+    evaluated_standards: list[str]
+
+
+class TotalOut(_Out):
+    baseline: Money
+    reform: Money
+    change: Money
+
+
+class ImpactOut(_Out):
+    """The figures of ``gongfu reform compare --format json`` (docs/reforms.md). Counts are
+    weighted, so they are decimal strings too."""
+
+    stamp: ImpactStampOut
+    time: dict[str, str | None]
+    weighted: bool
+    rows: int
+    set_aside: int
+    total: TotalOut
+    by_standard: list[StandardImpactOut]
+    by_prefecture: list[RegionImpactOut]
+    by_county: list[RegionImpactOut]
+    households: dict[str, Money]
+    deciles: list[dict[str, str]]
+    bands: dict[str, Any]
+    dibao_line: dict[str, Any]
+    examples: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    target: dict[str, Any] | None
+    notes: list[str]
+
+
+class ReformJobOut(_Out):
+    """A comparison job, as PolicyEngine's API polls them: ``computing`` (queued or running),
+    then ``ok`` with the ``result`` or ``error`` with the ``errors``."""
+
+    id: str
+    status: Literal["computing", "ok", "error"]
+    submitted: str = Field(description="UTC, ISO 8601")
+    finished: str | None
+    expires: str | None = Field(description="when a finished job and its result are "
+                                "forgotten (UTC, ISO 8601)")
+    result: ImpactOut | None
+    errors: list[ErrorItem] | None
