@@ -6,6 +6,7 @@
     gongfu standards show ID [--history]
     gongfu standards coverage [--by domain|region] [--format table|json]
     gongfu validate [DIR]
+    gongfu monitor ingest EVENTS.jsonl | tick --on DATE | changes [--since DATE]  [--store FILE]
 
 Exit codes: 0 success; 1 a standards set failed validation; 2 bad input (profile, date,
 option); 3 a batch finished but some rows were set aside (see OUTPUT.errors.csv).
@@ -101,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     va = sub.add_parser("validate", help="load a standards directory and run its test cases")
     va.add_argument("dir", nargs="?", help="default: the bundled standards")
     va.set_defaults(run=_cmd_validate)
+
+    from .monitor.cli import add_parser as add_monitor  # the life-event monitor (monitor extra)
+    add_monitor(sub)
     return p
 
 
