@@ -253,8 +253,11 @@ class Monitor:
                                            and date.fromisoformat(m["death_date"]) <= day)]
         alive_ids = {m["id"] for m in alive}
         found: dict[Key, tuple[Entry, StandardResult]] = {}
-        if alive:
-            profile = {k: v for k, v in state.profile.items() if k != "members"} | {"members": alive}
+        if members:
+            # the dead are left out so that household size and sums count the living; when no
+            # one is left, they stay, so the household's own standards (丧葬补贴) still decide
+            profile = {k: v for k, v in state.profile.items() if k != "members"} | {
+                "members": alive or members}
             result = evaluate(profile, on=day, standards=self._subset(ids), explain=False)
             groups = [(pid, rs) for pid, rs in result.persons.items()] + [("", result.household)]
             for pid, results in groups:
@@ -266,7 +269,7 @@ class Monitor:
                         found[key] = ((r.status, money(r.amount), version), r)
         rows = []
         gone = [k for k in state.tracked if k[1] in ids or (k[0] and k[0] not in alive_ids)
-                or (not k[0] and not alive)]
+                or (not k[0] and not members)]
         for key in dict.fromkeys([*gone, *found]):
             old = state.tracked.get(key)
             new, r = found.get(key, (None, None))
