@@ -225,6 +225,15 @@ def test_an_event_no_rule_routes_is_an_error_not_silence(monitor):
     assert e.value.code == "event_unrouted"
 
 
+def test_every_event_type_is_routed_by_its_generated_rule(monitor):
+    from gongfu_rules.monitor import EVENT_TYPES
+    with monitor.router.session("h1") as route:
+        for name in EVENT_TYPES:
+            kind = type("E", (), {"type": name})
+            assert route(kind(), False) == (monitor.deps.by_event[name],) * 2
+        assert route(kind(), True)[0] == monitor.deps.all  # a new member: everything
+
+
 def test_without_durable_rules_the_monitor_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "durable", None)
     with pytest.raises(MonitorError) as e:

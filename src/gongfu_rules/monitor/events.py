@@ -54,6 +54,7 @@ class Event(BaseModel):
     household_id: str = Field(min_length=1)
     person_id: str | None = None
     region: str | None = Field(default=None, description="the household's region code, when known")
+    birth_date: date | None = Field(default=None, description="the person's, as the register has it")
 
     label: ClassVar[tuple[str, str]] = ("", "")
     changes: ClassVar[frozenset[str]] = frozenset()
@@ -66,7 +67,9 @@ class Event(BaseModel):
         if self.region is not None:
             profile["region"] = self.region
         if self.person_id is not None:
-            self._apply_person(_person(profile, self.person_id))
+            person = _person(profile, self.person_id)
+            _set(person, birth_date=self.birth_date)
+            self._apply_person(person)
         self._apply_household(profile)
 
     def _apply_person(self, person: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -179,7 +179,8 @@ class Store:
     def insert_changes(self, rows: list[ChangeRow]) -> None:
         self.db.executemany(
             f"INSERT INTO changes ({', '.join(_CHANGE_COLUMNS)}) VALUES "
-            f"({', '.join('?' * len(_CHANGE_COLUMNS))})", [astuple(r) for r in rows])
+            f"({', '.join('?' * len(_CHANGE_COLUMNS))})",
+            [tuple(getattr(r, c) for c in _CHANGE_COLUMNS) for r in rows])  # astuple deep-copies
 
     def revoke(self, seqs: list[int]) -> None:
         self.db.executemany("UPDATE changes SET revoked = 1 WHERE seq = ?", [(s,) for s in seqs])
