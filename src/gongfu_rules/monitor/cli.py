@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from ..load.loader import load_standards
 
@@ -35,17 +38,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ch.add_argument("--after", type=int, help="recorded after this sequence number (seq)")
 
 
-def _monitor(args: argparse.Namespace):
+@contextmanager
+def _monitor(args: argparse.Namespace) -> Iterator[Any]:
     from .core import Monitor
-    return Monitor(args.store, load_standards(args.standards) if args.standards else None)
+    m = Monitor(args.store, load_standards(args.standards) if args.standards else None)
+    try:
+        yield m
+    finally:
+        m.close()
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    m = _monitor(args)
-    try:
+    with _monitor(args) as m:
         report = m.ingest_file(args.events)
-    finally:
-        m.close()
     print(f"{report.applied} events applied ({report.late} late), {report.duplicates} duplicates "
           f"skipped, {report.changes} changes, {report.revoked} revoked, "
           f"{len(report.errors)} errors")
@@ -55,21 +60,15 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _tick(args: argparse.Namespace) -> int:
-    m = _monitor(args)
-    try:
+    with _monitor(args) as m:
         report = m.tick(args.on)
-    finally:
-        m.close()
     print(f"{report.households} households ({report.persons} persons) re-evaluated, "
           f"{report.changes} changes")
     return 0
 
 
 def _changes(args: argparse.Namespace) -> int:
-    m = _monitor(args)
-    try:
+    with _monitor(args) as m:
         for record in m.changes(args.since, args.after):
             print(json.dumps(record, ensure_ascii=False))
-    finally:
-        m.close()
     return 0

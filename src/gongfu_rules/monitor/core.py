@@ -108,18 +108,21 @@ class Monitor:
             raise InputError.one("file_unreadable", f"cannot read {path}: {e.strerror}",
                                  loc=("events",)) from None
 
-    def _ingest_batch(self, batch: list[tuple[int, Event]], report: Report) -> None:
-        seen: set[str] = set()
-        for line, event in sorted(batch, key=lambda b: (b[1].effective_date, b[0])):
-            if event.id in seen or self.store.seen(event.id):
-                report.duplicates += 1
-                continue
-            seen.add(event.id)
-            try:
-                self._apply(event, report)
-            except GongfuError as e:
-                report.errors.extend(ErrorDetail(d.code, d.msg, ("line", line, *d.loc))
-                                     for d in e.details)
+    def _ingest_batch(self, batch: list[tuple[int, Event]], report: Report,
+                      commit_every: int = 500) -> None:
+        ordered = sorted(batch, key=lambda b: (b[1].effective_date, b[0]))
+        for i in range(0, len(ordered), commit_every):
+            with self.store.transaction():  # one commit for many events: commits cost I/O
+                for line, event in ordered[i:i + commit_every]:
+                    if self.store.seen(event.id):
+                        report.duplicates += 1
+                        continue
+                    try:
+                        with self.store.savepoint():
+                            self._apply(event, report)
+                    except GongfuError as e:
+                        report.errors.extend(ErrorDetail(d.code, d.msg, ("line", line, *d.loc))
+                                             for d in e.details)
 
     def _apply(self, event: Event, report: Report) -> None:
         hid = event.household_id
@@ -138,11 +141,10 @@ class Monitor:
                 state = fresh
             else:
                 rows, revoke = self._run(hid, state, [event], event.effective_date, route), []
-        with self.store.transaction():
-            self.store.log_event(body)
-            self.store.save(hid, state)
-            self.store.revoke([seq for seq, _ in revoke])
-            self.store.insert_changes(rows)
+        self.store.log_event(body)
+        self.store.save(hid, state)
+        self.store.revoke([seq for seq, _ in revoke])
+        self.store.insert_changes(rows)
         report.applied += 1
         report.late += late
         report.changes += len(rows)
@@ -172,10 +174,15 @@ class Monitor:
                     state = self.store.load(hid)
                     if state.as_of is None or state.as_of >= day:
                         continue
-                    with self.router.session(hid) as route:
-                        rows = self._run(hid, state, [], day, route)
-                    self.store.save(hid, state)
-                    self.store.insert_changes(rows)
+                    try:
+                        with self.store.savepoint(), self.router.session(hid) as route:
+                            rows = self._run(hid, state, [], day, route)
+                            self.store.save(hid, state)
+                            self.store.insert_changes(rows)
+                    except GongfuError as e:  # reported; the household stays where it was
+                        report.errors.extend(ErrorDetail(d.code, d.msg, ("household", hid, *d.loc))
+                                             for d in e.details)
+                        continue
                     report.households += 1
                     report.persons += len(state.profile.get("members", ()))
                     report.changes += len(rows)

@@ -4,8 +4,9 @@ Tables: ``events`` (the append-only log, unique by event id), ``households`` (cu
 JSON, and ``as_of``: the date up to which the household has been evaluated), ``persons`` (birth
 and death dates, indexed, so the clock finds birthdays with one query per age), ``entitlements``
 (the last evaluated results with their rule versions) and ``changes`` (what the monitor
-reported). Whatever one event or one clock point does is written in one transaction: a crash
-leaves the store as it was before, and the event is applied again, once, when sent again.
+reported). An event is logged in the same transaction as everything it changes (events are
+committed a few hundred at a time, each in a savepoint that a rejected event undoes alone): a
+crash leaves the store as it was before, and the event is applied again, once, when resent.
 """
 
 from __future__ import annotations
@@ -109,6 +110,18 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of a transaction that an error undoes alone (one event of a batch)."""
+        self.db.execute("SAVEPOINT one")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK TO one")
+            self.db.execute("RELEASE one")
+            raise
+        self.db.execute("RELEASE one")
 
     # --- reading ---------------------------------------------------------------------------
     def seen(self, event_id: str) -> bool:
