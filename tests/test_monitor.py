@@ -267,6 +267,15 @@ def test_an_unknown_event_type_is_rejected_naming_the_field():
     assert e.value.details[0].loc == ("type",) or "type" in str(e.value)
 
 
+def test_a_line_that_is_not_json_is_reported_by_its_number(tmp_path, monitor):
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps(SEQUENCE[0]) + "\n\n{not json\n" + json.dumps(SEQUENCE[1]) + "\n",
+                      encoding="utf-8")
+    report = monitor.ingest_file(events)
+    assert report.applied == 2
+    assert [(e.code, e.loc) for e in report.errors] == [("json_invalid", ("line", 3))]
+
+
 def test_the_cli_ingests_ticks_and_prints_changes_as_json_lines(tmp_path, capsys):
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in SEQUENCE) + "\n",

@@ -76,12 +76,18 @@ class Monitor:
         self.store.close()
 
     # --- ingest ------------------------------------------------------------------------------
-    def ingest(self, events: Iterable[Event | dict[str, Any]], chunk: int = 50_000) -> Report:
+    def ingest(self, events: Iterable[Event | dict[str, Any] | GongfuError | None],
+               chunk: int = 50_000) -> Report:
         """Apply events, each once (by id), in effective-date order within each chunk; a late
         event replays its household. A bad event is reported in ``errors`` and skipped."""
         report = Report()
         batch: list[tuple[int, Event]] = []
         for line, data in enumerate(events, 1):
+            if data is None:
+                continue
+            if isinstance(data, GongfuError):  # a line that is not JSON (from ingest_file)
+                report.errors.extend(data.details)
+                continue
             try:
                 batch.append((line, parse_event(data, line)))
             except GongfuError as e:
@@ -101,7 +107,10 @@ class Monitor:
                         try:
                             yield json.loads(text)
                         except json.JSONDecodeError as e:
-                            yield {"_invalid_json": f"line {n}: {e.msg}"}
+                            yield InputError.one("json_invalid", f"not valid JSON: {e.msg} "
+                                                 f"(column {e.colno})", loc=("line", n))
+                    else:
+                        yield None  # a blank line: skipped, but counted, so lines keep their numbers
         try:
             return self.ingest(lines())
         except OSError as e:
