@@ -89,6 +89,13 @@ def test_a_grade_1_disability_in_a_dibao_household_starts_living_and_care_subsid
         assert start["cause"] == "c1" and start["decidable"]
 
 
+def test_without_a_dibao_event_the_household_is_not_in_dibao(monitor):
+    monitor.ingest([ev("c1", "disability_certified", "2025-05-01", person="p1", region=CHUXIONG,
+                       grade=1)])
+    assert not of(monitor, "disability_living_subsidy")  # needs a 低保 household: decided no
+    assert [c["mode"] for c in of(monitor, "severe_disability_care_subsidy")] == ["免申即享"]
+
+
 def test_dibao_granted_starts_the_dibao_payment(monitor):
     monitor.ingest([
         ev("m1", "hukou_move", "2025-01-01", person="p1", region=KUNMING, hukou_region=KUNMING),

@@ -25,7 +25,7 @@ from ..expr.names import input_label
 from ..load.loader import load_standards
 from ..model import StandardsSet
 from ..results import StandardResult, money
-from .events import Event, MonitorError, parse_event
+from .events import Event, parse_event
 from .routing import Dependencies, Router
 from .store import ChangeRow, Entry, HouseholdState, Key, Store
 

@@ -21,8 +21,8 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from ..errors import ErrorDetail, InputError
-from ..profile import (CareArrangement, DisabilityCategory, SchoolLocation, SelfCare, Sex,
-                       StudentStage, SupportMode)
+from ..profile import (DisabilityCategory, SchoolLocation, SelfCare, Sex, StudentStage,
+                       SupportMode)
 from ..regions import regions
 
 #: Facts that the registers feeding the monitor own: false until an event says otherwise.
@@ -64,6 +64,8 @@ class Event(BaseModel):
 
     def apply(self, profile: Profile) -> None:
         """Change ``profile`` (a household dict) as this event says."""
+        for fact, value in HOUSEHOLD_DEFAULTS.items():
+            profile.setdefault(fact, value)
         if self.region is not None:
             profile["region"] = self.region
         if self.person_id is not None:
