@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ..errors import ErrorDetail, InputError
 from ..profile import (DisabilityCategory, SchoolLocation, SelfCare, Sex, StudentStage,
@@ -38,10 +38,14 @@ class MonitorError(InputError):
 Profile = dict[str, Any]  # {"id", "region", household facts..., "members": [{...}, ...]}
 
 
-def _region_code(value: str | None) -> str | None:
-    if value is not None and regions().name(value) is None:
-        raise ValueError(f"'{value}' is not a GB/T 2260 region code")
-    return value
+def _region_code(value: str) -> str:
+    code = regions().normalize(value)
+    if code is None:
+        raise ValueError("not a GB/T 2260 region code")
+    return code
+
+
+RegionCode = Annotated[str, AfterValidator(_region_code)]
 
 
 class Event(BaseModel):
@@ -53,14 +57,13 @@ class Event(BaseModel):
     effective_date: date
     household_id: str = Field(min_length=1)
     person_id: str | None = None
-    region: str | None = Field(default=None, description="the household's region code, when known")
+    region: RegionCode | None = Field(default=None, description="the household's region code")
     birth_date: date | None = Field(default=None, description="the person's, as the register has it")
 
     label: ClassVar[tuple[str, str]] = ("", "")
     changes: ClassVar[frozenset[str]] = frozenset()
     needs_person: ClassVar[bool] = True
 
-    _region = field_validator("region")(classmethod(lambda cls, v: _region_code(v)))
 
     def apply(self, profile: Profile) -> None:
         """Change ``profile`` (a household dict) as this event says."""
@@ -107,12 +110,11 @@ def _set(target: dict[str, Any], **values: Any) -> None:
 class Birth(Event):
     type: Literal["birth"]
     sex: Sex | None = None
-    hukou_region: str | None = None
+    hukou_region: RegionCode | None = None
     born_in_compliance: bool | None = None
     label = ("出生登记", "birth registered")
     changes = frozenset({"birth_date", "sex", "born_in_compliance", "*members", "household.size"})
 
-    _hukou = field_validator("hukou_region")(classmethod(lambda cls, v: _region_code(v)))
 
     def _apply_person(self, person):
         _set(person, birth_date=self.effective_date, sex=self.sex, hukou_region=self.hukou_region,
@@ -227,11 +229,10 @@ class IncomeChange(Event):
 
 class HukouMove(Event):
     type: Literal["hukou_move"]
-    hukou_region: str
+    hukou_region: RegionCode
     label = ("户籍迁移", "hukou moved")
     changes = frozenset({"hukou_region"})
 
-    _hukou = field_validator("hukou_region")(classmethod(lambda cls, v: _region_code(v)))
 
     def _apply_person(self, person):
         person["hukou_region"] = self.hukou_region
@@ -241,12 +242,11 @@ class ResidenceMove(Event):
     """A member's residence moves (``person_id``), or the whole household's (no ``person_id``)."""
 
     type: Literal["residence_move"]
-    residence_region: str
+    residence_region: RegionCode
     needs_person = False
     label = ("居住地变更", "residence moved")
     changes = frozenset({"residence_region", "household.region"})
 
-    _residence = field_validator("residence_region")(classmethod(lambda cls, v: _region_code(v)))
 
     def _apply_person(self, person):
         person["residence_region"] = self.residence_region
@@ -290,6 +290,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(AnyEvent)
 
 
+def _field(loc: tuple) -> tuple:
+    """The field's path, without the event type pydantic puts first."""
+    return loc[1:] if loc and loc[0] in EVENT_TYPES else loc
+
+
 def parse_event(data: dict[str, Any] | Event, line: int | None = None) -> Event:
     """An event from its JSON form; :class:`InputError` naming the field (and line) if invalid.
 
@@ -301,8 +306,8 @@ def parse_event(data: dict[str, Any] | Event, line: int | None = None) -> Event:
         event = _ADAPTER.validate_python(data)
     except ValidationError as e:
         head = () if line is None else ("line", line)
-        raise InputError([ErrorDetail(f"event_{err['type']}", err["msg"],
-                                      loc=(*head, *err["loc"])) for err in e.errors()]) from None
+        raise InputError([ErrorDetail(f"event_{err['type']}", err["msg"], loc=(*head, *_field(err["loc"])))
+                          for err in e.errors()]) from None
     if event.needs_person and event.person_id is None:
         raise InputError.one("event_person_missing", f"a {event.type} event needs a person_id",
                              loc=(*(() if line is None else ("line", line)), "person_id"))
