@@ -194,6 +194,19 @@ def test_a_crash_between_applying_an_event_and_storing_its_changes_loses_and_dou
     assert standing(monitor) == standing(reference)
 
 
+def test_a_crash_during_a_tick_is_repaired_by_ticking_again(tmp_path, monitor, monkeypatch):
+    monitor.ingest(SEQUENCE)
+    monkeypatch.setattr(Store, "insert_changes", lambda self, rows: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        monitor.tick("2028-12-31")
+    monkeypatch.undo()
+    monitor.tick("2028-12-31")
+    reference = Monitor(tmp_path / "reference.sqlite", default_standards())
+    reference.ingest(SEQUENCE)
+    reference.tick("2028-12-31")
+    assert standing(monitor) == standing(reference)
+
+
 def test_more_households_than_durable_rules_has_live_sessions(monitor):
     n = 1100  # durable-rules holds at most 1,024 live sessions per ruleset
     report = monitor.ingest(ev(f"b{i}", "birth", "2025-03-01", household=f"h{i}", person="c",

@@ -306,8 +306,8 @@ def parse_event(data: dict[str, Any] | Event, line: int | None = None) -> Event:
         event = _ADAPTER.validate_python(data)
     except ValidationError as e:
         head = () if line is None else ("line", line)
-        raise InputError([ErrorDetail(f"event_{err['type']}", err["msg"], loc=(*head, *_field(err["loc"])))
-                          for err in e.errors()]) from None
+        raise InputError([ErrorDetail(f"event_{err['type']}", err["msg"],
+                                      loc=(*head, *_field(err["loc"]))) for err in e.errors()]) from None
     if event.needs_person and event.person_id is None:
         raise InputError.one("event_person_missing", f"a {event.type} event needs a person_id",
                              loc=(*(() if line is None else ("line", line)), "person_id"))
