@@ -15,8 +15,6 @@ from gongfu_rules.monitor import routing
 from gongfu_rules.monitor.store import Store
 from gongfu_rules.results import money
 
-pytest.importorskip("durable", reason="the monitor extra (durable-rules) is part of the dev extra")
-
 CHUXIONG = "532301"  # 楚雄市: the disability subsidies have published amounts there
 KUNMING = "530102"  # 五华区
 
