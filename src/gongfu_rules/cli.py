@@ -9,6 +9,7 @@
     gongfu reform compare --population FILE --reform REFORM.yaml (--on DATE | --period P) ...
     gongfu population synth --size N [--region 53] --seed S -o FILE
     gongfu serve [--host H] [--port P] [--standards DIR] [--workers N]
+    gongfu monitor ingest EVENTS.jsonl | tick --on DATE | changes [--since DATE]  [--store FILE]
 
 Exit codes: 0 success; 1 a standards set failed validation; 2 bad input (profile, date,
 option); 3 a batch finished but some rows were set aside (see OUTPUT.errors.csv); 4 an
@@ -147,6 +148,9 @@ def _parser() -> argparse.ArgumentParser:
     va = sub.add_parser("validate", help="load a standards directory and run its test cases")
     va.add_argument("dir", nargs="?", help="default: the bundled standards")
     va.set_defaults(run=_cmd_validate)
+
+    from .monitor.cli import add_parser as add_monitor  # the life-event monitor (monitor extra)
+    add_monitor(sub)
     return p
 
 
