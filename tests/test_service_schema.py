@@ -43,8 +43,23 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 schema.config.phases.coverage.enabled = False
 
 
-@schema.parametrize()
+# Schemathesis 4.32 cannot always build random bodies for the reform job: its generator finds
+# the three kinds of `changes` (an anyOf of allOf-wrapped models) unsatisfiable ("Cannot
+# generate an array with 1 demanded elements") for this app's document, though not for one
+# equal to it but for key order and one maxItems — not yet pinned down. That operation is
+# checked below with its documented example, and its errors by tests/test_service_reform.py.
+REFORM_JOBS = "/v1/reform/compare"
+
+
+@schema.exclude(path=REFORM_JOBS).parametrize()
 @settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_every_generated_request_gets_a_documented_non_5xx_answer(case):
     case.call_and_validate(checks=CHECKS)
+
+
+def test_the_reform_jobs_documented_example_gets_a_documented_answer():
+    example = app.openapi()["components"]["schemas"]["ReformCompareRequest"]["examples"][0]
+    case = schema[REFORM_JOBS]["POST"].Case(body=example, media_type="application/json")
+    response = case.call_and_validate(checks=CHECKS)
+    assert response.status_code == 202
