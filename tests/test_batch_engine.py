@@ -195,3 +195,9 @@ def test_an_unwritable_cache_directory_is_no_error(tmp_path, monkeypatch):
     blocker.write_text("x")
     monkeypatch.setenv("GONGFU_RULES_CACHE", str(Path(blocker) / "sub"))
     assert len(load_standards()) > 0
+
+
+def test_rows_with_no_column_a_standard_reads_are_still_returned_one_for_one():
+    frame = pl.DataFrame({"note": ["a", "b", "c"]})
+    table = evaluate_table(frame, on=ON, only=[FUNERAL], ignore_extra_columns=True)
+    assert table.get_column("row").to_list() == [1, 2, 3]

@@ -96,8 +96,7 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     months, last_day = _time(on, period)
     needed = needed_fields(std, only)
     if isinstance(source, pl.DataFrame):
-        mapping, _ = map_headers(source.columns, ignore_extra_columns)
-        raw = source.select(h for h, f in mapping.items() if f in needed)
+        raw = source.select(_needed_headers(needed, ignore_extra_columns)(source.columns))
     else:
         raw = read_whole(Path(source), _needed_headers(needed, ignore_extra_columns))
     mapping, _ = map_headers(raw.columns, ignore_extra_columns)
@@ -141,7 +140,8 @@ def _needed_headers(needed: frozenset[str], ignore: bool) -> Callable[[list[str]
     still checked, so an unknown column is an error unless ignored)."""
     def pick(headers: list[str]) -> list[str]:
         mapping, _ = map_headers(headers, ignore)
-        return [h for h, f in mapping.items() if f in needed]
+        # A frame of no columns has no rows: with nothing needed, one column keeps the count.
+        return [h for h, f in mapping.items() if f in needed] or headers[:1]
     return pick
 
 

@@ -261,7 +261,9 @@ def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
     rows in the file (1 = the first data row). ``last_day``: a birth date after it is an error.
     """
     reverse = {field: header for header, field in mapping.items()}
-    df = raw.select(list(mapping)).rename(mapping).with_row_index(ROW, offset=first_row)
+    # Rows numbered before the columns are chosen: a chunk none of whose columns is a profile
+    # field keeps its rows (a frame of no columns has none).
+    df = raw.with_row_index(ROW, offset=first_row).select(ROW, *mapping).rename(mapping)
     typed = {f for f in mapping.values() if _already_typed(_BY_NAME[f], df.schema[f])}
     df = df.with_columns(_text(f).alias(f) for f in mapping.values() if f not in typed)
     readers = {f: r for f in mapping.values() if (r := _reader(_BY_NAME[f])) is not None}
