@@ -11,17 +11,19 @@ adds the months up, so a birthday or a new value inside the period is counted fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
-from .compile.scalar import Ctx, Unknown, merge
+from .compile.scalar import Ctx, Unknown, merge, merge2
 from .dates import parse_date, parse_period
 from .errors import ErrorDetail, InputError, ProfileError
 from .explain import explain
 from .load.loader import load_standards
+from .load.schema import Text
 from .model import Rule, Standard, StandardsSet, weakest
 from .profile import Household, Person, parse_household
 from .regions import is_within, regions
@@ -56,18 +58,27 @@ def evaluate(profile: Household | Person | dict[str, Any], on: date | str | None
 
 def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: bool = True
                 ) -> tuple[dict[str, list[StandardResult]], list[StandardResult]]:
-    """Every standard for every member and for the household, on one date."""
+    """Every standard for every member and for the household, on one date.
+
+    With ``explain_`` each result's explanation is written when first read (or serialized),
+    not here; without it the explanation is None.
+    """
+    members = tuple(Ctx(p, household, on, {}) for p in household.members)
     persons = {}
-    for person in household.members:
-        ctx = Ctx(person, household, on, {})
+    for ctx in members:
+        ctx.members = members  # aggregates read every member's context, ages computed once
+        person = ctx.person
+        plan = _plan(std, "person", on, _regions(ctx))
         life = _life_reason(person, on)
-        results = [_evaluate_step(step, ctx, explain_, life)
-                   for step in _plan(std, "person", on, _regions(ctx))]
-        persons[person.id] = _apply_exclusions(results, explain_)
-    hctx = Ctx(None, household, on, {})
-    hresults = [_evaluate_step(step, hctx, explain_, None)
-                for step in _plan(std, "household", on, _regions(hctx))]
-    return persons, _apply_exclusions(hresults, explain_)
+        if life is None:
+            results = [run(ctx, explain_) for run in plan.runs]
+        else:
+            results = [_lifeless(step, life) for step in plan.steps]
+        persons[person.id] = _apply_exclusions(results, explain_) if plan.excludes else results
+    hctx = Ctx(None, household, on, {}, members)
+    plan = _plan(std, "household", on, _regions(hctx))
+    hresults = [run(hctx, explain_) for run in plan.runs]
+    return persons, _apply_exclusions(hresults, explain_) if plan.excludes else hresults
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,15 +94,31 @@ class _Step:
     values: "_Values | None"
 
 
+#: A step compiled for the profile: ``run(ctx, explain)`` gives the standard's result.
+Run = Callable[[Ctx, bool], StandardResult]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Every standard of an entity for one date and pair of regions, ready to run."""
+
+    steps: tuple[_Step, ...]
+    runs: tuple[Run, ...]
+    excludes: bool  # whether any standard here excludes another
+
+
 def _plan(std: StandardsSet, entity: str, on: date,
-          regions_: dict[str, tuple[str | None, str]]) -> tuple[_Step, ...]:
-    """The steps for every standard of ``entity``, cached per date and regions: rule versions,
-    scope and parameter values depend on nothing else, so a caseload reuses them."""
-    key = ("plan", entity, on, regions_["hukou"], regions_["residence"])
-    plan = std._cache.get(key)
+          regions_: dict[str, tuple[str | None, str]]) -> _Plan:
+    """The plan for ``entity``, cached per date and regions (in a bounded LRU, see
+    :data:`~gongfu_rules.model.PLAN_CACHE_SIZE`): rule versions, scope and parameter values
+    depend on nothing else, so a caseload reuses them."""
+    key = (entity, on, regions_["hukou"], regions_["residence"])
+    plan = std._plans.get(key)
     if plan is None:
-        plan = std._cache[key] = tuple(
-            _step(s, on, *regions_[s.region_basis], std) for s in std if s.entity == entity)
+        steps = tuple(_step(s, on, *regions_[s.region_basis], std)
+                      for s in std if s.entity == entity)
+        plan = std._plans.put(key, _Plan(steps, tuple(_compile(step) for step in steps),
+                                         any(step.standard.excludes for step in steps)))
     return plan
 
 
@@ -120,22 +147,104 @@ def _check_births(household: Household, last_day: date) -> None:
 
 
 # --- one standard ----------------------------------------------------------------------------
-def _evaluate_step(step: _Step, ctx: Ctx, explain_: bool, life: str | None) -> StandardResult:
+def _compile(step: _Step) -> Run:
+    """The step as one closure: the fields that do not depend on the profile are laid out
+    here, once per plan, so a run only decides the conditions and computes the amount."""
     s, rule = step.standard, step.rule
     if rule is None:
-        return StandardResult(s, "not_eligible", reason="not_in_force")
-    if life is not None:
-        return StandardResult(s, "not_eligible", rule, reason=life)
+        return _fixed({"standard": s, "status": "not_eligible", "reason": "not_in_force"}, None)
     if not step.in_scope:
-        return StandardResult(s, "not_eligible", rule, reason="outside_scope", explanation=explain(
-            s, "outside_scope", region=step.region) if explain_ else None)
-    ctx.params = step.params
-    result = _decide(s, rule, ctx, step.region is None, step.region_input)
-    if result.status != "not_eligible":
-        _price(result, rule, ctx, step.values)
-    if explain_:
-        result.explanation = explain(s, result.status, result=result, region=step.region)
-    return result
+        region = step.region
+        return _fixed({"standard": s, "status": "not_eligible", "rule": rule,
+                       "reason": "outside_scope"},
+                      lambda r: explain(r.standard, "outside_scope", region=region))
+    return _decider(s, rule, step)
+
+
+def _fixed(fields: dict[str, Any], write: Callable[[StandardResult], Text] | None) -> Run:
+    explained = fields if write is None else {**fields, "_explain": write}
+    of = StandardResult._of
+
+    def run(ctx: Ctx, explain_: bool) -> StandardResult:
+        return of(explained if explain_ else fields)
+    return run
+
+
+def _explain_decided(r: StandardResult) -> Text:
+    return explain(r.standard, r.status, result=r)
+
+
+def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
+    """Decide the conditions (Kleene logic: every failed condition is named, and every input
+    that would decide an undetermined one), then price an eligible or undetermined result."""
+    conditions = tuple((c.fn, c.text) for c in rule.conditions)
+    params = step.params
+    region_unknown = Unknown(frozenset({step.region_input})) if step.region is None else None
+    base = {"standard": s, "rule": rule}
+    values = step.values
+    priced = {**base, "quantity": rule.quantity}
+    if values is not None:
+        priced |= {"parameters": values.uses, "value_region": values.value_region,
+                   "is_floor": values.is_floor, "reliability": values.reliability}
+    else:
+        priced["reliability"] = weakest(src.reliability for src in rule.sources)
+    amount_fn = rule.amount[2] if rule.amount is not None else None
+    per_year_fn = rule.per_year[2] if rule.per_year else None
+    per_year_fixed = _PER_YEAR.get(s.period)
+    of = StandardResult._of
+
+    def run(ctx: Ctx, explain_: bool) -> StandardResult:
+        ctx.params = params
+        failed = unknown = None
+        for fn, text in conditions:
+            v = fn(ctx)
+            if v is True:
+                continue
+            if v is False:
+                failed = (text,) if failed is None else (*failed, text)
+            else:
+                unknown = v if unknown is None else merge2(unknown, v)
+        if failed is not None:
+            result = of(base)
+            fields = result.__dict__
+            fields["status"] = "not_eligible"
+            fields["failed"] = failed
+        else:
+            if region_unknown is not None:
+                unknown = region_unknown if unknown is None else merge2(unknown, region_unknown)
+            result = of(priced)
+            fields = result.__dict__
+            if unknown is not None:
+                fields["status"] = "undetermined"
+                fields["missing"] = unknown.sorted_missing()
+                fields["unknown_parameters"] = unknown.sorted_params()
+            else:
+                fields["status"] = "eligible"
+                if amount_fn is not None:
+                    _amount(fields, amount_fn(ctx),
+                            per_year_fn(ctx) if per_year_fn is not None else per_year_fixed)
+        if explain_:
+            fields["_explain"] = _explain_decided
+        return result
+    return run
+
+
+def _amount(fields: dict[str, Any], amount: Any, per_year: Any) -> None:
+    """The amount and annual figure of an eligible result, or what they are missing."""
+    if isinstance(amount, Unknown) or isinstance(per_year, Unknown):
+        u = merge(amount, per_year)
+        fields["missing"] = u.sorted_missing()
+        fields["unknown_parameters"] = u.sorted_params()
+        return
+    fields["amount"] = amount
+    fields["annual_amount"] = None if per_year is None else amount * per_year
+
+
+def _lifeless(step: _Step, life: str) -> StandardResult:
+    """The result for a person who is deceased or not yet born on the date."""
+    if step.rule is None:
+        return StandardResult(step.standard, "not_eligible", reason="not_in_force")
+    return StandardResult(step.standard, "not_eligible", step.rule, reason=life)
 
 
 def _life_reason(person: Person, on: date) -> str | None:
@@ -197,47 +306,6 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -
         weakest([src.reliability for src in rule.sources] + [u.reliability for u in uses]))
 
 
-def _decide(s: Standard, rule: Rule, ctx: Ctx, region_unknown: bool,
-            region_input: str) -> StandardResult:
-    failed = unknowns = None
-    for c in rule.conditions:
-        v = c.fn(ctx)
-        if v is False:
-            failed = [c.text] if failed is None else [*failed, c.text]
-        elif v is not True:
-            unknowns = [v] if unknowns is None else [*unknowns, v]
-    if failed:
-        return StandardResult(s, "not_eligible", rule, failed=tuple(failed))
-    if region_unknown:
-        unknowns = [*(unknowns or ()), Unknown(frozenset({region_input}))]
-    if unknowns:
-        u = unknowns[0] if len(unknowns) == 1 else merge(*unknowns)
-        return StandardResult(s, "undetermined", rule, missing=u.sorted_missing(),
-                              unknown_parameters=u.sorted_params())
-    return StandardResult(s, "eligible", rule)
-
-
-def _price(result: StandardResult, rule: Rule, ctx: Ctx, values: _Values | None) -> None:
-    """Amount, annual figure, quantity, and where the values came from."""
-    result.quantity = rule.quantity
-    if values is not None:
-        result.parameters, result.value_region = values.uses, values.value_region
-        result.is_floor, result.reliability = values.is_floor, values.reliability
-    else:
-        result.reliability = weakest(src.reliability for src in rule.sources)
-    if rule.amount is None or result.status != "eligible":
-        return
-    amount = rule.amount[2](ctx)
-    per_year = rule.per_year[2](ctx) if rule.per_year else _PER_YEAR.get(result.standard.period)
-    if isinstance(amount, Unknown) or isinstance(per_year, Unknown):
-        u = merge(amount, per_year)
-        result.missing = tuple(sorted(set(result.missing) | u.missing))
-        result.unknown_parameters = tuple(sorted(set(result.unknown_parameters) | u.params))
-        return
-    result.amount = amount
-    result.annual_amount = None if per_year is None else amount * per_year
-
-
 def _apply_exclusions(results: list[StandardResult], explain_: bool) -> list[StandardResult]:
     """A standard that is eligible and ``excludes`` another takes priority over it."""
     if not any(r.standard.excludes and r.status == "eligible" for r in results):
@@ -249,10 +317,16 @@ def _apply_exclusions(results: list[StandardResult], explain_: bool) -> list[Sta
         for other in r.standard.excludes:
             o = by_id.get(other)
             if o is not None and o.status != "not_eligible":
-                by_id[other] = StandardResult(
-                    o.standard, "not_eligible", o.rule, reason="excluded", excluded_by=r.standard.id,
-                    explanation=explain(o.standard, "excluded", by=r.standard) if explain_ else None)
+                fields = {"standard": o.standard, "status": "not_eligible", "rule": o.rule,
+                          "reason": "excluded", "excluded_by": r.standard.id}
+                if explain_:
+                    fields["_explain"] = partial(_explain_excluded, by=r.standard)
+                by_id[other] = StandardResult._of(fields)
     return [by_id[r.standard.id] for r in results]
+
+
+def _explain_excluded(r: StandardResult, by: Standard) -> Text:
+    return explain(r.standard, "excluded", by=by)
 
 
 # --- periods ---------------------------------------------------------------------------------

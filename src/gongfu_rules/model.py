@@ -6,6 +6,7 @@ several sets (a baseline, a reform, last year's) can be loaded side by side; not
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,6 +18,41 @@ from .expr.nodes import Node
 from .load.schema import RELIABILITY_ORDER, Alternative, Case, Source, Text
 
 TableValue = Decimal | dict[str, Decimal | None] | None
+
+#: How many evaluation plans (one per entity, date and pair of regions) a standards set keeps.
+#: A plan is about 20 KB; a portal evaluating on ever new dates would otherwise grow without end.
+PLAN_CACHE_SIZE = 2048
+
+
+class LRUCache:
+    """A mapping of at most ``size`` entries that drops the least recently used one when full."""
+
+    __slots__ = ("size", "_entries")
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        """The value for ``key`` (now the most recently used), or None."""
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: Any, value: Any) -> Any:
+        """Store ``value`` under ``key``, evicting the least recently used entry if full."""
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +197,9 @@ class StandardsSet:
     documents: Mapping[str, Any] = field(default_factory=dict)  # key -> CatalogDocument
     catalog_domains: Mapping[str, str] = field(default_factory=dict)  # entry id -> domain
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    # evaluate()'s plans, bounded; not an init argument, so dataclasses.replace() starts afresh
+    _plans: LRUCache = field(default_factory=lambda: LRUCache(PLAN_CACHE_SIZE), init=False,
+                             repr=False, compare=False)
 
     def __iter__(self):
         return iter(self.standards.values())
