@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache, partial
+from itertools import count
+from operator import attrgetter
 from typing import Any
 
 from .compile.scalar import Ctx, Unknown, merge, merge2
 from .dates import parse_date, parse_period
 from .errors import ErrorDetail, InputError, ProfileError
 from .explain import explain
+from .expr.nodes import Aggregate, HouseholdFact, InRegion, Node, PersonFact, walk
 from .load.loader import load_standards
 from .load.schema import Text
 from .model import Rule, Standard, StandardsSet, weakest
@@ -174,6 +177,14 @@ def _explain_decided(r: StandardResult) -> Text:
     return explain(r.standard, r.status, result=r)
 
 
+#: Decisions remembered across evaluations, keyed by a plan step and the facts its conditions
+#: read (a person's age, hukou type ...): most people share them, so most standards are decided
+#: by one lookup. Cleared when full, a bound of about 10 MB.
+DECISION_CACHE_SIZE = 65536
+_DECISIONS: dict[tuple[Any, ...], dict[str, Any]] = {}
+_TOKENS = count()
+
+
 def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
     """Decide the conditions (Kleene logic: every failed condition is named, and every input
     that would decide an undetermined one), then price an eligible or undetermined result."""
@@ -191,10 +202,11 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
     amount_fn = rule.amount[2] if rule.amount is not None else None
     per_year_fn = rule.per_year[2] if rule.per_year else None
     per_year_fixed = _PER_YEAR.get(s.period)
-    of = StandardResult._of
+    # an amount read from the profile (an income, a count of members) is computed every time;
+    # one from the parameters alone is part of the decision
+    profile_amount = any(_reads_profile(x[1]) for x in (rule.amount, rule.per_year) if x)
 
-    def run(ctx: Ctx, explain_: bool) -> StandardResult:
-        ctx.params = params
+    def decide(ctx: Ctx) -> dict[str, Any]:
         failed = unknown = None
         for fn, text in conditions:
             v = fn(ctx)
@@ -205,28 +217,83 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
             else:
                 unknown = v if unknown is None else merge2(unknown, v)
         if failed is not None:
-            result = of(base)
-            fields = result.__dict__
-            fields["status"] = "not_eligible"
-            fields["failed"] = failed
+            return {**base, "status": "not_eligible", "failed": failed}
+        if region_unknown is not None:
+            unknown = region_unknown if unknown is None else merge2(unknown, region_unknown)
+        if unknown is not None:
+            return {**priced, "status": "undetermined", "missing": unknown.sorted_missing(),
+                    "unknown_parameters": unknown.sorted_params()}
+        fields = {**priced, "status": "eligible"}
+        if amount_fn is not None and not profile_amount:
+            price(fields, ctx)
+        return fields
+
+    def price(fields: dict[str, Any], ctx: Ctx) -> None:
+        _amount(fields, amount_fn(ctx),  # type: ignore[misc]
+                per_year_fn(ctx) if per_year_fn is not None else per_year_fixed)
+
+    key_of = _decision_key(s, rule, next(_TOKENS))
+    of = StandardResult._of
+    decisions = _DECISIONS
+
+    def run(ctx: Ctx, explain_: bool) -> StandardResult:
+        ctx.params = params
+        if key_of is None:
+            fields = decide(ctx)
         else:
-            if region_unknown is not None:
-                unknown = region_unknown if unknown is None else merge2(unknown, region_unknown)
-            result = of(priced)
-            fields = result.__dict__
-            if unknown is not None:
-                fields["status"] = "undetermined"
-                fields["missing"] = unknown.sorted_missing()
-                fields["unknown_parameters"] = unknown.sorted_params()
-            else:
-                fields["status"] = "eligible"
-                if amount_fn is not None:
-                    _amount(fields, amount_fn(ctx),
-                            per_year_fn(ctx) if per_year_fn is not None else per_year_fixed)
+            key = key_of(ctx)
+            fields = decisions.get(key)  # type: ignore[assignment]
+            if fields is None:
+                fields = decide(ctx)
+                if len(decisions) >= DECISION_CACHE_SIZE:
+                    decisions.clear()
+                decisions[key] = fields
+        result = of(fields)
+        if profile_amount and amount_fn is not None and fields["status"] == "eligible":
+            price(result.__dict__, ctx)
         if explain_:
-            fields["_explain"] = _explain_decided
+            result.__dict__["_explain"] = _explain_decided
         return result
     return run
+
+
+def _reads_profile(node: Node) -> bool:
+    return any(isinstance(x, (PersonFact, HouseholdFact, InRegion, Aggregate)) for x in walk(node))
+
+
+def _decision_key(s: Standard, rule: Rule, token: int) -> Callable[[Ctx], tuple[Any, ...]] | None:
+    """The key of a step's decision: ``token`` (the step) and every fact its conditions read;
+    None when they read other members (an aggregate), which are decided every time."""
+    person: dict[str, None] = {}
+    household: dict[str, None] = {}
+    age = size = False
+    for node in (x for c in rule.conditions for x in walk(c.node)):
+        if isinstance(node, Aggregate):
+            return None
+        if isinstance(node, PersonFact):
+            if node.name == "age":
+                age = True
+            else:
+                person[node.name] = None
+        elif isinstance(node, HouseholdFact):
+            if node.name == "size":
+                size = True
+            else:
+                household[node.name] = None
+        elif isinstance(node, InRegion):
+            person["hukou_region" if node.basis == "hukou" else "residence_region"] = None
+            if node.basis == "residence":
+                household["region"] = None
+    if s.entity != "person" and (person or age):
+        return None  # a household rule reads members only through aggregates
+    of_person = attrgetter(*person) if person else None
+    of_household = attrgetter(*household) if household else None
+
+    def key(ctx: Ctx) -> tuple[Any, ...]:
+        return (token, of_person(ctx.person) if of_person else None,
+                of_household(ctx.household) if of_household else None,
+                ctx.age() if age else None, len(ctx.household.members) if size else None)
+    return key
 
 
 def _amount(fields: dict[str, Any], amount: Any, per_year: Any) -> None:
