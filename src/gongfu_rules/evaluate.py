@@ -181,8 +181,24 @@ def _explain_decided(r: StandardResult) -> Text:
 #: read (a person's age, hukou type ...): most people share them, so most standards are decided
 #: by one lookup. Cleared when full, a bound of about 10 MB.
 DECISION_CACHE_SIZE = 65536
-_DECISIONS: dict[tuple[Any, ...], dict[str, Any]] = {}
+_DECISIONS: dict[tuple[Any, ...], "_Decision"] = {}
 _TOKENS = count()
+
+
+class _Decision:
+    """A remembered decision: the result's fields, and its explanation once one is written (a
+    result's explanation depends only on its fields, so results sharing them share it)."""
+
+    __slots__ = ("fields", "text")
+
+    def __init__(self, fields: dict[str, Any]):
+        self.fields = fields
+        self.text: Text | None = None
+
+    def explain(self, result: StandardResult) -> Text:
+        if self.text is None:
+            self.text = _explain_decided(result)
+        return self.text
 
 
 def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
@@ -239,20 +255,22 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
     def run(ctx: Ctx, explain_: bool) -> StandardResult:
         ctx.params = params
         if key_of is None:
-            fields = decide(ctx)
+            result = of(decide(ctx))
+            write = _explain_decided
         else:
             key = key_of(ctx)
-            fields = decisions.get(key)  # type: ignore[assignment]
-            if fields is None:
-                fields = decide(ctx)
+            decision = decisions.get(key)
+            if decision is None:
                 if len(decisions) >= DECISION_CACHE_SIZE:
                     decisions.clear()
-                decisions[key] = fields
-        result = of(fields)
-        if profile_amount and amount_fn is not None and fields["status"] == "eligible":
+                decision = decisions[key] = _Decision(decide(ctx))
+            result = of(decision.fields)
+            write = decision.explain
+        if profile_amount and amount_fn is not None and result.status == "eligible":
             price(result.__dict__, ctx)
+            write = _explain_decided  # the amount is this profile's own
         if explain_:
-            result.__dict__["_explain"] = _explain_decided
+            result.__dict__["_explain"] = write
         return result
     return run
 
