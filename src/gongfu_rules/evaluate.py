@@ -77,11 +77,11 @@ def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: boo
             results = [run(ctx, explain_) for run in plan.runs]
         else:
             results = [_lifeless(step, life) for step in plan.steps]
-        persons[person.id] = _apply_exclusions(results, explain_) if plan.excludes else results
+        persons[person.id] = _apply_exclusions(results, plan.excluding, explain_)
     hctx = Ctx(None, household, on, {}, members)
     plan = _plan(std, "household", on, _regions(hctx))
     hresults = [run(hctx, explain_) for run in plan.runs]
-    return persons, _apply_exclusions(hresults, explain_) if plan.excludes else hresults
+    return persons, _apply_exclusions(hresults, plan.excluding, explain_)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ class _Plan:
 
     steps: tuple[_Step, ...]
     runs: tuple[Run, ...]
-    excludes: bool  # whether any standard here excludes another
+    excluding: tuple[int, ...]  # the positions of the standards that exclude others
 
 
 def _plan(std: StandardsSet, entity: str, on: date,
@@ -121,7 +121,8 @@ def _plan(std: StandardsSet, entity: str, on: date,
         steps = tuple(_step(s, on, *regions_[s.region_basis], std)
                       for s in std if s.entity == entity)
         plan = std._plans.put(key, _Plan(steps, tuple(_compile(step) for step in steps),
-                                         any(step.standard.excludes for step in steps)))
+                                         tuple(i for i, step in enumerate(steps)
+                                               if step.standard.excludes)))
     return plan
 
 
@@ -249,13 +250,14 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
                 per_year_fn(ctx) if per_year_fn is not None else per_year_fixed)
 
     key_of = _decision_key(s, rule, next(_TOKENS))
-    of = StandardResult._of
+    new = object.__new__
     decisions = _DECISIONS
 
     def run(ctx: Ctx, explain_: bool) -> StandardResult:
         ctx.params = params
         if key_of is None:
-            result = of(decide(ctx))
+            result = new(StandardResult)
+            result.__dict__.update(decide(ctx))
             write = _explain_decided
         else:
             key = key_of(ctx)
@@ -264,7 +266,8 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
                 if len(decisions) >= DECISION_CACHE_SIZE:
                     decisions.clear()
                 decision = decisions[key] = _Decision(decide(ctx))
-            result = of(decision.fields)
+            result = new(StandardResult)  # StandardResult._of, inlined: this runs most
+            result.__dict__.update(decision.fields)
             write = decision.explain
         if profile_amount and amount_fn is not None and result.status == "eligible":
             price(result.__dict__, ctx)
@@ -306,6 +309,12 @@ def _decision_key(s: Standard, rule: Rule, token: int) -> Callable[[Ctx], tuple[
         return None  # a household rule reads members only through aggregates
     of_person = attrgetter(*person) if person else None
     of_household = attrgetter(*household) if household else None
+    if of_household is None and not size:  # the common shapes, without tests per call
+        if of_person is None:
+            return (lambda ctx: (token, ctx.age())) if age else (lambda ctx: (token,))
+        if age:
+            return lambda ctx: (token, of_person(ctx.person), ctx.age())
+        return lambda ctx: (token, of_person(ctx.person))
 
     def key(ctx: Ctx) -> tuple[Any, ...]:
         return (token, of_person(ctx.person) if of_person else None,
@@ -391,9 +400,11 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -
         weakest([src.reliability for src in rule.sources] + [u.reliability for u in uses]))
 
 
-def _apply_exclusions(results: list[StandardResult], explain_: bool) -> list[StandardResult]:
-    """A standard that is eligible and ``excludes`` another takes priority over it."""
-    if not any(r.standard.excludes and r.status == "eligible" for r in results):
+def _apply_exclusions(results: list[StandardResult], excluding: tuple[int, ...],
+                      explain_: bool) -> list[StandardResult]:
+    """A standard that is eligible and ``excludes`` another (at a position in ``excluding``)
+    takes priority over it."""
+    if not any(results[i].status == "eligible" for i in excluding):
         return results
     by_id = {r.standard.id: r for r in results}
     for r in results:
