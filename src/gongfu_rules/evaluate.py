@@ -250,32 +250,46 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
                 per_year_fn(ctx) if per_year_fn is not None else per_year_fixed)
 
     key_of = _decision_key(s, rule, next(_TOKENS))
-    new = object.__new__
+    new = object.__new__  # StandardResult._of, inlined below: these run for every standard
     decisions = _DECISIONS
+    price_each = profile_amount and amount_fn is not None
 
-    def run(ctx: Ctx, explain_: bool) -> StandardResult:
+    def remember(ctx: Ctx) -> _Decision:
         ctx.params = params
-        if key_of is None:
+        if len(decisions) >= DECISION_CACHE_SIZE:
+            decisions.clear()
+        decision = decisions[key_of(ctx)] = _Decision(decide(ctx))  # type: ignore[misc]
+        return decision
+
+    if key_of is not None and not price_each:  # the common case: one lookup
+        def run(ctx: Ctx, explain_: bool) -> StandardResult:
+            decision = decisions.get(key_of(ctx)) or remember(ctx)
             result = new(StandardResult)
-            result.__dict__.update(decide(ctx))
+            result.__dict__.update(decision.fields)
+            if explain_:
+                result.__dict__["_explain"] = decision.explain
+            return result
+        return run
+
+    def run_priced(ctx: Ctx, explain_: bool) -> StandardResult:
+        """Decided every time (the conditions read other members), or priced from the profile."""
+        ctx.params = params
+        result = new(StandardResult)
+        fields = result.__dict__
+        if key_of is None:
+            fields.update(decide(ctx))
             write = _explain_decided
         else:
-            key = key_of(ctx)
-            decision = decisions.get(key)
-            if decision is None:
-                if len(decisions) >= DECISION_CACHE_SIZE:
-                    decisions.clear()
-                decision = decisions[key] = _Decision(decide(ctx))
-            result = new(StandardResult)  # StandardResult._of, inlined: this runs most
-            result.__dict__.update(decision.fields)
+            decision = decisions.get(key_of(ctx)) or remember(ctx)
+            fields.update(decision.fields)
             write = decision.explain
-        if profile_amount and amount_fn is not None and result.status == "eligible":
-            price(result.__dict__, ctx)
+        if price_each and fields["status"] == "eligible":
+            price(fields, ctx)
             write = _explain_decided  # the amount is this profile's own
         if explain_:
-            result.__dict__["_explain"] = write
+            fields["_explain"] = write
         return result
-    return run
+    return run_priced
 
 
 def _reads_profile(node: Node) -> bool:
