@@ -180,8 +180,9 @@ def _explain_decided(r: StandardResult) -> Text:
 
 #: Decisions remembered across evaluations, keyed by a plan step and the facts its conditions
 #: read (a person's age, hukou type ...): most people share them, so most standards are decided
-#: by one lookup. Cleared when full, a bound of about 10 MB.
-DECISION_CACHE_SIZE = 65536
+#: by one lookup. A decision holds about 500 bytes: cleared when full, near 16 MB at most (an
+#: LRU's bookkeeping would cost as much as the lookup it saves).
+DECISION_CACHE_SIZE = 32768
 _DECISIONS: dict[tuple[Any, ...], "_Decision"] = {}
 _TOKENS = count()
 

@@ -19,9 +19,11 @@ from .load.schema import RELIABILITY_ORDER, Alternative, Case, Source, Text
 
 TableValue = Decimal | dict[str, Decimal | None] | None
 
-#: How many evaluation plans (one per entity, date and pair of regions) a standards set keeps.
-#: A plan is about 20 KB; a portal evaluating on ever new dates would otherwise grow without end.
-PLAN_CACHE_SIZE = 2048
+#: How many evaluation plans (one per entity, date and pair of regions) a standards set keeps:
+#: a person's and a household's plan for each Yunnan county on two dates. A plan of the bundled
+#: standards, compiled, holds about 140 KB, so this bounds the cache near 70 MB; unbounded, a
+#: portal evaluating on ever new dates would grow without end.
+PLAN_CACHE_SIZE = 512
 
 
 class LRUCache:
