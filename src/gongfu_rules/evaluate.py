@@ -27,7 +27,7 @@ from .explain import explain
 from .expr.nodes import Aggregate, HouseholdFact, InRegion, Node, PersonFact, walk
 from .load.loader import load_standards
 from .load.schema import Text
-from .model import Rule, Standard, StandardsSet, weakest
+from .model import LRUCache, Rule, Standard, StandardsSet, weakest
 from .profile import Household, Person, parse_household
 from .regions import is_within, regions
 from .results import Evaluation, MonthResult, ParameterUse, PeriodResult, StandardResult
@@ -222,7 +222,7 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
     per_year_fixed = _PER_YEAR.get(s.period)
     # an amount read from the profile (an income, a count of members) is computed every time;
     # one from the parameters alone is part of the decision
-    profile_amount = any(_reads_profile(x[1]) for x in (rule.amount, rule.per_year) if x)
+    profile_amount = _reads(s, rule).profile_amount
 
     def decide(ctx: Ctx) -> dict[str, Any]:
         failed = unknown = None
@@ -297,16 +297,34 @@ def _reads_profile(node: Node) -> bool:
     return any(isinstance(x, (PersonFact, HouseholdFact, InRegion, Aggregate)) for x in walk(node))
 
 
-def _decision_key(s: Standard, rule: Rule, token: int) -> Callable[[Ctx], tuple[Any, ...]] | None:
-    """The key of a step's decision: ``token`` (the step) and every fact its conditions read;
-    None when they read other members (an aggregate), which are decided every time."""
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    """The facts a rule's conditions read, and whether its amount reads the profile: the same
+    for every date and region, so worked out once per rule."""
+
+    rule: Rule  # held so that the id keying it is not reused while it is cached
+    person: tuple[str, ...] | None  # None: the conditions read other members (an aggregate)
+    household: tuple[str, ...]
+    age: bool
+    size: bool
+    profile_amount: bool
+
+
+_READS = LRUCache(4096)  # per rule; the bundled standards have about a hundred
+
+
+def _reads(s: Standard, rule: Rule) -> _Reads:
+    found = _READS.get(id(rule))
+    if found is not None and found.rule is rule:
+        return found
     person: dict[str, None] = {}
     household: dict[str, None] = {}
     age = size = False
+    aggregate = False
     for node in (x for c in rule.conditions for x in walk(c.node)):
         if isinstance(node, Aggregate):
-            return None
-        if isinstance(node, PersonFact):
+            aggregate = True
+        elif isinstance(node, PersonFact):
             if node.name == "age":
                 age = True
             else:
@@ -320,8 +338,20 @@ def _decision_key(s: Standard, rule: Rule, token: int) -> Callable[[Ctx], tuple[
             person["hukou_region" if node.basis == "hukou" else "residence_region"] = None
             if node.basis == "residence":
                 household["region"] = None
-    if s.entity != "person" and (person or age):
-        return None  # a household rule reads members only through aggregates
+    # a household rule reads members only through aggregates
+    opaque = aggregate or (s.entity != "person" and bool(person or age))
+    profile_amount = any(_reads_profile(x[1]) for x in (rule.amount, rule.per_year) if x)
+    return _READS.put(id(rule), _Reads(rule, None if opaque else tuple(person), tuple(household),
+                                       age, size, profile_amount))
+
+
+def _decision_key(s: Standard, rule: Rule, token: int) -> Callable[[Ctx], tuple[Any, ...]] | None:
+    """The key of a step's decision: ``token`` (the step) and every fact its conditions read;
+    None when they read other members (an aggregate), which are decided every time."""
+    reads = _reads(s, rule)
+    if reads.person is None:
+        return None
+    person, household, age, size = reads.person, reads.household, reads.age, reads.size
     of_person = attrgetter(*person) if person else None
     of_household = attrgetter(*household) if household else None
     if of_household is None and not size:  # the common shapes, without tests per call
