@@ -107,7 +107,8 @@ class _Plan:
 
     steps: tuple[_Step, ...]
     runs: tuple[Run, ...]
-    excluding: tuple[int, ...]  # the positions of the standards that exclude others
+    # (position, positions it excludes) for each standard that excludes others
+    excluding: tuple[tuple[int, tuple[int, ...]], ...]
 
 
 def _plan(std: StandardsSet, entity: str, on: date,
@@ -120,9 +121,12 @@ def _plan(std: StandardsSet, entity: str, on: date,
     if plan is None:
         steps = tuple(_step(s, on, *regions_[s.region_basis], std)
                       for s in std if s.entity == entity)
+        at = {step.standard.id: i for i, step in enumerate(steps)}
+        excluding = tuple(
+            (i, tuple(at[other] for other in step.standard.excludes if other in at))
+            for i, step in enumerate(steps) if step.standard.excludes)
         plan = std._plans.put(key, _Plan(steps, tuple(_compile(step) for step in steps),
-                                         tuple(i for i, step in enumerate(steps)
-                                               if step.standard.excludes)))
+                                         excluding))
     return plan
 
 
@@ -445,25 +449,30 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -
         weakest([src.reliability for src in rule.sources] + [u.reliability for u in uses]))
 
 
-def _apply_exclusions(results: list[StandardResult], excluding: tuple[int, ...],
+def _apply_exclusions(results: list[StandardResult],
+                      excluding: tuple[tuple[int, tuple[int, ...]], ...],
                       explain_: bool) -> list[StandardResult]:
-    """A standard that is eligible and ``excludes`` another (at a position in ``excluding``)
-    takes priority over it."""
-    if not any(results[i].status == "eligible" for i in excluding):
-        return results
-    by_id = {r.standard.id: r for r in results}
-    for r in results:
+    """A standard that is eligible and ``excludes`` another takes priority over it.
+
+    ``excluding`` pairs the position of each standard that excludes others with the positions
+    of those others in the plan. An excluded standard that itself excludes others still does
+    (statuses are read as decided, before any exclusion)."""
+    out = None
+    for i, others in excluding:
+        r = results[i]
         if r.status != "eligible":
             continue
-        for other in r.standard.excludes:
-            o = by_id.get(other)
-            if o is not None and o.status != "not_eligible":
+        for j in others:
+            o = results[j] if out is None else out[j]
+            if o.status != "not_eligible":
                 fields = {"standard": o.standard, "status": "not_eligible", "rule": o.rule,
                           "reason": "excluded", "excluded_by": r.standard.id}
                 if explain_:
                     fields["_explain"] = partial(_explain_excluded, by=r.standard)
-                by_id[other] = StandardResult._of(fields)
-    return [by_id[r.standard.id] for r in results]
+                if out is None:
+                    out = list(results)
+                out[j] = StandardResult._of(fields)
+    return results if out is None else out
 
 
 def _explain_excluded(r: StandardResult, by: Standard) -> Text:

@@ -39,7 +39,10 @@ class LRUCache:
         """The value for ``key`` (now the most recently used), or None."""
         value = self._entries.get(key)
         if value is not None:
-            self._entries.move_to_end(key)
+            try:
+                self._entries.move_to_end(key)
+            except KeyError:  # evicted by another thread meanwhile: the value is still good
+                pass
         return value
 
     def put(self, key: Any, value: Any) -> Any:
