@@ -201,7 +201,9 @@ class _Decision:
         self.fields = fields
         self.text: Text | None = None
 
-    def explain(self, result: StandardResult) -> Text:
+    def __call__(self, result: StandardResult) -> Text:
+        """Write (or reuse) the explanation: the decision is itself the result's ``_explain``,
+        so a result costs no bound method when explanations are on."""
         if self.text is None:
             self.text = _explain_decided(result)
         return self.text
@@ -272,7 +274,7 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
             result = new(StandardResult)
             result.__dict__.update(decision.fields)
             if explain_:
-                result.__dict__["_explain"] = decision.explain
+                result.__dict__["_explain"] = decision
             return result
         return run
 
@@ -287,7 +289,7 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
         else:
             decision = decisions.get(key_of(ctx)) or remember(ctx)
             fields.update(decision.fields)
-            write = decision.explain
+            write = decision
         if price_each and fields["status"] == "eligible":
             price(fields, ctx)
             write = _explain_decided  # the amount is this profile's own
