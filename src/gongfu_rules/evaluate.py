@@ -113,21 +113,41 @@ class _Plan:
 
 def _plan(std: StandardsSet, entity: str, on: date,
           regions_: dict[str, tuple[str | None, str]]) -> _Plan:
-    """The plan for ``entity``, cached per date and regions (in a bounded LRU, see
+    """The plan for ``entity``, cached per date and pair of regions (in a bounded LRU, see
     :data:`~gongfu_rules.model.PLAN_CACHE_SIZE`): rule versions, scope and parameter values
-    depend on nothing else, so a caseload reuses them."""
+    depend on nothing else, so a caseload reuses them. A plan only points to its steps, which
+    are compiled and cached per region (:func:`_half`): a hukou in one county and a residence
+    in another share the steps of both."""
     key = (entity, on, regions_["hukou"], regions_["residence"])
     plan = std._plans.get(key)
     if plan is None:
-        steps = tuple(_step(s, on, *regions_[s.region_basis], std)
-                      for s in std if s.entity == entity)
+        placed = sorted((*_half(std, entity, on, "hukou", *regions_["hukou"]),
+                         *_half(std, entity, on, "residence", *regions_["residence"])),
+                        key=lambda x: x[0])
+        steps = tuple(step for _, step, _ in placed)
         at = {step.standard.id: i for i, step in enumerate(steps)}
         excluding = tuple(
             (i, tuple(at[other] for other in step.standard.excludes if other in at))
             for i, step in enumerate(steps) if step.standard.excludes)
-        plan = std._plans.put(key, _Plan(steps, tuple(_compile(step) for step in steps),
-                                         excluding))
+        plan = std._plans.put(key, _Plan(steps, tuple(run for _, _, run in placed), excluding))
     return plan
+
+
+def _half(std: StandardsSet, entity: str, on: date, basis: str, region: str | None,
+          region_input: str) -> tuple[tuple[int, _Step, Run], ...]:
+    """The compiled steps of ``entity``'s standards that test the ``basis`` region, each with
+    its position among them all; cached per region in a bounded LRU (see
+    :data:`~gongfu_rules.model.STEP_CACHE_SIZE`)."""
+    key = (entity, on, basis, region, region_input)
+    half = std._steps.get(key)
+    if half is None:
+        half = []
+        for i, s in enumerate(x for x in std if x.entity == entity):
+            if s.region_basis == basis:
+                step = _step(s, on, region, region_input, std)
+                half.append((i, step, _compile(step)))
+        half = std._steps.put(key, tuple(half))
+    return half
 
 
 def _step(s: Standard, on: date, region: str | None, region_input: str,

@@ -19,11 +19,14 @@ from .load.schema import RELIABILITY_ORDER, Alternative, Case, Source, Text
 
 TableValue = Decimal | dict[str, Decimal | None] | None
 
-#: How many evaluation plans (one per entity, date and pair of regions) a standards set keeps:
-#: a person's and a household's plan for each Yunnan county on two dates. A plan of the bundled
-#: standards, compiled, holds about 140 KB, so this bounds the cache near 70 MB; unbounded, a
-#: portal evaluating on ever new dates would grow without end.
-PLAN_CACHE_SIZE = 512
+#: How many evaluation plans (one per entity, date and pair of hukou and residence regions) a
+#: standards set keeps. A plan only points to compiled steps (about 2 KB), so this bounds the
+#: plans near 16 MB; unbounded, a portal evaluating on ever new dates would grow without end.
+PLAN_CACHE_SIZE = 8192
+#: How many sets of compiled steps (one per entity, date, hukou or residence basis and region)
+#: a standards set keeps: every Yunnan county's, both entities and bases, on about two dates.
+#: A set of the bundled standards holds about 70 KB, so this bounds them near 70 MB.
+STEP_CACHE_SIZE = 1024
 
 
 class LRUCache:
@@ -204,6 +207,8 @@ class StandardsSet:
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     # evaluate()'s plans, bounded; not an init argument, so dataclasses.replace() starts afresh
     _plans: LRUCache = field(default_factory=lambda: LRUCache(PLAN_CACHE_SIZE), init=False,
+                             repr=False, compare=False)
+    _steps: LRUCache = field(default_factory=lambda: LRUCache(STEP_CACHE_SIZE), init=False,
                              repr=False, compare=False)
 
     def __iter__(self):
