@@ -10,7 +10,7 @@ from test_properties import FAST, YUNNAN, dates_, households
 
 from gongfu_rules import evaluate
 from gongfu_rules.evaluate import default_standards
-from gongfu_rules.model import PLAN_CACHE_SIZE, LRUCache
+from gongfu_rules.model import PLAN_CACHE_SIZE, STEP_CACHE_SIZE, LRUCache
 
 evaluate_module = importlib.import_module("gongfu_rules.evaluate")  # the name is the function
 STD = default_standards()
@@ -39,15 +39,18 @@ def test_the_lru_drops_the_least_recently_used_entry():
 def test_the_plan_cache_stays_bounded_over_many_dates(monkeypatch):
     std = fresh_copy(STD)
     monkeypatch.setattr(std._plans, "size", 5)
+    monkeypatch.setattr(std._steps, "size", 7)
     for day in range(12):
         evaluate(FAMILY, on=date(2025, 1, 1) + timedelta(days=day), standards=std, explain=False)
-    assert len(std._plans) == 5
-    assert PLAN_CACHE_SIZE >= 2 * len(YUNNAN)  # a person's and a household's plan per county
+    assert (len(std._plans), len(std._steps)) == (5, 7)
+    assert STEP_CACHE_SIZE >= 4 * len(YUNNAN)  # both entities and bases, every county
+    assert PLAN_CACHE_SIZE >= STEP_CACHE_SIZE
 
 
 def test_a_plan_evicted_and_rebuilt_gives_the_same_results(monkeypatch):
     std = fresh_copy(STD)
     monkeypatch.setattr(std._plans, "size", 1)
+    monkeypatch.setattr(std._steps, "size", 1)
     first = evaluate(FAMILY, on="2025-03-01", standards=std).to_json()
     evaluate(FAMILY, on="2024-03-01", standards=std)  # evicts the first plan
     assert evaluate(FAMILY, on="2025-03-01", standards=std).to_json() == first
