@@ -20,12 +20,13 @@ from .load.schema import RELIABILITY_ORDER, Alternative, Case, Source, Text
 TableValue = Decimal | dict[str, Decimal | None] | None
 
 #: How many evaluation plans (one per entity, date and pair of hukou and residence regions) a
-#: standards set keeps. A plan only points to compiled steps (about 2 KB), so this bounds the
-#: plans near 16 MB; unbounded, a portal evaluating on ever new dates would grow without end.
-PLAN_CACHE_SIZE = 8192
+#: standards set keeps. A plan points to compiled steps (measured about 12 KB with the bundled
+#: standards), so this bounds the plans near 25 MB; unbounded, a portal evaluating on ever new
+#: dates would grow without end.
+PLAN_CACHE_SIZE = 2048
 #: How many sets of compiled steps (one per entity, date, hukou or residence basis and region)
 #: a standards set keeps: every Yunnan county's, both entities and bases, on about two dates.
-#: A set of the bundled standards holds about 70 KB, so this bounds them near 70 MB.
+#: A set of the bundled standards holds about 70 KB (measured), so this bounds them near 70 MB.
 STEP_CACHE_SIZE = 1024
 
 
