@@ -11,18 +11,23 @@ adds the months up, so a birthday or a new value inside the period is counted fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
+from itertools import count
+from operator import attrgetter
 from typing import Any
 
-from .compile.scalar import Ctx, Unknown, merge
+from .compile.scalar import Ctx, Unknown, merge, merge2
 from .dates import parse_date, parse_period
 from .errors import ErrorDetail, InputError, ProfileError, boundary
 from .explain import explain
+from .expr.nodes import Aggregate, HouseholdFact, InRegion, Node, PersonFact, walk
 from .load.loader import load_standards
-from .model import Rule, Standard, StandardsSet, weakest
+from .load.schema import Text
+from .model import LRUCache, Rule, Standard, StandardsSet, weakest
 from .profile import Household, Person, parse_household
 from .regions import is_within, regions
 from .results import Evaluation, MonthResult, ParameterUse, PeriodResult, StandardResult
@@ -57,18 +62,27 @@ def evaluate(profile: Household | Person | dict[str, Any], on: date | str | None
 
 def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: bool = True
                 ) -> tuple[dict[str, list[StandardResult]], list[StandardResult]]:
-    """Every standard for every member and for the household, on one date."""
+    """Every standard for every member and for the household, on one date.
+
+    With ``explain_`` each result's explanation is written when first read (or serialized),
+    not here; without it the explanation is None.
+    """
+    members = tuple(Ctx(p, household, on, {}) for p in household.members)
     persons = {}
-    for person in household.members:
-        ctx = Ctx(person, household, on, {})
+    for ctx in members:
+        ctx.members = members  # aggregates read every member's context, ages computed once
+        person = ctx.person
+        plan = _plan(std, "person", on, _regions(ctx))
         life = _life_reason(person, on)
-        results = [_evaluate_step(step, ctx, explain_, life)
-                   for step in _plan(std, "person", on, _regions(ctx))]
-        persons[person.id] = _apply_exclusions(results, explain_)
-    hctx = Ctx(None, household, on, {})
-    hresults = [_evaluate_step(step, hctx, explain_, None)
-                for step in _plan(std, "household", on, _regions(hctx))]
-    return persons, _apply_exclusions(hresults, explain_)
+        if life is None:
+            results = [run(ctx, explain_) for run in plan.runs]
+        else:
+            results = [_lifeless(step, life) for step in plan.steps]
+        persons[person.id] = _apply_exclusions(results, plan.excluding, explain_)
+    hctx = Ctx(None, household, on, {}, members)
+    plan = _plan(std, "household", on, _regions(hctx))
+    hresults = [run(hctx, explain_) for run in plan.runs]
+    return persons, _apply_exclusions(hresults, plan.excluding, explain_)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +98,57 @@ class _Step:
     values: "_Values | None"
 
 
+#: A step compiled for the profile: ``run(ctx, explain)`` gives the standard's result.
+Run = Callable[[Ctx, bool], StandardResult]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Every standard of an entity for one date and pair of regions, ready to run."""
+
+    steps: tuple[_Step, ...]
+    runs: tuple[Run, ...]
+    # (position, positions it excludes) for each standard that excludes others
+    excluding: tuple[tuple[int, tuple[int, ...]], ...]
+
+
 def _plan(std: StandardsSet, entity: str, on: date,
-          regions_: dict[str, tuple[str | None, str]]) -> tuple[_Step, ...]:
-    """The steps for every standard of ``entity``, cached per date and regions: rule versions,
-    scope and parameter values depend on nothing else, so a caseload reuses them."""
-    key = ("plan", entity, on, regions_["hukou"], regions_["residence"])
-    plan = std._cache.get(key)
+          regions_: dict[str, tuple[str | None, str]]) -> _Plan:
+    """The plan for ``entity``, cached per date and pair of regions (in a bounded LRU, see
+    :data:`~gongfu_rules.model.PLAN_CACHE_SIZE`): rule versions, scope and parameter values
+    depend on nothing else, so a caseload reuses them. A plan only points to its steps, which
+    are compiled and cached per region (:func:`_half`): a hukou in one county and a residence
+    in another share the steps of both."""
+    key = (entity, on, regions_["hukou"], regions_["residence"])
+    plan = std._plans.get(key)
     if plan is None:
-        plan = std._cache[key] = tuple(
-            _step(s, on, *regions_[s.region_basis], std) for s in std if s.entity == entity)
+        placed = sorted((*_half(std, entity, on, "hukou", *regions_["hukou"]),
+                         *_half(std, entity, on, "residence", *regions_["residence"])),
+                        key=lambda x: x[0])
+        steps = tuple(step for _, step, _ in placed)
+        at = {step.standard.id: i for i, step in enumerate(steps)}
+        excluding = tuple(
+            (i, tuple(at[other] for other in step.standard.excludes if other in at))
+            for i, step in enumerate(steps) if step.standard.excludes)
+        plan = std._plans.put(key, _Plan(steps, tuple(run for _, _, run in placed), excluding))
     return plan
+
+
+def _half(std: StandardsSet, entity: str, on: date, basis: str, region: str | None,
+          region_input: str) -> tuple[tuple[int, _Step, Run], ...]:
+    """The compiled steps of ``entity``'s standards that test the ``basis`` region, each with
+    its position among them all; cached per region in a bounded LRU (see
+    :data:`~gongfu_rules.model.STEP_CACHE_SIZE`)."""
+    key = (entity, on, basis, region, region_input)
+    half = std._steps.get(key)
+    if half is None:
+        half = []
+        for i, s in enumerate(x for x in std if x.entity == entity):
+            if s.region_basis == basis:
+                step = _step(s, on, region, region_input, std)
+                half.append((i, step, _compile(step)))
+        half = std._steps.put(key, tuple(half))
+    return half
 
 
 def _step(s: Standard, on: date, region: str | None, region_input: str,
@@ -123,22 +178,241 @@ def _check_births(household: Household, last_day: date) -> None:
 
 
 # --- one standard ----------------------------------------------------------------------------
-def _evaluate_step(step: _Step, ctx: Ctx, explain_: bool, life: str | None) -> StandardResult:
+def _compile(step: _Step) -> Run:
+    """The step as one closure: the fields that do not depend on the profile are laid out
+    here, once per plan, so a run only decides the conditions and computes the amount."""
     s, rule = step.standard, step.rule
     if rule is None:
-        return StandardResult(s, "not_eligible", reason="not_in_force")
-    if life is not None:
-        return StandardResult(s, "not_eligible", rule, reason=life)
+        return _fixed({"standard": s, "status": "not_eligible", "reason": "not_in_force"}, None)
     if not step.in_scope:
-        return StandardResult(s, "not_eligible", rule, reason="outside_scope", explanation=explain(
-            s, "outside_scope", region=step.region) if explain_ else None)
-    ctx.params = step.params
-    result = _decide(s, rule, ctx, step.region is None, step.region_input)
-    if result.status != "not_eligible":
-        _price(result, rule, ctx, step.values)
-    if explain_:
-        result.explanation = explain(s, result.status, result=result, region=step.region)
-    return result
+        region = step.region
+        return _fixed({"standard": s, "status": "not_eligible", "rule": rule,
+                       "reason": "outside_scope"},
+                      lambda r: explain(r.standard, "outside_scope", region=region))
+    return _decider(s, rule, step)
+
+
+def _fixed(fields: dict[str, Any], write: Callable[[StandardResult], Text] | None) -> Run:
+    explained = fields if write is None else {**fields, "_explain": write}
+    of = StandardResult._of
+
+    def run(ctx: Ctx, explain_: bool) -> StandardResult:
+        return of(explained if explain_ else fields)
+    return run
+
+
+def _explain_decided(r: StandardResult) -> Text:
+    return explain(r.standard, r.status, result=r)
+
+
+#: Decisions remembered across evaluations, keyed by a plan step and the facts its conditions
+#: read (a person's age, hukou type ...): most people share them, so most standards are decided
+#: by one lookup. A decision holds about 500 bytes: cleared when full, near 16 MB at most (an
+#: LRU's bookkeeping would cost as much as the lookup it saves).
+DECISION_CACHE_SIZE = 32768
+_DECISIONS: dict[tuple[Any, ...], "_Decision"] = {}
+_TOKENS = count()
+
+
+class _Decision:
+    """A remembered decision: the result's fields, and its explanation once one is written (a
+    result's explanation depends only on its fields, so results sharing them share it)."""
+
+    __slots__ = ("fields", "text")
+
+    def __init__(self, fields: dict[str, Any]):
+        self.fields = fields
+        self.text: Text | None = None
+
+    def __call__(self, result: StandardResult) -> Text:
+        """Write (or reuse) the explanation: the decision is itself the result's ``_explain``,
+        so a result costs no bound method when explanations are on."""
+        if self.text is None:
+            self.text = _explain_decided(result)
+        return self.text
+
+
+def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
+    """Decide the conditions (Kleene logic: every failed condition is named, and every input
+    that would decide an undetermined one), then price an eligible or undetermined result."""
+    conditions = tuple((c.fn, c.text) for c in rule.conditions)
+    params = step.params
+    region_unknown = Unknown(frozenset({step.region_input})) if step.region is None else None
+    base = {"standard": s, "rule": rule}
+    values = step.values
+    priced = {**base, "quantity": rule.quantity}
+    if values is not None:
+        priced |= {"parameters": values.uses, "value_region": values.value_region,
+                   "is_floor": values.is_floor, "reliability": values.reliability}
+    else:
+        priced["reliability"] = weakest(src.reliability for src in rule.sources)
+    amount_fn = rule.amount[2] if rule.amount is not None else None
+    per_year_fn = rule.per_year[2] if rule.per_year else None
+    per_year_fixed = _PER_YEAR.get(s.period)
+    # an amount read from the profile (an income, a count of members) is computed every time;
+    # one from the parameters alone is part of the decision
+    profile_amount = _reads(s, rule).profile_amount
+
+    def decide(ctx: Ctx) -> dict[str, Any]:
+        failed = unknown = None
+        for fn, text in conditions:
+            v = fn(ctx)
+            if v is True:
+                continue
+            if v is False:
+                failed = (text,) if failed is None else (*failed, text)
+            else:
+                unknown = v if unknown is None else merge2(unknown, v)
+        if failed is not None:
+            return {**base, "status": "not_eligible", "failed": failed}
+        if region_unknown is not None:
+            unknown = region_unknown if unknown is None else merge2(unknown, region_unknown)
+        if unknown is not None:
+            return {**priced, "status": "undetermined", "missing": unknown.sorted_missing(),
+                    "unknown_parameters": unknown.sorted_params()}
+        fields = {**priced, "status": "eligible"}
+        if amount_fn is not None and not profile_amount:
+            price(fields, ctx)
+        return fields
+
+    def price(fields: dict[str, Any], ctx: Ctx) -> None:
+        _amount(fields, amount_fn(ctx),  # type: ignore[misc]
+                per_year_fn(ctx) if per_year_fn is not None else per_year_fixed)
+
+    key_of = _decision_key(s, rule, next(_TOKENS))
+    new = object.__new__  # StandardResult._of, inlined below: these run for every standard
+    decisions = _DECISIONS
+    price_each = profile_amount and amount_fn is not None
+
+    def remember(ctx: Ctx) -> _Decision:
+        ctx.params = params
+        if len(decisions) >= DECISION_CACHE_SIZE:
+            decisions.clear()
+        decision = decisions[key_of(ctx)] = _Decision(decide(ctx))  # type: ignore[misc]
+        return decision
+
+    if key_of is not None and not price_each:  # the common case: one lookup
+        def run(ctx: Ctx, explain_: bool) -> StandardResult:
+            decision = decisions.get(key_of(ctx)) or remember(ctx)
+            result = new(StandardResult)
+            result.__dict__.update(decision.fields)
+            if explain_:
+                result.__dict__["_explain"] = decision
+            return result
+        return run
+
+    def run_priced(ctx: Ctx, explain_: bool) -> StandardResult:
+        """Decided every time (the conditions read other members), or priced from the profile."""
+        ctx.params = params
+        result = new(StandardResult)
+        fields = result.__dict__
+        if key_of is None:
+            fields.update(decide(ctx))
+            write = _explain_decided
+        else:
+            decision = decisions.get(key_of(ctx)) or remember(ctx)
+            fields.update(decision.fields)
+            write = decision
+        if price_each and fields["status"] == "eligible":
+            price(fields, ctx)
+            write = _explain_decided  # the amount is this profile's own
+        if explain_:
+            fields["_explain"] = write
+        return result
+    return run_priced
+
+
+def _reads_profile(node: Node) -> bool:
+    return any(isinstance(x, (PersonFact, HouseholdFact, InRegion, Aggregate)) for x in walk(node))
+
+
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    """The facts a rule's conditions read, and whether its amount reads the profile: the same
+    for every date and region, so worked out once per rule."""
+
+    rule: Rule  # held so that the id keying it is not reused while it is cached
+    person: tuple[str, ...] | None  # None: the conditions read other members (an aggregate)
+    household: tuple[str, ...]
+    age: bool
+    size: bool
+    profile_amount: bool
+
+
+_READS = LRUCache(4096)  # per rule; the bundled standards have about a hundred
+
+
+def _reads(s: Standard, rule: Rule) -> _Reads:
+    found = _READS.get(id(rule))
+    if found is not None and found.rule is rule:
+        return found
+    person: dict[str, None] = {}
+    household: dict[str, None] = {}
+    age = size = False
+    aggregate = False
+    for node in (x for c in rule.conditions for x in walk(c.node)):
+        if isinstance(node, Aggregate):
+            aggregate = True
+        elif isinstance(node, PersonFact):
+            if node.name == "age":
+                age = True
+            else:
+                person[node.name] = None
+        elif isinstance(node, HouseholdFact):
+            if node.name == "size":
+                size = True
+            else:
+                household[node.name] = None
+        elif isinstance(node, InRegion):
+            person["hukou_region" if node.basis == "hukou" else "residence_region"] = None
+            if node.basis == "residence":
+                household["region"] = None
+    # a household rule reads members only through aggregates
+    opaque = aggregate or (s.entity != "person" and bool(person or age))
+    profile_amount = any(_reads_profile(x[1]) for x in (rule.amount, rule.per_year) if x)
+    return _READS.put(id(rule), _Reads(rule, None if opaque else tuple(person), tuple(household),
+                                       age, size, profile_amount))
+
+
+def _decision_key(s: Standard, rule: Rule, token: int) -> Callable[[Ctx], tuple[Any, ...]] | None:
+    """The key of a step's decision: ``token`` (the step) and every fact its conditions read;
+    None when they read other members (an aggregate), which are decided every time."""
+    reads = _reads(s, rule)
+    if reads.person is None:
+        return None
+    person, household, age, size = reads.person, reads.household, reads.age, reads.size
+    of_person = attrgetter(*person) if person else None
+    of_household = attrgetter(*household) if household else None
+    if of_household is None and not size:  # the common shapes, without tests per call
+        if of_person is None:
+            return (lambda ctx: (token, ctx.age())) if age else (lambda ctx: (token,))
+        if age:
+            return lambda ctx: (token, of_person(ctx.person), ctx.age())
+        return lambda ctx: (token, of_person(ctx.person))
+
+    def key(ctx: Ctx) -> tuple[Any, ...]:
+        return (token, of_person(ctx.person) if of_person else None,
+                of_household(ctx.household) if of_household else None,
+                ctx.age() if age else None, len(ctx.household.members) if size else None)
+    return key
+
+
+def _amount(fields: dict[str, Any], amount: Any, per_year: Any) -> None:
+    """The amount and annual figure of an eligible result, or what they are missing."""
+    if isinstance(amount, Unknown) or isinstance(per_year, Unknown):
+        u = merge(amount, per_year)
+        fields["missing"] = u.sorted_missing()
+        fields["unknown_parameters"] = u.sorted_params()
+        return
+    fields["amount"] = amount
+    fields["annual_amount"] = None if per_year is None else amount * per_year
+
+
+def _lifeless(step: _Step, life: str) -> StandardResult:
+    """The result for a person who is deceased or not yet born on the date."""
+    if step.rule is None:
+        return StandardResult(step.standard, "not_eligible", reason="not_in_force")
+    return StandardResult(step.standard, "not_eligible", step.rule, reason=life)
 
 
 def _life_reason(person: Person, on: date) -> str | None:
@@ -200,62 +474,34 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -
         weakest([src.reliability for src in rule.sources] + [u.reliability for u in uses]))
 
 
-def _decide(s: Standard, rule: Rule, ctx: Ctx, region_unknown: bool,
-            region_input: str) -> StandardResult:
-    failed = unknowns = None
-    for c in rule.conditions:
-        v = c.fn(ctx)
-        if v is False:
-            failed = [c.text] if failed is None else [*failed, c.text]
-        elif v is not True:
-            unknowns = [v] if unknowns is None else [*unknowns, v]
-    if failed:
-        return StandardResult(s, "not_eligible", rule, failed=tuple(failed))
-    if region_unknown:
-        unknowns = [*(unknowns or ()), Unknown(frozenset({region_input}))]
-    if unknowns:
-        u = unknowns[0] if len(unknowns) == 1 else merge(*unknowns)
-        return StandardResult(s, "undetermined", rule, missing=u.sorted_missing(),
-                              unknown_parameters=u.sorted_params())
-    return StandardResult(s, "eligible", rule)
+def _apply_exclusions(results: list[StandardResult],
+                      excluding: tuple[tuple[int, tuple[int, ...]], ...],
+                      explain_: bool) -> list[StandardResult]:
+    """A standard that is eligible and ``excludes`` another takes priority over it.
 
-
-def _price(result: StandardResult, rule: Rule, ctx: Ctx, values: _Values | None) -> None:
-    """Amount, annual figure, quantity, and where the values came from."""
-    result.quantity = rule.quantity
-    if values is not None:
-        result.parameters, result.value_region = values.uses, values.value_region
-        result.is_floor, result.reliability = values.is_floor, values.reliability
-    else:
-        result.reliability = weakest(src.reliability for src in rule.sources)
-    if rule.amount is None or result.status != "eligible":
-        return
-    amount = rule.amount[2](ctx)
-    per_year = rule.per_year[2](ctx) if rule.per_year else _PER_YEAR.get(result.standard.period)
-    if isinstance(amount, Unknown) or isinstance(per_year, Unknown):
-        u = merge(amount, per_year)
-        result.missing = tuple(sorted(set(result.missing) | u.missing))
-        result.unknown_parameters = tuple(sorted(set(result.unknown_parameters) | u.params))
-        return
-    result.amount = amount
-    result.annual_amount = None if per_year is None else amount * per_year
-
-
-def _apply_exclusions(results: list[StandardResult], explain_: bool) -> list[StandardResult]:
-    """A standard that is eligible and ``excludes`` another takes priority over it."""
-    if not any(r.standard.excludes and r.status == "eligible" for r in results):
-        return results
-    by_id = {r.standard.id: r for r in results}
-    for r in results:
+    ``excluding`` pairs the position of each standard that excludes others with the positions
+    of those others in the plan. An excluded standard that itself excludes others still does
+    (statuses are read as decided, before any exclusion)."""
+    out = None
+    for i, others in excluding:
+        r = results[i]
         if r.status != "eligible":
             continue
-        for other in r.standard.excludes:
-            o = by_id.get(other)
-            if o is not None and o.status != "not_eligible":
-                by_id[other] = StandardResult(
-                    o.standard, "not_eligible", o.rule, reason="excluded", excluded_by=r.standard.id,
-                    explanation=explain(o.standard, "excluded", by=r.standard) if explain_ else None)
-    return [by_id[r.standard.id] for r in results]
+        for j in others:
+            o = results[j] if out is None else out[j]
+            if o.status != "not_eligible":
+                fields = {"standard": o.standard, "status": "not_eligible", "rule": o.rule,
+                          "reason": "excluded", "excluded_by": r.standard.id}
+                if explain_:
+                    fields["_explain"] = partial(_explain_excluded, by=r.standard)
+                if out is None:
+                    out = list(results)
+                out[j] = StandardResult._of(fields)
+    return results if out is None else out
+
+
+def _explain_excluded(r: StandardResult, by: Standard) -> Text:
+    return explain(r.standard, "excluded", by=by)
 
 
 # --- periods ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ several sets (a baseline, a reform, last year's) can be loaded side by side; not
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,6 +18,50 @@ from .expr.nodes import Node
 from .load.schema import RELIABILITY_ORDER, Alternative, Case, Source, Text
 
 TableValue = Decimal | dict[str, Decimal | None] | None
+
+#: How many evaluation plans (one per entity, date and pair of hukou and residence regions) a
+#: standards set keeps. A plan points to compiled steps (measured about 12 KB with the bundled
+#: standards), so this bounds the plans near 25 MB; unbounded, a portal evaluating on ever new
+#: dates would grow without end.
+PLAN_CACHE_SIZE = 2048
+#: How many sets of compiled steps (one per entity, date, hukou or residence basis and region)
+#: a standards set keeps: every Yunnan county's, both entities and bases, on about two dates.
+#: A set of the bundled standards holds about 70 KB (measured), so this bounds them near 70 MB.
+STEP_CACHE_SIZE = 1024
+
+
+class LRUCache:
+    """A mapping of at most ``size`` entries that drops the least recently used one when full."""
+
+    __slots__ = ("size", "_entries")
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        """The value for ``key`` (now the most recently used), or None."""
+        value = self._entries.get(key)
+        if value is not None:
+            try:
+                self._entries.move_to_end(key)
+            except KeyError:  # evicted by another thread meanwhile: the value is still good
+                pass
+        return value
+
+    def put(self, key: Any, value: Any) -> Any:
+        """Store ``value`` under ``key``, evicting the least recently used entry if full."""
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +207,11 @@ class StandardsSet:
     catalog_domains: Mapping[str, str] = field(default_factory=dict)  # entry id -> domain
     reforms: tuple[str, ...] = ()  # digests of the reforms overlaid on the loaded set, in order
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    # evaluate()'s plans, bounded; not an init argument, so dataclasses.replace() starts afresh
+    _plans: LRUCache = field(default_factory=lambda: LRUCache(PLAN_CACHE_SIZE), init=False,
+                             repr=False, compare=False)
+    _steps: LRUCache = field(default_factory=lambda: LRUCache(STEP_CACHE_SIZE), init=False,
+                             repr=False, compare=False)
 
     def __iter__(self):
         return iter(self.standards.values())

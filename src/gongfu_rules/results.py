@@ -20,6 +20,7 @@ SCHEMA = "gongfu-rules/evaluation/1"
 FEN = Decimal("0.01")
 #: Reliability grades a result must warn about (in its JSON and its explanation).
 WEAK = frozenset({"secondary", "derived", "unverified"})
+_new = object.__new__
 
 
 def money(value: Decimal | None) -> str | None:
@@ -60,9 +61,31 @@ class ParameterUse:
         }
 
 
-@dataclass(slots=True)
+class _Explanation:
+    """A result's explanation, written the first time it is read.
+
+    Most callers (a portal listing entitlements, a batch) never read it, and writing it costs more
+    than deciding the standard; so the evaluator leaves in the result how to write it (its
+    ``_explain`` attribute) and this descriptor writes and keeps it on first read. A result made
+    with ``explanation=`` (or one evaluated with ``explain=False``) holds its value as usual.
+    """
+
+    def __get__(self, result: Any, owner: type) -> Text | None:
+        if result is None:  # the class attribute: the field's default
+            return None
+        write = result.__dict__.pop("_explain", None)
+        text = None if write is None else write(result)
+        result.__dict__["explanation"] = text
+        return text
+
+
+@dataclass
 class StandardResult:
-    """One standard for one person (or household) on one date."""
+    """One standard for one person (or household) on one date.
+
+    Not slotted: the evaluator creates results from a dict of the fields that differ from their
+    defaults (:meth:`_of`), and the explanation is filled in when first read.
+    """
 
     standard: Standard = field(repr=False)
     status: Status
@@ -79,7 +102,15 @@ class StandardResult:
     unknown_parameters: tuple[str, ...] = ()
     reason: str | None = None  # not_in_force | outside_scope | deceased | not_born | excluded
     excluded_by: str | None = None
-    explanation: Text | None = None
+    explanation: Text | None = _Explanation()  # type: ignore[assignment]
+
+    @classmethod
+    def _of(cls, fields: dict[str, Any]) -> "StandardResult":
+        """A result with ``fields`` set and every other field at its default (the class attribute),
+        without ``__init__``'s sixteen arguments: the evaluator's hot path."""
+        result = _new(cls)
+        result.__dict__.update(fields)
+        return result
 
     @property
     def standard_id(self) -> str:

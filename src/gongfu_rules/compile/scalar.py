@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from ..dates import age_on
@@ -54,13 +55,29 @@ class Unknown:
 
 def merge(*values: Any) -> Unknown:
     """The :class:`Unknown` that combines every unknown among ``values``."""
-    missing: frozenset[str] = frozenset()
-    params: frozenset[str] = frozenset()
+    merged = None
     for v in values:
         if isinstance(v, Unknown):
-            missing |= v.missing
-            params |= v.params
-    return Unknown(missing, params)
+            merged = v if merged is None else merge2(merged, v)
+    return Unknown() if merged is None else merged
+
+
+def merge2(a: Unknown, b: Unknown) -> Unknown:
+    """The :class:`Unknown` that combines two: the same object for the same pair, so an
+    undetermined result's sorted names are computed once, not per evaluation."""
+    if a is b:
+        return a
+    return _union(a.missing, a.params, b.missing, b.params)
+
+
+#: Distinct unions of unknowns kept; the standards' expressions give a few hundred.
+UNION_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=UNION_CACHE_SIZE)
+def _union(a_missing: frozenset[str], a_params: frozenset[str], b_missing: frozenset[str],
+           b_params: frozenset[str]) -> Unknown:
+    return Unknown(a_missing | b_missing, a_params | b_params)
 
 
 class Ctx:
@@ -85,9 +102,13 @@ class Ctx:
         return self._age
 
     def member_ctxs(self) -> tuple["Ctx", ...]:
+        """Every member's context (the evaluator shares one set across a household); each
+        reads the parameters of the rule being evaluated."""
         if self.members is None:
             self.members = tuple(Ctx(m, self.household, self.on, self.params)
                                  for m in self.household.members)
+        for m in self.members:
+            m.params = self.params
         return self.members
 
 
@@ -177,14 +198,14 @@ def _and(node: n.And) -> Fn:
     operands = tuple(compile_scalar(o) for o in node.operands)
 
     def conj(ctx: Ctx) -> Any:
-        unknowns = []
+        unknown = None
         for f in operands:
             v = f(ctx)
             if v is False:
                 return False
             if isinstance(v, Unknown):
-                unknowns.append(v)
-        return merge(*unknowns) if unknowns else True
+                unknown = v if unknown is None else merge2(unknown, v)
+        return True if unknown is None else unknown
     return conj
 
 
@@ -192,14 +213,14 @@ def _or(node: n.Or) -> Fn:
     operands = tuple(compile_scalar(o) for o in node.operands)
 
     def disj(ctx: Ctx) -> Any:
-        unknowns = []
+        unknown = None
         for f in operands:
             v = f(ctx)
             if v is True:
                 return True
             if isinstance(v, Unknown):
-                unknowns.append(v)
-        return merge(*unknowns) if unknowns else False
+                unknown = v if unknown is None else merge2(unknown, v)
+        return False if unknown is None else unknown
     return disj
 
 
@@ -216,8 +237,10 @@ _CMP_OPS: dict[str, Callable[[Any, Any], bool]] = {
 def _binary(op: Callable[[Any, Any], Any], left: Fn, right: Fn) -> Fn:
     def apply(ctx: Ctx) -> Any:
         a, b = left(ctx), right(ctx)
-        if isinstance(a, Unknown) or isinstance(b, Unknown):
-            return merge(a, b)
+        if isinstance(a, Unknown):
+            return merge2(a, b) if isinstance(b, Unknown) else a
+        if isinstance(b, Unknown):
+            return b
         return op(a, b)
     return apply
 

@@ -1,0 +1,104 @@
+"""What the single-profile evaluator keeps between calls, and what it leaves for later: plans in a
+bounded LRU, decisions remembered by the facts they read, explanations written when read."""
+
+import dataclasses
+import importlib
+from datetime import date, timedelta
+
+from hypothesis import given
+from test_properties import FAST, YUNNAN, dates_, households
+
+from gongfu_rules import evaluate
+from gongfu_rules.evaluate import default_standards
+from gongfu_rules.model import PLAN_CACHE_SIZE, STEP_CACHE_SIZE, LRUCache
+
+evaluate_module = importlib.import_module("gongfu_rules.evaluate")  # the name is the function
+STD = default_standards()
+FAMILY = {"region": "530102", "dibao": True, "per_capita_monthly_income": 300, "members": [
+    {"id": "grandmother", "birth_date": "1936-04-12", "sex": "女", "hukou_region": "530111",
+     "hukou_type": "农业", "only_child_parent": True, "only_child_sex": "男"},
+    {"id": "niece", "birth_date": "2014-09-01", "sex": "女", "hukou_region": "530102",
+     "orphan": True, "child_care_arrangement": "散居"}]}
+
+
+def fresh_copy(std):
+    """The same standards with no plan cached (``_plans`` is not an init argument)."""
+    return dataclasses.replace(std, _cache={})
+
+
+def test_the_lru_drops_the_least_recently_used_entry():
+    cache = LRUCache(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # "a" is now the most recent
+    cache.put("c", 3)
+    assert ("a" in cache, "b" in cache, "c" in cache) == (True, False, True)
+    assert len(cache) == 2
+
+
+def test_the_plan_cache_stays_bounded_over_many_dates(monkeypatch):
+    std = fresh_copy(STD)
+    monkeypatch.setattr(std._plans, "size", 5)
+    monkeypatch.setattr(std._steps, "size", 7)
+    for day in range(12):
+        evaluate(FAMILY, on=date(2025, 1, 1) + timedelta(days=day), standards=std, explain=False)
+    assert (len(std._plans), len(std._steps)) == (5, 7)
+    assert STEP_CACHE_SIZE >= 4 * len(YUNNAN)  # both entities and bases, every county
+    assert PLAN_CACHE_SIZE >= STEP_CACHE_SIZE
+
+
+def test_a_plan_evicted_and_rebuilt_gives_the_same_results(monkeypatch):
+    std = fresh_copy(STD)
+    monkeypatch.setattr(std._plans, "size", 1)
+    monkeypatch.setattr(std._steps, "size", 1)
+    first = evaluate(FAMILY, on="2025-03-01", standards=std).to_json()
+    evaluate(FAMILY, on="2024-03-01", standards=std)  # evicts the first plan
+    assert evaluate(FAMILY, on="2025-03-01", standards=std).to_json() == first
+
+
+def test_the_decision_memo_is_cleared_when_full(monkeypatch):
+    monkeypatch.setattr(evaluate_module, "DECISION_CACHE_SIZE", 10)
+    evaluate_module._DECISIONS.clear()
+    evaluate(FAMILY, on="2025-03-01", explain=False)
+    assert 0 < len(evaluate_module._DECISIONS) <= 10
+
+
+@FAST
+@given(households, dates_)
+def test_remembered_decisions_equal_fresh_ones(household, on):
+    warm = evaluate(household, on=on).to_json()
+    evaluate_module._DECISIONS.clear()
+    assert evaluate(household, on=on, standards=fresh_copy(STD)).to_json() == warm
+
+
+def test_explanations_are_written_only_when_read(monkeypatch):
+    written = []
+    real = evaluate_module.explain
+    monkeypatch.setattr(evaluate_module, "explain", lambda *a, **k: written.append(a) or real(*a, **k))
+    result = evaluate(FAMILY, on="2025-08-01")
+    assert written == []
+    orphan = result.get("orphan_basic_living", "niece")
+    assert orphan.explanation.zh.startswith("符合孤儿基本生活费的条件") and len(written) == 1
+    assert orphan.explanation is orphan.explanation and len(written) == 1  # written once
+    result.to_json()
+    every = [r for rs in (*result.persons.values(), result.household) for r in rs]
+    explained = sum(r.explanation is not None for r in every)
+    # results with the same decision on the same step share one explanation
+    assert 1 < len(written) <= explained
+    before = len(written)
+    result.to_json()
+    assert len(written) == before  # nothing is written twice
+
+
+def test_an_excluded_result_explains_what_excluded_it():
+    result = evaluate(FAMILY, on="2025-08-01")
+    excluded = [r for rs in result.persons.values() for r in rs if r.reason == "excluded"]
+    assert excluded
+    for r in excluded:
+        assert r.explanation.en.endswith("the two are not paid together.")
+
+
+def test_without_explanations_none_is_written_even_when_read():
+    result = evaluate(FAMILY, on="2025-08-01", explain=False)
+    assert all(r.explanation is None for rs in result.persons.values() for r in rs)
+    assert "explanation" not in result.to_json()
