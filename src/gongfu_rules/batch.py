@@ -374,6 +374,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     src, out = Path(input_path), Path(output_path)
     file_format(src), file_format(out)
     report = BatchReport(output=out, errors=_beside(out, "errors"), summary=_beside(out, "summary"))
+    _check_paths(src, report, chunk_rows)
     writer, errors = _Writer(out), _Writer(report.errors)
     summary = _Summary(std)
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
@@ -383,7 +384,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                              needed_fields(std, only)):
             if mapping is None:
                 mapping, _ = map_headers(chunk.columns, ignore_extra_columns)
-            typed, bad = typed_frame(chunk.select(list(mapping)), mapping,
+            typed, bad = typed_frame(chunk, mapping,
                                      first_row=report.rows + 1, last_day=last_day)
             wide = _evaluate(typed, months, std, period is not None, only, detail)
             wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
@@ -491,6 +492,33 @@ def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport,
         yield first
         yield from chunks
     yield from household_chunks(again(), inverse.get(HOUSEHOLD))
+
+
+def _check_paths(src: Path, report: BatchReport, chunk_rows: int) -> None:
+    """Before any work: no output may be the input (it would be replaced), the output folder
+    must exist and be writable, and chunks hold at least one row."""
+    if chunk_rows < 1:
+        raise InputError.one("chunk_rows_invalid", f"chunks hold at least 1 row; got {chunk_rows}",
+                             loc=("chunk_rows",))
+    for out in (report.output, report.errors, report.summary):
+        if _same_file(src, out):
+            raise InputError.one("output_is_input", f"the output {out.name} is the input file; "
+                                 "name another output (the input is never overwritten)",
+                                 loc=("output",))
+    folder = report.output.parent if report.output.parent != Path("") else Path(".")
+    if not folder.is_dir():
+        raise InputError.one("output_dir_missing", f"the output folder {folder} does not exist",
+                             loc=("output",))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError.one("output_dir_unwritable", f"the output folder {folder} cannot be "
+                             "written to", loc=("output",))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
 
 
 def _beside(path: Path, what: str) -> Path:

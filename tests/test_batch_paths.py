@@ -1,0 +1,68 @@
+"""gongfu batch refuses, before any work and with exit code 2, outputs that would overwrite
+the input or cannot be written; the input file is never changed."""
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gongfu_rules.cli import main
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "caseload.csv"
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def caseload(tmp_path: Path) -> Path:
+    return Path(shutil.copy(EXAMPLE, tmp_path / "roll.csv"))
+
+
+def _batch(src: Path, out: Path, *more: str) -> int:
+    return main(["batch", str(src), "-o", str(out), "--on", "2025-08-01", "--no-progress", *more])
+
+
+def test_an_output_equal_to_the_input_is_refused_and_the_input_kept(caseload, capsys):
+    before = _digest(caseload)
+    assert _batch(caseload, caseload) == 2
+    assert "output_is_input" in capsys.readouterr().err
+    assert _digest(caseload) == before
+
+
+def test_an_input_named_like_the_outputs_errors_file_is_refused_and_kept(tmp_path, capsys):
+    src = Path(shutil.copy(EXAMPLE, tmp_path / "res.errors.csv"))
+    before = _digest(src)
+    assert _batch(src, tmp_path / "res.csv") == 2
+    assert "output_is_input" in capsys.readouterr().err
+    assert _digest(src) == before
+    assert not (tmp_path / "res.csv").exists()
+
+
+def test_an_output_reached_through_a_link_to_the_input_is_refused(caseload, tmp_path):
+    link = tmp_path / "link.csv"
+    os.symlink(caseload, link)
+    before = _digest(caseload)
+    assert _batch(caseload, link) == 2
+    assert _digest(caseload) == before
+
+
+def test_a_missing_output_folder_is_an_input_error_before_any_work(caseload, tmp_path, capsys):
+    assert _batch(caseload, tmp_path / "nowhere" / "out.csv") == 2
+    assert "output_dir_missing" in capsys.readouterr().err
+
+
+def test_an_unwritable_output_folder_is_an_input_error(caseload, tmp_path, capsys, monkeypatch):
+    # Tests run as root in CI, which writes to read-only folders; the check asks os.access.
+    monkeypatch.setattr("gongfu_rules.batch.os.access", lambda path, mode: False)
+    assert _batch(caseload, tmp_path / "out.csv") == 2
+    assert "output_dir_unwritable" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_chunks_of_no_rows_are_refused(caseload, tmp_path, capsys):
+    assert _batch(caseload, tmp_path / "out.csv", "--chunk-rows", "0") == 2
+    assert "chunk_rows_invalid" in capsys.readouterr().err
