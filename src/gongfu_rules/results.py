@@ -51,9 +51,9 @@ class ParameterUse:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "description": self.description.model_dump(), "unit": self.unit,
-            "value": _plain(self.value), "region": self.region, "from": self.start.isoformat(),
+            "value": plain(self.value), "region": self.region, "from": self.start.isoformat(),
             "to": self.end.isoformat() if self.end else None, "is_floor": self.paid_floor,
-            "floor": _plain(self.floor_value), "floor_region": self.floor_region,
+            "floor": plain(self.floor_value), "floor_region": self.floor_region,
             "source": self.source.model_dump(exclude_none=True), "note": self.note,
             "below_floor": self.below_floor, "reliability": self.reliability,
             **({"date_source": self.date_source.model_dump(exclude_none=True)}
@@ -135,7 +135,7 @@ class StandardResult:
         if self.status != "not_eligible":
             out |= {
                 "amount": money(self.amount), "annual_amount": money(self.annual_amount),
-                "unit": s.unit, "quantity": _plain(self.quantity),
+                "unit": s.unit, "quantity": plain(self.quantity),
                 "quantity_unit": self.rule.quantity_unit.model_dump()
                 if self.rule and self.rule.quantity_unit else None,
                 "value_region": self.value_region, "is_floor": self.is_floor,
@@ -246,9 +246,10 @@ def _grouped(results: list[Any]) -> dict[str, list[dict[str, Any]]]:
     return groups
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A value as JSON has it: Decimals (money, ratios) as exact strings, in tables too."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     return value

@@ -16,6 +16,7 @@ from ..evaluate import evaluate
 from ..facts import fact_specs
 from ..model import Rule, Standard, StandardsSet, ValueEntry
 from ..profile import Household
+from ..results import plain
 
 EVALUATION_SCHEMA_BATCH = "gongfu-rules/batch/1"
 SCREEN_SCHEMA = "gongfu-rules/screen/1"
@@ -214,7 +215,7 @@ def _rule(r: Rule) -> dict[str, Any]:
     return {**_span(r.start, r.end),
             "conditions": [{"test": c.test, "text": c.text.model_dump()} for c in r.conditions],
             "amount": r.amount[0] if r.amount else None,
-            "amount_note": _text(r.amount_note), "quantity": _plain(r.quantity),
+            "amount_note": _text(r.amount_note), "quantity": plain(r.quantity),
             "quantity_unit": _text(r.quantity_unit),
             "per_year": r.per_year[0] if r.per_year else None,
             "sources": [_source(s) for s in r.sources], "change": _text(r.change),
@@ -222,7 +223,7 @@ def _rule(r: Rule) -> dict[str, Any]:
 
 
 def _value(region: str, e: ValueEntry) -> dict[str, Any]:
-    return {"region": region, **_span(e.start, e.end), "value": _plain(e.value),
+    return {"region": region, **_span(e.start, e.end), "value": plain(e.value),
             "floor": e.floor, "below_floor": e.below_floor, "reliability": e.reliability,
             "source": _source(e.source), "note": e.note}
 
@@ -239,9 +240,3 @@ def _text(text: Any) -> dict[str, str] | None:
     return text.model_dump() if text is not None else None
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
