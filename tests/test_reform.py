@@ -190,6 +190,19 @@ def test_weights_multiply_every_cost_and_count(baseline):
     assert [(r["decile"], r["gainers"]) for r in got.deciles] == [("unknown", 250)]
 
 
+def test_many_distinct_weights_give_the_same_figures_as_few(baseline, monkeypatch):
+    from gongfu_rules.reform import impact
+    applied = apply_reform(baseline, reform(orphan_rate(2100)))
+    rows = (("h1", "2015-05-01", "532301", "集中"), ("h2", "2012-05-01", "532301", "散居"),
+            ("h3", "2013-05-01", "532301", "集中"))
+    pop = population(*rows, weights=[250, "1.5", "0.0003"])
+    grouped = compare(pop, baseline, applied, period="2026").to_dict()
+    monkeypatch.setattr(impact, "_WEIGHT_CLASSES", 1)  # every row's product taken in Polars
+    assert compare(pop, baseline, applied, period="2026").to_dict() == grouped
+    row = next(r for r in grouped["by_standard"] if r["standard"] == "orphan_basic_living")
+    assert row["change"] == "135000.16"  # (250 + 0.0003) x 6 x 90, to the fen
+
+
 def test_deciles_split_households_by_income_weighted_by_persons(baseline):
     applied = apply_reform(baseline, reform(orphan_rate(2100)))
     # ten one-person households with incomes 100 ... 1000; the orphan (gainer) has the lowest

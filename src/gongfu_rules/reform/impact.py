@@ -134,15 +134,14 @@ def compare(population: Population, baseline: StandardsSet, applied: Applied, *,
     field_ = "total" if period is not None else "annual_amount"
     table = _joined(population, base, ref, only, field_)
     ok = table.filter(pl.col("__ok"))
-    h = _households(ok, only)
+    h = _households(ok)
     return Impact(
         stamp=_stamp(baseline, applied, population),
         time={"on": str(parse_date(on)) if on is not None else None, "period": period,
               "cost": "paid over the period" if period else "annual figure of the day's amounts"},
         weighted=population.weighted, rows=table.height, set_aside=table.height - ok.height,
-        by_standard=_by_standard(ok, only, applied.standards, population.weighted),
-        by_prefecture=_by_region(ok, "__prefecture", population.weighted),
-        by_county=_by_region(ok, "__county", population.weighted),
+        by_standard=_by_standard(ok, only, applied.standards),
+        by_prefecture=_by_region(ok, "__prefecture"), by_county=_by_region(ok, "__county"),
         households=_households_summary(h), deciles=_deciles(h), bands=_bands(h),
         dibao_line=_dibao_line(h, population, baseline, applied, on, period),
         examples=_examples(population, ok, h, only, baseline, applied, on, period, examples),
@@ -157,9 +156,8 @@ def cost_change(population: Population, base: pl.DataFrame, applied: Applied, *,
     ref = evaluate_table(population.frame, on, period=period, standards=applied.standards,
                          only=only, ignore_extra_columns=True)
     table = _joined(population, base, ref, only, "total" if period is not None else "annual_amount")
-    base_sum, ref_sum = _row_change(only)
-    got = table.filter(pl.col("__ok")).select(_wsum(ref_sum - base_sum, population.weighted)).item()
-    return _yuan(got)
+    got = _totals(table.filter(pl.col("__ok")), {"change": pl.col("__r") - pl.col("__b")})
+    return _yuan(got["change"])
 
 
 def evaluate_baseline(population: Population, baseline: StandardsSet, applied: Applied, *,
@@ -178,7 +176,11 @@ def _money(schema: dict[str, Any], sid: str, field_: str) -> pl.Expr:
     name = f"{sid}.{field_}"
     if name not in schema:
         return pl.lit(0, dtype=pl.Int64)
-    column = pl.col(name) if schema[name].is_numeric() else pl.col(name).cast(pl.String)
+    dtype = schema[name]
+    if isinstance(dtype, pl.Decimal) and dtype.scale == 2:
+        # the stored integer of a two-place decimal is the fen itself: no decimal arithmetic
+        return pl.col(name).to_physical().cast(pl.Int64).fill_null(0)
+    column = pl.col(name) if dtype.is_numeric() else pl.col(name).cast(pl.String)
     return (column.cast(_MONEY, strict=False) * 100).cast(pl.Int64).fill_null(0)
 
 
@@ -186,7 +188,10 @@ def _eligible(schema: dict[str, Any], sid: str) -> pl.Expr:
     name = f"{sid}.status"
     if name not in schema:
         return pl.lit(False)
-    return (pl.col(name).cast(pl.String) == "eligible").fill_null(False)
+    status = pl.col(name)
+    if not (isinstance(schema[name], pl.Enum) and "eligible" in schema[name].categories):
+        status = status.cast(pl.String)
+    return (status == "eligible").fill_null(False)
 
 
 def _unpriced(schema: dict[str, Any], sid: str, field_: str) -> pl.Expr:
@@ -212,6 +217,8 @@ def _joined(pop: Population, base: pl.DataFrame, ref: pl.DataFrame, only: list[s
                    *(_eligible(rs, s).alias(f"re.{s}") for s in only),
                    *(_unpriced(rs, s, field_).alias(f"ru.{s}") for s in only))
     out = b.join(r, on=ROW, how="left").join(facts, on=ROW, how="left")
+    base_sum, ref_sum = _row_change(only)  # once, for the regions, households and the cost
+    out = out.with_columns(__b=base_sum, __r=ref_sum)
     codes = out.get_column("__region").unique()
     table = pl.DataFrame({"__region": codes, "__county": [_county(c) for c in codes]},
                          schema={"__region": pl.String, "__county": pl.String})
@@ -231,32 +238,47 @@ def _county(code: str | None) -> str:
     return norm if norm else "?"
 
 
-def _wsum(fen: pl.Expr, weighted: bool = True) -> pl.Expr:
-    """A weighted sum of fen (a plain integer sum when every weight is 1)."""
-    return (fen.cast(pl.Decimal(38, 0)) * pl.col("__w")).sum() if weighted else fen.sum()
+#: Up to this many distinct weights, sums are taken per weight in integers and multiplied after.
+_WEIGHT_CLASSES = 256
 
 
-def _wcount(mask: pl.Expr, weighted: bool = True) -> pl.Expr:
-    if not weighted:
-        return mask.cast(pl.Int64).sum()
-    return pl.when(mask).then(pl.col("__w")).otherwise(Decimal(0)).sum()
+def _totals(frame: pl.DataFrame, measures: dict[str, pl.Expr], by: str | None = None
+            ) -> dict[Any, dict[str, Decimal]]:
+    """Weighted sums of integer ``measures`` (fen, or booleans counted), exact, per ``by``.
+
+    Rows are grouped by weight (a caseload has few distinct weights) and summed as plain
+    integers; each group's sums are then multiplied by its weight as a Decimal. With many
+    distinct weights every row's product is taken in Polars decimals instead."""
+    keys = [by] if by else []
+    ints = {k: e.cast(pl.Int64) for k, e in measures.items()}
+    weights = frame.get_column("__w").unique()
+    if len(weights) == 1 and not keys:  # one weight (or none): a plain select, the cheapest pass
+        groups = frame.select(**{k: e.sum() for k, e in ints.items()}, __w=pl.lit(weights[0]))
+    elif len(weights) <= _WEIGHT_CLASSES:
+        groups = frame.group_by([*keys, "__w"]).agg(**{k: e.sum() for k, e in ints.items()})
+    else:
+        products = {k: (e.cast(pl.Decimal(38, 0)) * pl.col("__w")).sum() for k, e in ints.items()}
+        groups = (frame.group_by(keys).agg(**products) if keys else frame.select(**products)) \
+            .with_columns(__w=pl.lit(Decimal(1), dtype=_W))
+    out: dict[Any, dict[str, Decimal]] = {}
+    for row in groups.iter_rows(named=True):
+        got = out.setdefault(row[by] if by else None, dict.fromkeys(measures, Decimal(0)))
+        w = Decimal(row["__w"])
+        for k in measures:
+            got[k] += Decimal(row[k] or 0) * w
+    return out if by else out.get(None, dict.fromkeys(measures, Decimal(0)))
 
 
-def _by_standard(ok: pl.DataFrame, only: list[str], std: StandardsSet,
-                 weighted: bool) -> list[dict[str, Any]]:
+def _by_standard(ok: pl.DataFrame, only: list[str], std: StandardsSet) -> list[dict[str, Any]]:
     def measures(sid: str) -> dict[str, pl.Expr]:
         b, r = pl.col(f"b.{sid}"), pl.col(f"r.{sid}")
         be, re = pl.col(f"be.{sid}"), pl.col(f"re.{sid}")
-        count = lambda mask: _wcount(mask, weighted)  # noqa: E731
-        return {"baseline": _wsum(b, weighted), "reform": _wsum(r, weighted),
-                "beneficiaries_baseline": count(be), "beneficiaries_reform": count(re),
-                "gained": count(re & ~be), "lost": count(be & ~re),
-                "unpriced_baseline": count(pl.col(f"bu.{sid}")),
-                "unpriced_reform": count(pl.col(f"ru.{sid}"))}
+        return {"baseline": b, "reform": r, "beneficiaries_baseline": be,
+                "beneficiaries_reform": re, "gained": re & ~be, "lost": be & ~re,
+                "unpriced_baseline": pl.col(f"bu.{sid}"), "unpriced_reform": pl.col(f"ru.{sid}")}
 
     # one pass over the rows for every standard and measure
-    got = ok.select(e.alias(f"{sid}|{k}") for sid in only for k, e in measures(sid).items()) \
-        .row(0, named=True) if only else {}
+    got = _totals(ok, {f"{sid}|{k}": e for sid in only for k, e in measures(sid).items()})
     rows = []
     for sid in only:
         s = std[sid]
@@ -274,16 +296,14 @@ def _row_change(only: list[str]) -> tuple[pl.Expr, pl.Expr]:
     return base, ref
 
 
-def _by_region(ok: pl.DataFrame, key: str, weighted: bool) -> list[dict[str, Any]]:
-    only = sorted({c[2:] for c in ok.columns if c.startswith("b.")})
-    base, ref = _row_change(only)
-    table = ok.with_columns(__b=base, __r=ref).group_by(key).agg(
-        baseline=_wsum(pl.col("__b"), weighted), reform=_wsum(pl.col("__r"), weighted),
-        persons=pl.col("__w").sum()).sort(key)
-    return [{"region": row[key], "name": _region_name(row[key]),
-             "baseline": _yuan(row["baseline"]), "reform": _yuan(row["reform"]),
-             "change": _yuan(row["reform"]) - _yuan(row["baseline"]), "persons": _round(row["persons"])}
-            for row in table.iter_rows(named=True)]
+def _by_region(ok: pl.DataFrame, key: str) -> list[dict[str, Any]]:
+    """Per region the row sums ``__b`` and ``__r`` that :func:`_joined` made."""
+    got = _totals(ok, {"baseline": pl.col("__b"), "reform": pl.col("__r"),
+                       "persons": pl.col(ROW).is_not_null()}, by=key)  # each row counts 1
+    return [{"region": region, "name": _region_name(region),
+             "baseline": _yuan(t["baseline"]), "reform": _yuan(t["reform"]),
+             "change": _yuan(t["reform"]) - _yuan(t["baseline"]), "persons": _round(t["persons"])}
+            for region, t in sorted(got.items())]
 
 
 def _region_name(code: str) -> str:
@@ -293,9 +313,8 @@ def _region_name(code: str) -> str:
 
 
 # --- households ------------------------------------------------------------------------------
-def _households(ok: pl.DataFrame, only: list[str]) -> pl.DataFrame:
-    base, ref = _row_change(only)
-    return ok.with_columns(__b=base, __r=ref).group_by(HOUSEHOLD, maintain_order=True).agg(
+def _households(ok: pl.DataFrame) -> pl.DataFrame:
+    return ok.group_by(HOUSEHOLD, maintain_order=True).agg(
         pl.col("__w").first().alias("w"), pl.len().alias("size"),
         pl.col("__b").sum().alias("baseline"), pl.col("__r").sum().alias("reform"),
         pl.col("__income").first().cast(_MONEY, strict=False).alias("income"),
