@@ -4,8 +4,10 @@
 :func:`run_batch` is what ``gongfu batch`` runs: it reads the input a chunk at a time (memory is
 bounded by the chunk size, not the file size), never splits a household between chunks,
 writes the results, an errors file and a summary, and shows a progress bar on a terminal.
-The output appears only when complete: it is written beside its final name and renamed at the
-end, so an interrupted run leaves no half-written file.
+The three outputs appear together and only when complete: each is written to ``NAME.partial``
+beside its final name and all three are renamed at the end (with Ctrl-C and SIGTERM held off
+for those renames), so a run that fails or is interrupted at any point leaves no partial file,
+no temporary copy, and the previous outputs as they were.
 
 Requires the ``batch`` extra (``pip install 'gongfu-rules[batch]'``): Polars, PyArrow for
 Parquet output, fastexcel and XlsxWriter for Excel, tqdm for the progress bar.
@@ -15,8 +17,10 @@ from __future__ import annotations
 
 import codecs
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +32,7 @@ import polars as pl
 
 from .columns import CORE_FIELDS, ERROR_SCHEMA, HOUSEHOLD, PERSON, ROW, map_headers, typed_frame
 from .dates import parse_date, parse_period
-from .errors import InputError
+from .errors import InputError, Terminated
 from .evaluate import default_standards
 from .model import StandardsSet
 from .compile.vector import residence
@@ -295,7 +299,8 @@ def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
 
 # --- writing ---------------------------------------------------------------------------------
 class _Writer:
-    """Writes a result file chunk by chunk to ``NAME.partial``, renamed when complete."""
+    """Writes a result file chunk by chunk to ``NAME.partial``: :meth:`finish` completes it,
+    :meth:`commit` renames it to its name (:meth:`close` does both), :meth:`abort` removes it."""
 
     def __init__(self, path: Path):
         self.path, self.fmt = path, file_format(path)
@@ -333,6 +338,11 @@ class _Writer:
             self._excel.append(frame)
 
     def close(self, empty_schema: dict[str, Any] | None = None) -> None:
+        self.finish(empty_schema)
+        self.commit()
+
+    def finish(self, empty_schema: dict[str, Any] | None = None) -> None:
+        """Completes ``NAME.partial`` (closed, whole) without giving it its name."""
         if self.fmt == "xlsx":
             frame = pl.concat(self._excel, how="diagonal_relaxed") if self._excel else \
                 pl.DataFrame(schema=empty_schema or {})
@@ -343,7 +353,10 @@ class _Writer:
             self._handle.close()
         else:  # nothing written: an empty file with the header
             self.write(pl.DataFrame(schema=empty_schema or {}))
-            return self.close()
+            return self.finish()
+        self._handle = self._parquet = None
+
+    def commit(self) -> None:
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
@@ -375,45 +388,86 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     file_format(src), file_format(out)
     report = BatchReport(output=out, errors=_beside(out, "errors"), summary=_beside(out, "summary"))
     _check_paths(src, report, chunk_rows)
-    writer, errors = _Writer(out), _Writer(report.errors)
+    writer, errors, summed = _Writer(out), _Writer(report.errors), _Writer(report.summary)
     summary = _Summary(std)
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
+    # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
+    chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only))
     try:
-        mapping: dict[str, str] | None = None
-        for chunk in _chunks(src, chunk_rows, ignore_extra_columns, report,
-                             needed_fields(std, only)):
-            if mapping is None:
-                mapping, _ = map_headers(chunk.columns, ignore_extra_columns)
-            typed, bad = typed_frame(chunk, mapping,
-                                     first_row=report.rows + 1, last_day=last_day)
-            wide = _evaluate(typed, months, std, period is not None, only, detail)
-            wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
-            wide, overflowed = _overflowed(wide, mapping)
-            if overflowed.height:
-                typed = typed.filter(pl.col(ROW).is_in(wide.get_column(ROW).implode()))
-                bad = pl.concat([bad, overflowed]).sort(ROW, "column", maintain_order=True)
-            wide = money_columns(wide)
-            summary.add(wide, typed)
-            result = to_long(wide, std) if layout == "long" else wide
-            writer.write(rename_headers(result, std, headers))
-            if bad.height:
-                errors.write(bad)
-            report.rows += chunk.height
-            report.evaluated += wide.height
-            report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
-            if bar is not None:
-                bar.update(chunk.height)
-        writer.close(_empty_schema(std, layout, only, detail))
-        errors.close(ERROR_SCHEMA)
-        summary.write(report.summary)
+        with _terminate_as_interrupt():
+            mapping: dict[str, str] | None = None
+            for chunk in chunks:
+                if mapping is None:
+                    mapping, _ = map_headers(chunk.columns, ignore_extra_columns)
+                typed, bad = typed_frame(chunk, mapping,
+                                         first_row=report.rows + 1, last_day=last_day)
+                wide = _evaluate(typed, months, std, period is not None, only, detail)
+                wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
+                wide, overflowed = _overflowed(wide, mapping)
+                if overflowed.height:
+                    typed = typed.filter(pl.col(ROW).is_in(wide.get_column(ROW).implode()))
+                    bad = pl.concat([bad, overflowed]).sort(ROW, "column", maintain_order=True)
+                wide = money_columns(wide)
+                summary.add(wide, typed)
+                result = to_long(wide, std) if layout == "long" else wide
+                writer.write(rename_headers(result, std, headers))
+                if bad.height:
+                    errors.write(bad)
+                report.rows += chunk.height
+                report.evaluated += wide.height
+                report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
+                if bar is not None:
+                    bar.update(chunk.height)
+            writer.finish(_empty_schema(std, layout, only, detail))
+            errors.finish(ERROR_SCHEMA)
+            summary.write(summed)
+            with _signals_held():  # all three renamed, or (on a failure before) none
+                for w in (writer, errors, summed):
+                    w.commit()
     except BaseException:
-        writer.abort()
-        errors.abort()
+        with _signals_held():
+            chunks.close()
+            for w in (writer, errors, summed):
+                w.abort()
         raise
     finally:
+        chunks.close()
         if bar is not None:
             bar.close()
     return report
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """On the main thread, SIGTERM raises :class:`~gongfu_rules.errors.Terminated` (as Ctrl-C
+    raises KeyboardInterrupt) for the duration, so the clean-up of an interrupted run also
+    runs when a service manager stops it; the previous handler is put back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise Terminated()
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait (delivered on leaving) while outputs are renamed or removed,
+    so that neither step is cut in half."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _time(on: date | str | None, period: str | None) -> tuple[tuple[date, ...], date]:
@@ -652,15 +706,15 @@ class _Summary:
         return wide.select("standard", "region", *(
             pl.col(m).cast(pl.Int64) if m in counts else pl.col(m) for m in self._MEASURES))
 
-    def write(self, path: Path) -> None:
+    def write(self, writer: _Writer) -> None:
+        """Completes the summary in ``writer`` (to ``NAME.partial``; renamed by the caller)."""
         folded = self._folded()
         if folded.height:
             names = {s.id: s.name.zh for s in self.std}
             folded = folded.with_columns(pl.col("standard").replace_strict(names).alias("name")) \
                 .sort("standard", "region")
-        writer = _Writer(path)
         writer.write(folded)
-        writer.close()
+        writer.finish()
 
 
 __all__ = ["evaluate_table", "run_batch", "BatchReport", "read_chunks", "rename_headers"]

@@ -14,7 +14,8 @@
 Exit codes: 0 success; 1 a standards set failed validation; 2 bad input (profile, date,
 option); 3 a batch finished but some rows were set aside (see OUTPUT.errors.csv); 4 an
 internal error (a bug: the message says so; ``gongfu --debug ...`` shows the traceback);
-130 interrupted (Ctrl-C). docs/limits-and-errors.md lists every error code.
+130 interrupted (Ctrl-C); 143 terminated (SIGTERM, during ``gongfu batch``).
+docs/limits-and-errors.md lists every error code.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .cases import run_cases
-from .errors import GongfuError, InputError, InternalError, StandardsError
+from .errors import GongfuError, InputError, InternalError, StandardsError, Terminated
 from .evaluate import evaluate
 from .limits import MAX_NUMBER_CHARS, MAX_PROFILE_BYTES
 from .load.loader import load_standards
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     except GongfuError as e:
         _print_errors("invalid input", e)
         return 2
+    except Terminated:  # SIGTERM during a batch: its outputs and temporary files cleaned up
+        print("terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -233,3 +233,8 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     return str(value)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a batch run, raised like Ctrl-C so the same clean-up runs (partial
+    outputs and temporary copies removed); ``gongfu`` then exits with 143 (128 + SIGTERM)."""
