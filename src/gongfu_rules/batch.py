@@ -394,7 +394,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
     chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only))
     try:
-        with _terminate_as_interrupt():
+        with _terminate_as_interrupt() as interrupted:
             mapping: dict[str, str] | None = None
             for chunk in chunks:
                 if mapping is None:
@@ -410,6 +410,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 wide = money_columns(wide)
                 summary.add(wide, typed)
                 result = to_long(wide, std) if layout == "long" else wide
+                interrupted()  # a signal taken inside a cell reader: nothing of it is written
                 writer.write(rename_headers(result, std, headers))
                 if bad.height:
                     errors.write(bad)
@@ -422,6 +423,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
             errors.finish(ERROR_SCHEMA)
             summary.write(summed)
             with _signals_held():  # all three renamed, or (on a failure before) none
+                interrupted()
                 for w in (writer, errors, summed):
                     w.commit()
     except BaseException:
@@ -438,21 +440,47 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
 
 
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
+def _terminate_as_interrupt() -> Iterator[Callable[[], None]]:
     """On the main thread, SIGTERM raises :class:`~gongfu_rules.errors.Terminated` (as Ctrl-C
     raises KeyboardInterrupt) for the duration, so the clean-up of an interrupted run also
-    runs when a service manager stops it; the previous handler is put back afterwards."""
+    runs when a service manager stops it; the previous handler is put back afterwards.
+
+    A signal that lands inside a Polars call that runs Python (a cell reader) can come out of
+    it as a Polars error, or be taken for a bad cell: the signal is remembered, the yielded
+    ``check()`` raises it before anything of the chunk is written or committed, and whatever
+    escapes is raised as the interrupt it was — the run ends as interrupted (exit 130 or 143),
+    never as a bug or with a signal's damage in its results."""
+    seen: list[int] = []
+
+    def check() -> None:
+        if seen:
+            raise Terminated() if seen[-1] == signal.SIGTERM else KeyboardInterrupt()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield check
         return
 
     def terminated(signum: int, frame: Any) -> None:
+        seen.append(signum)
         raise Terminated()
+
+    def interrupted(signum: int, frame: Any) -> None:
+        seen.append(signum)
+        raise KeyboardInterrupt()
     previous = signal.signal(signal.SIGTERM, terminated)
+    # Only Python's own Ctrl-C handler is replaced (by one that behaves the same and remembers).
+    ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous_int = signal.signal(signal.SIGINT, interrupted) if ours else None
     try:
-        yield
+        yield check
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:
+        check()
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if ours:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 @contextmanager
@@ -559,7 +587,7 @@ def _check_paths(src: Path, report: BatchReport, chunk_rows: int) -> None:
             raise InputError.one("output_is_input", f"the output {out.name} is the input file; "
                                  "name another output (the input is never overwritten)",
                                  loc=("output",))
-    folder = report.output.parent if report.output.parent != Path("") else Path(".")
+    folder = report.output.parent  # Path("x.csv").parent is Path("."): never empty
     if not folder.is_dir():
         raise InputError.one("output_dir_missing", f"the output folder {folder} does not exist",
                              loc=("output",))
