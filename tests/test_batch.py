@@ -360,13 +360,12 @@ def test_a_period_batch_writes_totals(tmp_path):
     assert "elderly_allowance.total" in header and "elderly_allowance.amount" not in header
 
 
-def test_a_household_whose_rows_are_not_together_is_set_aside_and_named(tmp_path):
+def test_a_household_whose_rows_are_not_together_is_evaluated_whole_in_row_order(tmp_path):
     frame = pl.DataFrame({"household_id": ["a", "b", "a"],
                           "birth_date": ["1950-01-01", "1950-01-01", "1960-01-01"]})
     table = evaluate_table(frame, on="2025-08-01")
-    assert table.get_column("errors").to_list()[1] is None
-    assert "not consecutive" in table.get_column("errors").to_list()[0]
-    assert "not consecutive" in table.get_column("errors").to_list()[2]
+    assert table.get_column("errors").to_list() == [None, None, None]
+    assert table.select("row", "person_id").rows() == [(1, "p1"), (2, "p1"), (3, "p2")]
 
 
 def test_only_limits_the_standards_evaluated(tmp_path):

@@ -21,6 +21,7 @@ import signal
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,10 +31,21 @@ from typing import Any
 
 import polars as pl
 
-from .columns import CORE_FIELDS, ERROR_SCHEMA, HOUSEHOLD, PERSON, ROW, map_headers, typed_frame
+from .columns import (
+    CORE_FIELDS,
+    ERROR_SCHEMA,
+    HOUSEHOLD,
+    PERSON,
+    ROW,
+    kept_headers,
+    map_headers,
+    typed_frame,
+    unread_warning,
+)
 from .dates import parse_date, parse_period
 from .errors import InputError, Terminated
 from .evaluate import default_standards
+from .households import SOURCE_ROW, Gathering, household_key, numbered, scattered_households, together
 from .model import StandardsSet
 from .compile.vector import residence
 from .table import (
@@ -81,7 +93,8 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
                    period: str | None = None, standards: StandardsSet | None = None,
                    layout: str = "wide", keep_not_eligible: bool = False,
                    ignore_extra_columns: bool = False, detail: str = "narrow",
-                   only: list[str] | None = None) -> pl.DataFrame:
+                   only: list[str] | None = None, keep: list[str] | None = None
+                   ) -> pl.DataFrame:
     """Evaluate every person of a caseload (a file path or a frame) on a date, or over a
     ``period`` (``"2025"``, ``"2025-07"``) month by month with ``ID.total`` per standard.
 
@@ -92,18 +105,33 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     (:data:`~gongfu_rules.table.RESULT_FIELDS`). Money is ``Decimal(18, 2)`` 元.
     ``layout="long"`` gives one row per eligible or undetermined result instead, with every
     field (every result with ``keep_not_eligible``), and the set-aside rows with their
-    errors. ``only``: just these standards (ids).
+    errors. ``only``: just these standards (ids). ``keep``: input columns (姓名, 村组 ...)
+    carried into the result as they are, first; none is copied otherwise.
+
+    A household's rows are evaluated together wherever they are in the input; the result
+    comes in input row order.
     """
     std = standards or default_standards()
     _check_ids(std, only)
     _check_detail(detail)
     months, last_day = _time(on, period)
-    needed = needed_fields(std, only)
+    needed, keep = needed_fields(std, only), keep or []
+    pick = _needed_headers(needed, ignore_extra_columns, keep)
+    ignored: list[str] = []
+
+    def select(headers: list[str]) -> list[str]:
+        ignored[:] = map_headers(headers, ignore_extra_columns, keep)[1]
+        return pick(headers)
     if isinstance(source, pl.DataFrame):
-        raw = source.select(_needed_headers(needed, ignore_extra_columns)(source.columns))
+        raw = source.select(select(source.columns))
     else:
-        raw = read_whole(Path(source), _needed_headers(needed, ignore_extra_columns))
-    mapping, _ = map_headers(raw.columns, ignore_extra_columns)
+        raw = read_whole(Path(source), select)
+    mapping, _ = map_headers(raw.columns, ignore_extra_columns, keep)
+    if ignored:
+        warnings.warn(unread_warning(ignored), stacklevel=2)
+    household = {v: k for k, v in mapping.items()}.get(HOUSEHOLD)
+    raw = together(next(numbered([raw])), household)
+    kept = _kept(raw, kept_headers(raw.columns, keep))
     typed, errors = typed_frame(raw, mapping, last_day=last_day)
     detail = "full" if layout == "long" else detail
     wide = _evaluate(typed, months, std, period is not None, only, detail) \
@@ -112,10 +140,25 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     errors = pl.concat([errors, overflowed]).sort(ROW, "column", maintain_order=True)
     wide = money_columns(wide)
     if layout == "long":
-        return pl.concat([to_long(wide, std, keep_not_eligible).with_columns(
+        return _with_kept(pl.concat([to_long(wide, std, keep_not_eligible).with_columns(
             pl.lit(None, dtype=pl.String).alias("errors")), _error_rows(errors)],
-            how="diagonal_relaxed")
-    return _with_error_rows(wide, errors)
+            how="diagonal_relaxed"), kept)
+    return _with_kept(_with_error_rows(wide, errors), kept)
+
+
+def _kept(raw: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
+    """The kept columns of a (numbered) chunk, as text, by input row."""
+    return raw.select(pl.col(SOURCE_ROW).alias(ROW), *(pl.col(h).cast(pl.String) for h in headers))
+
+
+def _with_kept(result: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
+    """``result`` with the kept columns first (matched on the input row); a kept column that
+    is already a result column (``household_id``) is there once."""
+    names = [c for c in kept.columns if c != ROW and c not in result.columns]
+    if not names:
+        return result
+    return result.join(kept.select(ROW, *names), on=ROW, how="left", maintain_order="left") \
+        .select(*names, pl.exclude(names))
 
 
 def _error_rows(errors: pl.DataFrame) -> pl.DataFrame:
@@ -139,13 +182,16 @@ def needed_fields(std: StandardsSet, only: list[str] | None = None) -> frozenset
     return frozenset(facts)
 
 
-def _needed_headers(needed: frozenset[str], ignore: bool) -> Callable[[list[str]], list[str]]:
-    """Picks, from a file's headers, those to read: the needed fields' (every header is
-    still checked, so an unknown column is an error unless ignored)."""
+def _needed_headers(needed: frozenset[str], ignore: bool, keep: list[str] | None = None
+                    ) -> Callable[[list[str]], list[str]]:
+    """Picks, from a file's headers, those to read: the needed fields' and the kept ones
+    (every header is still checked, so an unknown column is an error unless ignored)."""
     def pick(headers: list[str]) -> list[str]:
-        mapping, _ = map_headers(headers, ignore)
+        mapping, _ = map_headers(headers, ignore, keep or ())
+        kept = kept_headers(headers, keep or ())
+        chosen = [h for h in headers if mapping.get(h) in needed or h in kept]
         # A frame of no columns has no rows: with nothing needed, one column keeps the count.
-        return [h for h, f in mapping.items() if f in needed] or headers[:1]
+        return chosen or headers[:1]
     return pick
 
 
@@ -273,7 +319,8 @@ def row_count(path: Path) -> int | None:
 def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
                      ) -> Iterator[pl.DataFrame]:
     """Re-cut chunks so that no household is split: the last household of a chunk waits for
-    the next one (a file lists each household's members together)."""
+    the next one (the rows of a household that are not together in the file have been set
+    aside by :class:`~gongfu_rules.households.Gathering`)."""
     carry: pl.DataFrame | None = None
     for chunk in chunks:
         if carry is not None:  # the same columns, unless a CSV/JSON chunk is typed otherwise
@@ -283,7 +330,7 @@ def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
             carry = None
             yield chunk
             continue
-        ids = chunk.get_column(column)
+        ids = chunk.select(household_key(column)).to_series()
         last = ids[-1]
         cut = chunk.height
         while cut > 0 and ids[cut - 1] == last:
@@ -374,12 +421,15 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
               period: str | None = None, layout: str = "wide", headers: str = "en",
               standards: StandardsSet | None = None, only: list[str] | None = None,
               chunk_rows: int = DEFAULT_CHUNK, ignore_extra_columns: bool = False,
-              progress: bool | None = None, detail: str = "narrow") -> BatchReport:
+              progress: bool | None = None, detail: str = "narrow",
+              keep: list[str] | None = None) -> BatchReport:
     """Evaluate a caseload file into ``output_path`` (its suffix picks the format), with
     ``OUTPUT.errors.csv`` (one row per problem) and ``OUTPUT.summary.csv`` beside it.
     ``only``: evaluate just these standards (ids). ``detail="full"``: the wide layout shows
-    every result field (as :func:`evaluate_table`)."""
+    every result field (as :func:`evaluate_table`). ``keep``: input columns carried into the
+    results, first (as :func:`evaluate_table`)."""
     std = standards or default_standards()
+    keep = keep or []
     _check_ids(std, only)
     _check_detail(detail)
     detail = "full" if layout == "long" else detail
@@ -392,13 +442,14 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     summary = _Summary(std)
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
-    chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only))
+    chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only), keep)
     try:
         with _terminate_as_interrupt() as interrupted:
             mapping: dict[str, str] | None = None
             for chunk in chunks:
                 if mapping is None:
-                    mapping, _ = map_headers(chunk.columns, ignore_extra_columns)
+                    mapping, _ = map_headers(chunk.columns, ignore_extra_columns, keep)
+                    kept = kept_headers(chunk.columns, keep)
                 typed, bad = typed_frame(chunk, mapping,
                                          first_row=report.rows + 1, last_day=last_day)
                 wide = _evaluate(typed, months, std, period is not None, only, detail)
@@ -409,7 +460,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                     bad = pl.concat([bad, overflowed]).sort(ROW, "column", maintain_order=True)
                 wide = money_columns(wide)
                 summary.add(wide, typed)
-                result = to_long(wide, std) if layout == "long" else wide
+                result = _with_kept(to_long(wide, std) if layout == "long" else wide,
+                                    _kept(chunk, kept))
                 interrupted()  # a signal taken inside a cell reader: nothing of it is written
                 writer.write(rename_headers(result, std, headers))
                 if bad.height:
@@ -557,23 +609,39 @@ def _check_ids(std: StandardsSet, only: list[str] | None) -> None:
 
 
 def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport,
-            needed: frozenset[str]) -> Iterator[pl.DataFrame]:
-    pick = _needed_headers(needed, ignore)
+            needed: frozenset[str], keep: list[str]) -> Iterator[pl.DataFrame]:
+    """The file's rows in numbered chunks, each household whole in one chunk: first the
+    households whose rows are together in the file, in file order, then those whose rows are
+    apart (gathered out of core, in the order of their first rows)."""
+    pick = _needed_headers(needed, ignore, keep)
 
     def select(headers: list[str]) -> list[str]:
-        _, report.ignored_columns = map_headers(headers, ignore)
+        _, report.ignored_columns = map_headers(headers, ignore, keep)
         return pick(headers)
     chunks = read_chunks(src, chunk_rows, select)
-    first = next(chunks, None)
-    if first is None or first.width == 0:
-        return
-    mapping, _ = map_headers(first.columns, ignore)
-    inverse = {v: k for k, v in mapping.items()}
+    try:
+        first = next(chunks, None)
+        if first is None or first.width == 0:
+            return
+        mapping, _ = map_headers(first.columns, ignore, keep)
+        column = {v: k for k, v in mapping.items()}.get(HOUSEHOLD)
 
-    def again() -> Iterator[pl.DataFrame]:
-        yield first
-        yield from chunks
-    yield from household_chunks(again(), inverse.get(HOUSEHOLD))
+        def again() -> Iterator[pl.DataFrame]:
+            yield first
+            yield from chunks
+        if column is None:
+            yield from numbered(again())
+            return
+        ids = read_chunks(src, chunk_rows, lambda headers: [column])
+        try:
+            scattered = scattered_households(numbered(ids), column, chunk_rows)
+        finally:
+            ids.close()
+        with Gathering(scattered, column) as gathering:
+            yield from household_chunks((gathering.split(c) for c in numbered(again())), column)
+            yield from gathering.gathered()
+    finally:
+        chunks.close()
 
 
 def _check_paths(src: Path, report: BatchReport, chunk_rows: int) -> None:

@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from .errors import ErrorDetail, InputError
 from .facts import fact_specs
+from .households import SOURCE_ROW
 from .profile import (
     _ID_CHECK,
     _ID_SHAPE,
@@ -95,20 +96,27 @@ def header_map() -> dict[str, str]:
 _HEADERS = header_map()
 
 
-def map_headers(headers: list[str], ignore_unknown: bool = False) -> tuple[dict[str, str], list[str]]:
-    """``({header: field}, ignored headers)``; an unknown or repeated field is an InputError."""
+def map_headers(headers: list[str], ignore_unknown: bool = False,
+                keep: tuple[str, ...] | list[str] = ()) -> tuple[dict[str, str], list[str]]:
+    """``({header: field}, ignored headers)``; an unknown or repeated field is an InputError.
+    ``keep``: headers carried into the results as they are (:func:`kept_headers`), which are
+    then not unknown."""
     mapping: dict[str, str] = {}
     ignored: list[str] = []
     problems: list[ErrorDetail] = []
     seen: dict[str, str] = {}
+    kept = {_key(k) for k in keep}
     for h in headers:
         field = _HEADERS.get(_key(h))
         if field is None:
+            if _key(h) in kept or h == SOURCE_ROW:
+                continue
             if ignore_unknown:
                 ignored.append(h)
             else:
-                problems.append(ErrorDetail("column_unknown", f"unknown column '{h}'; see "
-                                            "docs/batch.md for the accepted headers, or pass "
+                problems.append(ErrorDetail("column_unknown", f"unknown column '{h}'{_hint(h)}; "
+                                            "see docs/batch.md for the accepted headers, keep it "
+                                            "in the results with --keep, or pass "
                                             "--ignore-extra-columns", loc=(h,)))
             continue
         if field in seen:
@@ -120,6 +128,34 @@ def map_headers(headers: list[str], ignore_unknown: bool = False) -> tuple[dict[
     if problems:
         raise InputError(problems)
     return mapping, ignored
+
+
+def _hint(header: str) -> str:
+    """`` (did you mean 出生日期?)`` for a header close to an accepted one, else nothing."""
+    import difflib
+    close = difflib.get_close_matches(_key(header), list(_SPELLED), n=1, cutoff=0.75)
+    return f" (did you mean '{_SPELLED[close[0]]}'?)" if close else ""
+
+
+_SPELLED = {_key(h): h for c in COLUMNS for h in c.headers}
+
+
+def unread_warning(ignored: list[str]) -> str:
+    """What a run says of the columns it skipped: each is neither a profile field nor kept, so
+    a mistyped header (出生日其) is named, with the accepted header it is close to."""
+    return ("columns neither read nor kept (a mistyped header?): "
+            + ", ".join(f"'{h}'{_hint(h)}" for h in ignored))
+
+
+def kept_headers(headers: list[str], keep: tuple[str, ...] | list[str]) -> list[str]:
+    """The file's headers for the columns to keep (``--keep 姓名,村组``), matched as headers
+    are (case, spaces, ``_`` and ``-`` aside); one the file lacks is an InputError."""
+    by_key = {_key(h): h for h in headers}
+    missing = [k for k in keep if _key(k) not in by_key]
+    if missing:
+        raise InputError([ErrorDetail("keep_column_missing", f"the column '{k}' to keep is not "
+                                      "in the file", loc=(k,)) for k in missing])
+    return list(dict.fromkeys(by_key[_key(k)] for k in keep))
 
 
 # --- reading the cells -----------------------------------------------------------------------
@@ -262,8 +298,13 @@ def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
     """
     reverse = {field: header for header, field in mapping.items()}
     # Rows numbered before the columns are chosen: a chunk none of whose columns is a profile
-    # field keeps its rows (a frame of no columns has none).
-    df = raw.with_row_index(ROW, offset=first_row).select(ROW, *mapping).rename(mapping)
+    # field keeps its rows (a frame of no columns has none). A batch's chunks carry their
+    # input row numbers (households gathered from apart are not in file order).
+    if SOURCE_ROW in raw.columns:
+        df = raw.select(pl.col(SOURCE_ROW).cast(pl.Int64).alias(ROW), *mapping)
+    else:
+        df = raw.with_row_index(ROW, offset=first_row).select(ROW, *mapping)
+    df = df.rename(mapping)
     typed = {f for f in mapping.values() if _already_typed(_BY_NAME[f], df.schema[f])}
     df = df.with_columns(_text(f).alias(f) for f in mapping.values() if f not in typed)
     readers = {f: r for f in mapping.values() if (r := _reader(_BY_NAME[f])) is not None}
@@ -279,7 +320,7 @@ def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
               for field, (_, _, code, message) in readers.items()]
     df, more = _identity(df, reverse, last_day)
     errors += more
-    df = _complete(df)
+    df = _complete(df, HOUSEHOLD in reverse)
     df, more = _household_checks(df, reverse)
     errors += more
     return _set_aside(df, errors, reverse)
@@ -357,12 +398,13 @@ def _identity(df: pl.DataFrame, reverse: dict[str, str], last_day: date | None
     return df, errors
 
 
-def _complete(df: pl.DataFrame) -> pl.DataFrame:
+def _complete(df: pl.DataFrame, has_households: bool) -> pl.DataFrame:
     """Every core field as a typed column (absent ones null), and ids for households and
-    persons."""
+    persons (without a household column, each row is a household of its own; with one, an
+    empty id is an error, even in a chunk of nothing but empty ids)."""
     missing = [c for c in COLUMNS if c.name not in df.columns and c.name in CORE_FIELDS]
     df = df.with_columns(pl.lit(None, dtype=_dtype(c)).alias(c.name) for c in missing)
-    if df.get_column(HOUSEHOLD).null_count() == df.height:
+    if not has_households:
         df = df.with_columns(pl.concat_str(pl.lit("row"), pl.col(ROW)).alias(HOUSEHOLD))
     # A household's run of consecutive rows: grouping on it is cheaper than on the id's text.
     df = df.with_columns(pl.col(HOUSEHOLD).rle_id().alias("__run"))
