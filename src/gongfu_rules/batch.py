@@ -45,6 +45,7 @@ from .columns import (
 from .dates import parse_date, parse_period
 from .errors import InputError, Terminated
 from .evaluate import default_standards
+from .layout import FIELD_ZH, errors_zh, long_zh, summary_zh, wide_zh
 from .households import SOURCE_ROW, Gathering, household_key, numbered, scattered_households, together
 from .model import StandardsSet
 from .compile.vector import residence
@@ -151,14 +152,16 @@ def _kept(raw: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
     return raw.select(pl.col(SOURCE_ROW).alias(ROW), *(pl.col(h).cast(pl.String) for h in headers))
 
 
-def _with_kept(result: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
-    """``result`` with the kept columns first (matched on the input row); a kept column that
-    is already a result column (``household_id``) is there once."""
+def _with_kept(result: pl.DataFrame, kept: pl.DataFrame, row: str = ROW) -> pl.DataFrame:
+    """``result`` with the kept columns first (matched on the input row, ``row`` in
+    ``result``); a kept column that is already a result column (``household_id``) is there
+    once."""
     names = [c for c in kept.columns if c != ROW and c not in result.columns]
     if not names:
         return result
-    return result.join(kept.select(ROW, *names), on=ROW, how="left", maintain_order="left") \
-        .select(*names, pl.exclude(names))
+    return result.join(kept.select(pl.col(ROW).alias(row), *names), on=row, how="left",
+                       maintain_order="left").select(*names, pl.exclude(names))
+
 
 
 def _error_rows(errors: pl.DataFrame) -> pl.DataFrame:
@@ -432,7 +435,10 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     keep = keep or []
     _check_ids(std, only)
     _check_detail(detail)
-    detail = "full" if layout == "long" else detail
+    shown = "full" if layout == "long" else detail  # the fields written
+    zh = headers == "zh"
+    # The caseworker's layout reads the reasons (未施行) and the missing facts (需补充).
+    detail = "full" if zh else shown
     months, last_day = _time(on, period)
     src, out = Path(input_path), Path(output_path)
     file_format(src), file_format(out)
@@ -460,20 +466,24 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                     bad = pl.concat([bad, overflowed]).sort(ROW, "column", maintain_order=True)
                 wide = money_columns(wide)
                 summary.add(wide, typed)
-                result = _with_kept(to_long(wide, std) if layout == "long" else wide,
-                                    _kept(chunk, kept))
+                result = to_long(wide, std) if layout == "long" else wide
+                if zh:
+                    result = long_zh(result, std) if layout == "long" else \
+                        wide_zh(result, std, full=shown == "full")
+                result = _with_kept(result, _kept(chunk, kept), FIELD_ZH[ROW] if zh else ROW)
                 interrupted()  # a signal taken inside a cell reader: nothing of it is written
-                writer.write(rename_headers(result, std, headers))
+                writer.write(result)
                 if bad.height:
-                    errors.write(bad)
+                    errors.write(errors_zh(bad) if zh else bad)
                 report.rows += chunk.height
                 report.evaluated += wide.height
                 report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
                 if bar is not None:
                     bar.update(chunk.height)
-            writer.finish(_empty_schema(std, layout, only, detail))
-            errors.finish(ERROR_SCHEMA)
-            summary.write(summed)
+            writer.finish(_empty_schema(std, layout, only, shown, zh))
+            errors.finish(errors_zh(pl.DataFrame(schema=ERROR_SCHEMA)).schema if zh
+                          else ERROR_SCHEMA)
+            summary.write(summed, zh, period is not None)
             with _signals_held():  # all three renamed, or (on a failure before) none
                 interrupted()
                 for w in (writer, errors, summed):
@@ -676,13 +686,18 @@ def _beside(path: Path, what: str) -> Path:
 
 
 def _empty_schema(std: StandardsSet, layout: str, only: list[str] | None,
-                  detail: str) -> dict[str, Any]:
+                  detail: str, zh: bool = False) -> dict[str, Any]:
     if layout == "long":
-        return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String, "standard": pl.String,
-                **{f: pl.String for f in RESULT_FIELDS}}
-    return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
-            **{f"{s.id}.{f}": pl.String for s in std if only is None or s.id in only
-               for f in fields(s, detail)}}
+        schema = {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String, "standard": pl.String,
+                  **{f: pl.String for f in RESULT_FIELDS}}
+        return dict(long_zh(pl.DataFrame(schema=schema), std).schema) if zh else schema
+    chosen = [s for s in std if only is None or s.id in only]
+    schema = {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
+              **{f"{s.id}.{f}": pl.String for s in chosen
+                 for f in fields(s, "full" if zh else detail)}}
+    if zh:
+        return dict(wide_zh(pl.DataFrame(schema=schema), std, full=detail == "full").schema)
+    return schema
 
 
 def _wants_progress(enabled: bool | None) -> bool:
@@ -699,18 +714,10 @@ def _progress(enabled: bool | None, total: int | None):
 
 
 # --- Chinese headers -------------------------------------------------------------------------
-FIELD_ZH = {
-    "row": "行号", HOUSEHOLD: "家庭编号", PERSON: "人员编号", "standard": "标准",
-    "status": "状态", "amount": "金额", "annual_amount": "年度金额", "quantity": "数量",
-    "missing": "需补充信息", "unknown_parameters": "未知标准值", "failed": "不符合的条件",
-    "reason": "原因", "excluded_by": "被替代为", "value_region": "标准所属地区",
-    "is_floor": "是否保底标准", "reliability": "来源可靠性", "version": "规则版本",
-    "errors": "错误",
-}
-
-
 def rename_headers(frame: pl.DataFrame, std: StandardsSet, headers: str) -> pl.DataFrame:
-    """Chinese headers on request (``headers="zh"``): 孤儿基本生活费.金额 and so on."""
+    """Chinese headers on request (``headers="zh"``): 孤儿基本生活费.状态 and so on (the
+    headers only; ``gongfu batch --headers zh`` writes the whole caseworker's layout,
+    :mod:`gongfu_rules.layout`)."""
     if headers != "zh":
         return frame
     names = {}
@@ -727,14 +734,15 @@ def rename_headers(frame: pl.DataFrame, std: StandardsSet, headers: str) -> pl.D
 class _Summary:
     """Counts and totals per standard and region (the region each standard tests, as a
     county code), added up chunk by chunk. Over a period, ``amount_total`` adds the period
-    totals and ``annual_total`` is empty."""
+    totals (an unknown one counted in ``eligible_amount_unknown``) and ``months_eligible``
+    the eligible months."""
 
     def __init__(self, std: StandardsSet):
         self.std = std
         self.parts: dict[str, list[pl.DataFrame]] = {}  # per region basis, a row per region
 
     _MEASURES = ("eligible", "undetermined", "not_eligible", "amount_total", "annual_total",
-                 "eligible_amount_unknown")
+                 "months_eligible", "eligible_amount_unknown")
 
     def add(self, wide: pl.DataFrame, typed: pl.DataFrame) -> None:
         if typed.height == 0:
@@ -783,7 +791,9 @@ class _Summary:
             return pl.col(name) if name in wide.columns else pl.lit(None, dtype=NUMBER_OUT)
         amount = money(f"{s.id}.total" if over_period else f"{s.id}.amount")
         annual = pl.lit(None, dtype=NUMBER_OUT) if over_period else money(f"{s.id}.annual_amount")
+        months = pl.col(f"{s.id}.months_eligible") if over_period else pl.lit(None, pl.Int64)
         values = {
+            "months_eligible": months.sum(),
             "eligible": (status == "eligible").sum(),
             "undetermined": (status == "undetermined").sum(),
             "not_eligible": (status == "not_eligible").sum(),
@@ -798,18 +808,22 @@ class _Summary:
             return pl.DataFrame()
         long = self._long().with_columns(pl.col("value").cast(NUMBER_OUT))
         wide = long.pivot("measure", index=["standard", "region"], values="value")
-        counts = ["eligible", "undetermined", "not_eligible", "eligible_amount_unknown"]
+        counts = ["eligible", "undetermined", "not_eligible", "months_eligible",
+                  "eligible_amount_unknown"]
         return wide.select("standard", "region", *(
             pl.col(m).cast(pl.Int64) if m in counts else pl.col(m) for m in self._MEASURES))
 
-    def write(self, writer: _Writer) -> None:
-        """Completes the summary in ``writer`` (to ``NAME.partial``; renamed by the caller)."""
+    def write(self, writer: _Writer, zh: bool = False, period: bool = False) -> None:
+        """Completes the summary in ``writer`` (to ``NAME.partial``; renamed by the caller):
+        on a date without ``months_eligible``, over a period without ``annual_total`` (a
+        period has totals, not annual amounts); Chinese headers with ``zh``."""
         folded = self._folded()
         if folded.height:
             names = {s.id: s.name.zh for s in self.std}
             folded = folded.with_columns(pl.col("standard").replace_strict(names).alias("name")) \
                 .sort("standard", "region")
-        writer.write(folded)
+            folded = folded.drop("annual_total" if period else "months_eligible")
+        writer.write(summary_zh(folded, period) if zh else folded)
         writer.finish()
 
 

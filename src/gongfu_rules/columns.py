@@ -88,6 +88,13 @@ COLUMNS, CORE_FIELDS = _columns()
 _BY_NAME = {c.name: c for c in COLUMNS}
 
 
+def label_zh(name: str) -> str:
+    """A field's Chinese label: the first Chinese header accepted for it (the fact registry's
+    label for a catalog fact), else its name."""
+    col = _BY_NAME.get(name)
+    return next((h for h in col.headers if not h.isascii()), name) if col else name
+
+
 def header_map() -> dict[str, str]:
     """Every accepted header (case- and space-insensitive) and the field it names."""
     return {_key(h): c.name for c in COLUMNS for h in c.headers}
