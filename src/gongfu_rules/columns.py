@@ -67,17 +67,18 @@ def _columns() -> tuple[tuple[Column, ...], tuple[str, ...]]:
         Column("birth_date", "date", ("birth_date", "出生日期")),
         Column("sex", "enum", ("sex", "性别"), Sex),
         Column("death_date", "date", ("death_date", "死亡日期")),
-        Column("hukou_region", "region", ("hukou_region", "户籍地区划代码", "户籍地")),
-        Column("residence_region", "region", ("residence_region", "居住地区划代码", "居住地")),
+        Column("hukou_region", "region", ("hukou_region", "户籍地区划代码", "户籍地", "户籍所在地")),
+        Column("residence_region", "region",
+               ("residence_region", "居住地区划代码", "居住地", "常住地")),
         Column("disability_grade", "grade", ("disability_grade", "残疾等级")),
         Column("household.region", "region",
-               ("household.region", "household_region", "家庭居住地区划代码")),
+               ("household.region", "household_region", "家庭居住地区划代码", "家庭居住地")),
     ]
     core = len(cols)
     for spec in fact_specs():
         name = spec.name if spec.entity == "person" else f"household.{spec.name}"
-        headers = (name, spec.zh) if spec.entity == "person" else \
-            (name, f"household_{spec.name}", spec.zh)
+        headers = (name, spec.zh, *spec.also) if spec.entity == "person" else \
+            (name, f"household_{spec.name}", spec.zh, *spec.also)
         cols.append(Column(name, spec.type, headers, ENUMS.get(spec.name)))
     return tuple(cols), tuple(c.name for c in cols[:core])
 
@@ -93,6 +94,16 @@ def label_zh(name: str) -> str:
     label for a catalog fact), else its name."""
     col = _BY_NAME.get(name)
     return next((h for h in col.headers if not h.isascii()), name) if col else name
+
+
+def headers_markdown() -> str:
+    """Every field a caseload file may have and the Chinese headers accepted for it, as the
+    Markdown table of ``docs/batch.md`` (a test keeps the document equal to this)."""
+    lines = ["| Field | Chinese headers accepted |", "|---|---|"]
+    for c in COLUMNS:
+        zh = ", ".join(h for h in c.headers if not h.isascii())
+        lines.append(f"| `{c.name}` | {zh} |")
+    return "\n".join(lines)
 
 
 def header_map() -> dict[str, str]:
