@@ -186,10 +186,10 @@ def test_a_column_neither_read_nor_kept_is_named_with_the_header_it_is_close_to(
     assert "出生日其" in err and "did you mean '出生日期'" in err
 
 
-def test_evaluate_table_warns_of_columns_it_does_not_read():
-    frame = pl.DataFrame({"household_id": ["a"], "phone": ["123"]})
+def test_evaluate_table_warns_of_a_files_columns_it_does_not_read(tmp_path):
+    path = _write(tmp_path, "household_id,phone\na,123\n")
     with pytest.warns(UserWarning, match="'phone'"):
-        evaluate_table(frame, on="2025-08-01", ignore_extra_columns=True)
+        evaluate_table(path, on="2025-08-01", ignore_extra_columns=True)
 
 
 def test_the_cli_keeps_the_columns_named(tmp_path):

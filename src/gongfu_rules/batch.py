@@ -107,7 +107,8 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     ``layout="long"`` gives one row per eligible or undetermined result instead, with every
     field (every result with ``keep_not_eligible``), and the set-aside rows with their
     errors. ``only``: just these standards (ids). ``keep``: input columns (姓名, 村组 ...)
-    carried into the result as they are, first; none is copied otherwise.
+    carried into the result as they are, first; none is copied otherwise. A file's columns
+    skipped with ``ignore_extra_columns`` are named in a ``UserWarning``.
 
     A household's rows are evaluated together wherever they are in the input; the result
     comes in input row order.
@@ -128,7 +129,7 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     else:
         raw = read_whole(Path(source), select)
     mapping, _ = map_headers(raw.columns, ignore_extra_columns, keep)
-    if ignored:
+    if ignored and not isinstance(source, pl.DataFrame):  # a frame's columns are the caller's
         warnings.warn(unread_warning(ignored), stacklevel=2)
     household = {v: k for k, v in mapping.items()}.get(HOUSEHOLD)
     raw = together(next(numbered([raw])), household)
