@@ -2,8 +2,10 @@
 
 :func:`evaluate_table` is the Python entry point (a path or a frame in, a frame out);
 :func:`run_batch` is what ``gongfu batch`` runs: it reads the input a chunk at a time (memory is
-bounded by the chunk size, not the file size), never splits a household between chunks,
-writes the results, an errors file and a summary, and shows a progress bar on a terminal.
+bounded by the chunk size, not the file size), never splits a household between chunks
+(a household's rows apart in the file are gathered: :mod:`gongfu_rules.households`),
+writes the results (``headers="zh"``: the caseworker's layout, :mod:`gongfu_rules.layout`),
+an errors file and a summary, and shows a progress bar on a terminal.
 The three outputs appear together and only when complete: each is written to ``NAME.partial``
 beside its final name and all three are renamed at the end (with Ctrl-C and SIGTERM held off
 for those renames), so a run that fails or is interrupted at any point leaves no partial file,
@@ -45,8 +47,15 @@ from .columns import (
 from .dates import parse_date, parse_period
 from .errors import InputError, Terminated
 from .evaluate import default_standards
+from .households import (
+    SOURCE_ROW,
+    Gathering,
+    household_key,
+    numbered,
+    scattered_households,
+    together,
+)
 from .layout import FIELD_ZH, errors_zh, long_zh, summary_zh, wide_zh
-from .households import SOURCE_ROW, Gathering, household_key, numbered, scattered_households, together
 from .model import StandardsSet
 from .compile.vector import residence
 from .table import (

@@ -93,8 +93,8 @@ def _spec(name: str, entity: str, entry: _FactEntry, file: str,
         raise FactRegistryError(f"data/facts/{file}: fact '{name}': an enum needs 'choices', "
                                 "and only an enum has them")
     choices = tuple((v, tuple(a)) for v, a in (entry.choices or {}).items())
-    return FactSpec(name, entity, entry.type, entry.zh, entry.en, choices, file,  # type: ignore[arg-type]
-                    tuple(entry.also))
+    return FactSpec(name, entity, entry.type, entry.zh, entry.en,  # type: ignore[arg-type]
+                    choices, file, tuple(entry.also))
 
 
 def person_facts() -> tuple[FactSpec, ...]:
