@@ -15,6 +15,7 @@ from gongfu_rules import batch
 from gongfu_rules.batch import evaluate_table, run_batch
 from gongfu_rules.cli import main
 from gongfu_rules.errors import InputError
+from gongfu_rules.households import numbered, scattered_households
 
 DIBAO = "dibao_household_allowance"
 HEADER = "household_id,person_id,birth_date,hukou_region,household.per_capita_monthly_income," \
@@ -92,6 +93,12 @@ def test_many_households_apart_are_gathered_in_several_parts_each_paid_once(tmp_
     assert sorted(paid) == sorted(f"h{i}" for i in range(30))
     assert all(len(amounts) == 1 for amounts in paid.values())
     assert out.height == 60 and sorted(out.get_column("row").cast(pl.Int64)) == list(range(1, 61))
+
+
+def test_households_apart_are_found_and_parted_by_their_first_rows():
+    chunks = numbered([pl.DataFrame({"h": ["a", "b", "a"]}), pl.DataFrame({"h": ["c", "d", "c"]})])
+    found = scattered_households(chunks, "h", part_rows=2)
+    assert found.rows() == [("a", 0), ("c", 1)]  # two rows each: one part each
 
 
 def test_households_together_come_first_in_file_order_then_those_gathered(tmp_path):

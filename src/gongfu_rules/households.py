@@ -74,6 +74,9 @@ def together(frame: pl.DataFrame, column: str | None) -> pl.DataFrame:
     if column is None or frame.height == 0:
         return frame
     key = household_key(column)
+    keys = frame.select(key).to_series()
+    if keys.n_unique() == keys.rle_id().max() + 1:  # as many runs as ids: already together
+        return frame
     first = pl.when(key.is_null()).then(pl.col(SOURCE_ROW)) \
         .otherwise(pl.col(SOURCE_ROW).min().over(key))
     return frame.sort(first, SOURCE_ROW)
