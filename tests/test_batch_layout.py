@@ -168,11 +168,22 @@ def test_period_summary_totals_agree_with_the_rows(tmp_path, period):
     for sid in {c.removesuffix(".total") for c in out.columns if c.endswith(".total")}:
         rows = summary.filter(pl.col("standard") == sid)
         total = sum(Decimal(x) for x in out.get_column(f"{sid}.total").drop_nulls())
-        assert sum(Decimal(x) for x in rows.get_column("amount_total")) == total, sid
+        summed = sum(Decimal(x) for x in rows.get_column("amount_total").drop_nulls())
+        assert summed == total, sid
         months = out.get_column(f"{sid}.months_eligible").drop_nulls().cast(pl.Int64).sum()
         assert rows.get_column("months_eligible").cast(pl.Int64).sum() == months, sid
         eligible = out.filter(pl.col(f"{sid}.status") == "eligible").height
         assert rows.get_column("eligible").cast(pl.Int64).sum() == eligible, sid
+
+
+def test_a_summary_total_of_eligible_persons_whose_amounts_are_all_unknown_is_empty(tmp_path):
+    out, _, summary = _run(tmp_path, on=None, period="2024", only=[ORPHAN])
+    # The orphan in 楚雄市 is eligible all 2024, but the amount of some month is not known.
+    assert out.filter(pl.col(f"{ORPHAN}.status") == "eligible") \
+        .get_column(f"{ORPHAN}.total").to_list() == [None]
+    row = summary.filter(pl.col("region") == "532301").row(0, named=True)
+    assert (row["eligible"], row["eligible_amount_unknown"], row["amount_total"]) == \
+        ("1", "1", None)
 
 
 def test_period_headers_are_translated(tmp_path):

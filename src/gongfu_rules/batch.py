@@ -743,16 +743,16 @@ def rename_headers(frame: pl.DataFrame, std: StandardsSet, headers: str) -> pl.D
 # --- the summary -----------------------------------------------------------------------------
 class _Summary:
     """Counts and totals per standard and region (the region each standard tests, as a
-    county code), added up chunk by chunk. Over a period, ``amount_total`` adds the period
-    totals (an unknown one counted in ``eligible_amount_unknown``) and ``months_eligible``
-    the eligible months."""
+    county code), added up chunk by chunk. ``amount_total`` adds the known amounts (those
+    unknown are counted in ``eligible_amount_unknown``; with none known, it is empty). Over a
+    period it adds the period totals, and ``months_eligible`` the eligible months."""
 
     def __init__(self, std: StandardsSet):
         self.std = std
         self.parts: dict[str, list[pl.DataFrame]] = {}  # per region basis, a row per region
 
     _MEASURES = ("eligible", "undetermined", "not_eligible", "amount_total", "annual_total",
-                 "months_eligible", "eligible_amount_unknown")
+                 "months_eligible", "eligible_amount_unknown", "eligible_amount_known")
 
     def add(self, wide: pl.DataFrame, typed: pl.DataFrame) -> None:
         if typed.height == 0:
@@ -809,6 +809,7 @@ class _Summary:
             "not_eligible": (status == "not_eligible").sum(),
             "amount_total": amount.sum(), "annual_total": annual.sum(),
             "eligible_amount_unknown": ((status == "eligible") & amount.is_null()).sum(),
+            "eligible_amount_known": ((status == "eligible") & amount.is_not_null()).sum(),
         }
         return [values[m].alias(f"{s.id}|{m}") for m in self._MEASURES]
 
@@ -819,9 +820,15 @@ class _Summary:
         long = self._long().with_columns(pl.col("value").cast(NUMBER_OUT))
         wide = long.pivot("measure", index=["standard", "region"], values="value")
         counts = ["eligible", "undetermined", "not_eligible", "months_eligible",
-                  "eligible_amount_unknown"]
-        return wide.select("standard", "region", *(
+                  "eligible_amount_unknown", "eligible_amount_known"]
+        wide = wide.select("standard", "region", *(
             pl.col(m).cast(pl.Int64) if m in counts else pl.col(m) for m in self._MEASURES))
+        # The known amounts added up; where persons are eligible but none of their amounts is
+        # known, the total is unknown (empty), not 0.00.
+        unknown = (pl.col("eligible_amount_unknown") > 0) & (pl.col("eligible_amount_known") == 0)
+        return wide.with_columns(pl.when(~unknown).then(pl.col(m)).alias(m)
+                                 for m in ("amount_total", "annual_total")) \
+            .drop("eligible_amount_known")
 
     def write(self, writer: _Writer, zh: bool = False, period: bool = False) -> None:
         """Completes the summary in ``writer`` (to ``NAME.partial``; renamed by the caller):
