@@ -15,6 +15,7 @@ from gongfu_rules import evaluate
 from gongfu_rules.batch import evaluate_table, run_batch
 from gongfu_rules.evaluate import default_standards
 from gongfu_rules.facts import fact_specs
+from gongfu_rules.layout import RELIABILITY_ZH
 
 ROOT = Path(__file__).resolve().parent.parent
 CASELOAD = ROOT / "examples" / "caseload.csv"
@@ -113,6 +114,15 @@ def test_the_long_layout_names_standards_and_statuses_in_chinese(tmp_path):
     assert {"行号", "标准", "状态"} <= set(out.columns)
     assert set(out.get_column("标准")) <= {*ZH.values(), HOUSEHOLD_ZH}
     assert set(out.get_column("状态")) <= {"符合", "待确定"}
+
+
+def test_full_detail_codes_are_written_in_words(tmp_path):
+    out, _, _ = _zh(tmp_path, on="2010-01-01", detail="full")
+    assert set(out.get_column(f"{ZH[ELDERLY]}.原因").drop_nulls()) == {"该日期无有效版本"}
+    out, _, _ = _zh(tmp_path, detail="full")
+    assert set(out.get_column(f"{HOUSEHOLD_ZH}.是否保底标准").drop_nulls()) <= {"是", "否"}
+    grades = set(out.get_column(f"{HOUSEHOLD_ZH}.来源可靠性").drop_nulls())
+    assert grades and grades <= set(RELIABILITY_ZH.values())
 
 
 def test_kept_columns_lead_the_chinese_layout(tmp_path):

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from .regions import regions
 from .columns import COLUMNS, HOUSEHOLD, PERSON, ROW, label_zh
+from .explain import _RELIABILITY
 from .model import Standard, StandardsSet
+from .regions import regions
 from .table import fields
 
 STATUS_ZH = {"eligible": "符合", "not_eligible": "不符合", "undetermined": "待确定",
@@ -31,6 +32,13 @@ FIELD_ZH = {
     "total": "期间合计（元）", "months_eligible": "符合月数", "prorated": "是否按月折算",
     "errors": "错误",
 }
+#: Coded values of the ``--detail full`` fields, in Chinese.
+REASON_ZH = {"not_in_force": "该日期无有效版本", "outside_scope": "不在适用地区或范围",
+             "deceased": "已故", "not_born": "尚未出生", "excluded": "被其他标准替代"}
+RELIABILITY_ZH = {"official": "官方文件", **{k: zh for k, (zh, _) in _RELIABILITY.items()}}
+YES_NO_ZH = {True: "是", False: "否"}
+_CODED = {"reason": REASON_ZH, "reliability": RELIABILITY_ZH, "is_floor": YES_NO_ZH,
+          "prorated": YES_NO_ZH}
 MISSING = "需补充"
 HOUSEHOLD_MARK = "（户）"
 
@@ -76,12 +84,22 @@ def wide_zh(wide: pl.DataFrame, std: StandardsSet, full: bool) -> pl.DataFrame:
             undetermined.append(member(pl.when(pl.col(f"{sid}.status") == "undetermined")
                                        .then(pl.col(f"{sid}.missing"))))
         for field in _shown(s, _fields(sid, columns), full):
-            value = _status(sid, columns) if field == "status" else pl.col(f"{sid}.{field}")
-            if field == "missing":
-                value = _missing_zh([value])
+            value = _status(sid, columns) if field == "status" else _value(f"{sid}.{field}",
+                                                                                 field)
             body.append(member(value).alias(f"{name}.{_header(field, s.period)}"))
     need = [_missing_zh(undetermined).alias(MISSING)] if undetermined else []
     return wide.select(*head, *need, *body)
+
+
+def _value(column: str, field: str) -> pl.Expr:
+    """A result field as the Chinese layout shows it: missing facts by their labels, coded
+    values (reasons, reliability, yes/no) in words."""
+    if field == "missing":
+        return _missing_zh([pl.col(column)])
+    if field in _CODED:
+        return pl.col(column).replace_strict(_CODED[field], default=pl.col(column).cast(pl.String),
+                                             return_dtype=pl.String)
+    return pl.col(column)
 
 
 def _fields(sid: str, columns: list[str]) -> list[str]:
@@ -111,10 +129,8 @@ def long_zh(long: pl.DataFrame, std: StandardsSet) -> pl.DataFrame:
         return long
     names = {s.id: s.name.zh + (HOUSEHOLD_MARK if s.entity == "household" else "") for s in std}
     out = long.with_columns(
-        pl.col("standard").replace(names),
-        _status_long(long.columns),
-        *([_missing_zh([pl.col("missing")]).alias("missing")] if "missing" in long.columns
-          else []))
+        pl.col("standard").replace(names), _status_long(long.columns),
+        *(_value(f, f).alias(f) for f in ("missing", *_CODED) if f in long.columns))
     return out.rename({c: FIELD_ZH.get(c, c) for c in out.columns})
 
 
