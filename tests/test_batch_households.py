@@ -76,6 +76,15 @@ def test_a_household_apart_counts_once_in_the_summary(tmp_path):
     assert sum(Decimal(x) for x in summary.get_column("amount_total")) == paid
 
 
+def test_a_parquet_files_integer_household_ids_apart_are_one_household(tmp_path):
+    frame = pl.read_csv(_write(tmp_path, APART), infer_schema=False).with_columns(
+        pl.Series("household_id", [1, 2, 1]))
+    frame.write_parquet(path := tmp_path / "in.parquet")
+    _, out = _batch(tmp_path, path, chunk_rows=1)
+    single = _dibao_by_household(out)["2"][0]
+    assert _dibao_by_household(out) == {"1": [2 * single], "2": [single]}
+
+
 def test_ids_that_differ_only_in_spaces_are_one_household(tmp_path):
     text = HEADER + _person("a", "p1", "张三") + _person("b", "p1", "李四") \
         + _person(" a ", "p2", "王五")
