@@ -173,7 +173,6 @@ def _with_kept(result: pl.DataFrame, kept: pl.DataFrame, row: str = ROW) -> pl.D
                        maintain_order="left").select(*names, pl.exclude(names))
 
 
-
 def _error_rows(errors: pl.DataFrame) -> pl.DataFrame:
     return errors.group_by(ROW, maintain_order=True).agg(
         pl.concat_str(pl.col("column"), pl.lit(": "), pl.col("message")).str.join("; ")

@@ -2,9 +2,12 @@
 
 One row per person. Headers may be the English field names of a profile
 (``docs/profiles.md``) or the Chinese labels forms use (身份证号, 出生日期, 户籍地区划代码 ...);
-:func:`header_map` lists every accepted header. Household facts are ``household.NAME`` (or
-``household_NAME``, or the Chinese label) and repeat on every member's row; ``household_id``
-links the members (without that column every row is a household of its own).
+:func:`header_map` lists every accepted header (the fact registry's labels, so the docs'
+tables are generated from the same source: :func:`headers_markdown`). Household facts are
+``household.NAME`` (or ``household_NAME``, or the Chinese label) and repeat on every member's
+row; ``household_id`` links the members (without that column every row is a household of its
+own). Other columns are an error, unless kept (:func:`kept_headers`, copied into the results
+as written) or ignored (then named: :func:`unread_warning`).
 
 Cells are read as :mod:`gongfu_rules.profile` reads a profile — the same Chinese spellings,
 ID-number checks (check digit, birth date, sex) and region codes — but a column at a time.
@@ -17,6 +20,7 @@ ID numbers never appear in an error message.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -150,7 +154,6 @@ def map_headers(headers: list[str], ignore_unknown: bool = False,
 
 def _hint(header: str) -> str:
     """`` (did you mean 出生日期?)`` for a header close to an accepted one, else nothing."""
-    import difflib
     close = difflib.get_close_matches(_key(header), list(_SPELLED), n=1, cutoff=0.75)
     return f" (did you mean '{_SPELLED[close[0]]}'?)" if close else ""
 
