@@ -233,7 +233,7 @@ def test_chinese_headers_are_read_and_can_be_written(tmp_path):
                        on="2025-08-01", headers="zh", progress=False)
     header = next(csv.reader(open(report.output, encoding="utf-8-sig")))
     assert header[:3] == ["行号", "家庭编号", "人员编号"]
-    assert "孤儿基本生活费.金额" in header
+    assert "孤儿基本生活费.金额（元/月）" in header
 
 
 def test_the_example_orphan_in_chuxiong_gets_the_provincial_rate(tmp_path):
@@ -350,6 +350,8 @@ def test_period_totals_equal_single_profile_period_totals(caseload, period):
             where = f"household h{h}, {pid}, {r.standard_id}"
             assert row["status"] == r.status, where
             assert _fen(row["total"]) == _fen(r.total), where
+            eligible = sum(m.status == "eligible" for m in r.months)
+            assert row["months_eligible"] == eligible, where
             assert (row["missing"] or None) == (";".join(r.detail.missing) or None), where
 
 
@@ -360,13 +362,12 @@ def test_a_period_batch_writes_totals(tmp_path):
     assert "elderly_allowance.total" in header and "elderly_allowance.amount" not in header
 
 
-def test_a_household_whose_rows_are_not_together_is_set_aside_and_named(tmp_path):
+def test_a_household_whose_rows_are_not_together_is_evaluated_whole_in_row_order(tmp_path):
     frame = pl.DataFrame({"household_id": ["a", "b", "a"],
                           "birth_date": ["1950-01-01", "1950-01-01", "1960-01-01"]})
     table = evaluate_table(frame, on="2025-08-01")
-    assert table.get_column("errors").to_list()[1] is None
-    assert "not consecutive" in table.get_column("errors").to_list()[0]
-    assert "not consecutive" in table.get_column("errors").to_list()[2]
+    assert table.get_column("errors").to_list() == [None, None, None]
+    assert table.select("row", "person_id").rows() == [(1, "p1"), (2, "p1"), (3, "p2")]
 
 
 def test_only_limits_the_standards_evaluated(tmp_path):

@@ -2,8 +2,10 @@
 
 :func:`evaluate_table` is the Python entry point (a path or a frame in, a frame out);
 :func:`run_batch` is what ``gongfu batch`` runs: it reads the input a chunk at a time (memory is
-bounded by the chunk size, not the file size), never splits a household between chunks,
-writes the results, an errors file and a summary, and shows a progress bar on a terminal.
+bounded by the chunk size, not the file size), never splits a household between chunks
+(a household's rows apart in the file are gathered: :mod:`gongfu_rules.households`),
+writes the results (``headers="zh"``: the caseworker's layout, :mod:`gongfu_rules.layout`),
+an errors file and a summary, and shows a progress bar on a terminal.
 The three outputs appear together and only when complete: each is written to ``NAME.partial``
 beside its final name and all three are renamed at the end (with Ctrl-C and SIGTERM held off
 for those renames), so a run that fails or is interrupted at any point leaves no partial file,
@@ -21,6 +23,7 @@ import signal
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,10 +33,29 @@ from typing import Any
 
 import polars as pl
 
-from .columns import CORE_FIELDS, ERROR_SCHEMA, HOUSEHOLD, PERSON, ROW, map_headers, typed_frame
+from .columns import (
+    CORE_FIELDS,
+    ERROR_SCHEMA,
+    HOUSEHOLD,
+    PERSON,
+    ROW,
+    kept_headers,
+    map_headers,
+    typed_frame,
+    unread_warning,
+)
 from .dates import parse_date, parse_period
 from .errors import InputError, Terminated
 from .evaluate import default_standards
+from .households import (
+    SOURCE_ROW,
+    Gathering,
+    household_key,
+    numbered,
+    scattered_households,
+    together,
+)
+from .layout import FIELD_ZH, errors_zh, long_zh, summary_zh, wide_zh
 from .model import StandardsSet
 from .compile.vector import residence
 from .table import (
@@ -81,7 +103,8 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
                    period: str | None = None, standards: StandardsSet | None = None,
                    layout: str = "wide", keep_not_eligible: bool = False,
                    ignore_extra_columns: bool = False, detail: str = "narrow",
-                   only: list[str] | None = None) -> pl.DataFrame:
+                   only: list[str] | None = None, keep: list[str] | None = None
+                   ) -> pl.DataFrame:
     """Evaluate every person of a caseload (a file path or a frame) on a date, or over a
     ``period`` (``"2025"``, ``"2025-07"``) month by month with ``ID.total`` per standard.
 
@@ -92,18 +115,34 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     (:data:`~gongfu_rules.table.RESULT_FIELDS`). Money is ``Decimal(18, 2)`` 元.
     ``layout="long"`` gives one row per eligible or undetermined result instead, with every
     field (every result with ``keep_not_eligible``), and the set-aside rows with their
-    errors. ``only``: just these standards (ids).
+    errors. ``only``: just these standards (ids). ``keep``: input columns (姓名, 村组 ...)
+    carried into the result as they are, first; none is copied otherwise. A file's columns
+    skipped with ``ignore_extra_columns`` are named in a ``UserWarning``.
+
+    A household's rows are evaluated together wherever they are in the input; the result
+    comes in input row order.
     """
     std = standards or default_standards()
     _check_ids(std, only)
     _check_detail(detail)
     months, last_day = _time(on, period)
-    needed = needed_fields(std, only)
+    needed, keep = needed_fields(std, only), keep or []
+    pick = _needed_headers(needed, ignore_extra_columns, keep)
+    ignored: list[str] = []
+
+    def select(headers: list[str]) -> list[str]:
+        ignored[:] = map_headers(headers, ignore_extra_columns, keep)[1]
+        return pick(headers)
     if isinstance(source, pl.DataFrame):
-        raw = source.select(_needed_headers(needed, ignore_extra_columns)(source.columns))
+        raw = source.select(select(source.columns))
     else:
-        raw = read_whole(Path(source), _needed_headers(needed, ignore_extra_columns))
-    mapping, _ = map_headers(raw.columns, ignore_extra_columns)
+        raw = read_whole(Path(source), select)
+    mapping, _ = map_headers(raw.columns, ignore_extra_columns, keep)
+    if ignored and not isinstance(source, pl.DataFrame):  # a frame's columns are the caller's
+        warnings.warn(unread_warning(ignored), stacklevel=2)
+    household = {v: k for k, v in mapping.items()}.get(HOUSEHOLD)
+    raw = together(next(numbered([raw])), household)
+    kept = _kept(raw, kept_headers(raw.columns, keep))
     typed, errors = typed_frame(raw, mapping, last_day=last_day)
     detail = "full" if layout == "long" else detail
     wide = _evaluate(typed, months, std, period is not None, only, detail) \
@@ -112,10 +151,26 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     errors = pl.concat([errors, overflowed]).sort(ROW, "column", maintain_order=True)
     wide = money_columns(wide)
     if layout == "long":
-        return pl.concat([to_long(wide, std, keep_not_eligible).with_columns(
+        return _with_kept(pl.concat([to_long(wide, std, keep_not_eligible).with_columns(
             pl.lit(None, dtype=pl.String).alias("errors")), _error_rows(errors)],
-            how="diagonal_relaxed")
-    return _with_error_rows(wide, errors)
+            how="diagonal_relaxed"), kept)
+    return _with_kept(_with_error_rows(wide, errors), kept)
+
+
+def _kept(raw: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
+    """The kept columns of a (numbered) chunk, as text, by input row."""
+    return raw.select(pl.col(SOURCE_ROW).alias(ROW), *(pl.col(h).cast(pl.String) for h in headers))
+
+
+def _with_kept(result: pl.DataFrame, kept: pl.DataFrame, row: str = ROW) -> pl.DataFrame:
+    """``result`` with the kept columns first (matched on the input row, ``row`` in
+    ``result``); a kept column that is already a result column (``household_id``) is there
+    once."""
+    names = [c for c in kept.columns if c != ROW and c not in result.columns]
+    if not names:
+        return result
+    return result.join(kept.select(pl.col(ROW).alias(row), *names), on=row, how="left",
+                       maintain_order="left").select(*names, pl.exclude(names))
 
 
 def _error_rows(errors: pl.DataFrame) -> pl.DataFrame:
@@ -139,13 +194,16 @@ def needed_fields(std: StandardsSet, only: list[str] | None = None) -> frozenset
     return frozenset(facts)
 
 
-def _needed_headers(needed: frozenset[str], ignore: bool) -> Callable[[list[str]], list[str]]:
-    """Picks, from a file's headers, those to read: the needed fields' (every header is
-    still checked, so an unknown column is an error unless ignored)."""
+def _needed_headers(needed: frozenset[str], ignore: bool, keep: list[str] | None = None
+                    ) -> Callable[[list[str]], list[str]]:
+    """Picks, from a file's headers, those to read: the needed fields' and the kept ones
+    (every header is still checked, so an unknown column is an error unless ignored)."""
     def pick(headers: list[str]) -> list[str]:
-        mapping, _ = map_headers(headers, ignore)
+        mapping, _ = map_headers(headers, ignore, keep or ())
+        kept = kept_headers(headers, keep or ())
+        chosen = [h for h in headers if mapping.get(h) in needed or h in kept]
         # A frame of no columns has no rows: with nothing needed, one column keeps the count.
-        return [h for h, f in mapping.items() if f in needed] or headers[:1]
+        return chosen or headers[:1]
     return pick
 
 
@@ -273,7 +331,8 @@ def row_count(path: Path) -> int | None:
 def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
                      ) -> Iterator[pl.DataFrame]:
     """Re-cut chunks so that no household is split: the last household of a chunk waits for
-    the next one (a file lists each household's members together)."""
+    the next one (the rows of a household that are not together in the file have been set
+    aside by :class:`~gongfu_rules.households.Gathering`)."""
     carry: pl.DataFrame | None = None
     for chunk in chunks:
         if carry is not None:  # the same columns, unless a CSV/JSON chunk is typed otherwise
@@ -283,7 +342,7 @@ def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
             carry = None
             yield chunk
             continue
-        ids = chunk.get_column(column)
+        ids = chunk.select(household_key(column)).to_series()
         last = ids[-1]
         cut = chunk.height
         while cut > 0 and ids[cut - 1] == last:
@@ -374,15 +433,21 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
               period: str | None = None, layout: str = "wide", headers: str = "en",
               standards: StandardsSet | None = None, only: list[str] | None = None,
               chunk_rows: int = DEFAULT_CHUNK, ignore_extra_columns: bool = False,
-              progress: bool | None = None, detail: str = "narrow") -> BatchReport:
+              progress: bool | None = None, detail: str = "narrow",
+              keep: list[str] | None = None) -> BatchReport:
     """Evaluate a caseload file into ``output_path`` (its suffix picks the format), with
     ``OUTPUT.errors.csv`` (one row per problem) and ``OUTPUT.summary.csv`` beside it.
     ``only``: evaluate just these standards (ids). ``detail="full"``: the wide layout shows
-    every result field (as :func:`evaluate_table`)."""
+    every result field (as :func:`evaluate_table`). ``keep``: input columns carried into the
+    results, first (as :func:`evaluate_table`)."""
     std = standards or default_standards()
+    keep = keep or []
     _check_ids(std, only)
     _check_detail(detail)
-    detail = "full" if layout == "long" else detail
+    shown = "full" if layout == "long" else detail  # the fields written
+    zh = headers == "zh"
+    # The caseworker's layout reads the reasons (未施行) and the missing facts (需补充).
+    detail = "full" if zh else shown
     months, last_day = _time(on, period)
     src, out = Path(input_path), Path(output_path)
     file_format(src), file_format(out)
@@ -392,13 +457,14 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     summary = _Summary(std)
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
-    chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only))
+    chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only), keep)
     try:
         with _terminate_as_interrupt() as interrupted:
             mapping: dict[str, str] | None = None
             for chunk in chunks:
                 if mapping is None:
-                    mapping, _ = map_headers(chunk.columns, ignore_extra_columns)
+                    mapping, _ = map_headers(chunk.columns, ignore_extra_columns, keep)
+                    kept = kept_headers(chunk.columns, keep)
                 typed, bad = typed_frame(chunk, mapping,
                                          first_row=report.rows + 1, last_day=last_day)
                 wide = _evaluate(typed, months, std, period is not None, only, detail)
@@ -410,18 +476,23 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 wide = money_columns(wide)
                 summary.add(wide, typed)
                 result = to_long(wide, std) if layout == "long" else wide
+                if zh:
+                    result = long_zh(result, std) if layout == "long" else \
+                        wide_zh(result, std, full=shown == "full")
+                result = _with_kept(result, _kept(chunk, kept), FIELD_ZH[ROW] if zh else ROW)
                 interrupted()  # a signal taken inside a cell reader: nothing of it is written
-                writer.write(rename_headers(result, std, headers))
+                writer.write(result)
                 if bad.height:
-                    errors.write(bad)
+                    errors.write(errors_zh(bad) if zh else bad)
                 report.rows += chunk.height
                 report.evaluated += wide.height
                 report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
                 if bar is not None:
                     bar.update(chunk.height)
-            writer.finish(_empty_schema(std, layout, only, detail))
-            errors.finish(ERROR_SCHEMA)
-            summary.write(summed)
+            writer.finish(_empty_schema(std, layout, only, shown, zh))
+            errors.finish(errors_zh(pl.DataFrame(schema=ERROR_SCHEMA)).schema if zh
+                          else ERROR_SCHEMA)
+            summary.write(summed, zh, period is not None)
             with _signals_held():  # all three renamed, or (on a failure before) none
                 interrupted()
                 for w in (writer, errors, summed):
@@ -557,23 +628,39 @@ def _check_ids(std: StandardsSet, only: list[str] | None) -> None:
 
 
 def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport,
-            needed: frozenset[str]) -> Iterator[pl.DataFrame]:
-    pick = _needed_headers(needed, ignore)
+            needed: frozenset[str], keep: list[str]) -> Iterator[pl.DataFrame]:
+    """The file's rows in numbered chunks, each household whole in one chunk: first the
+    households whose rows are together in the file, in file order, then those whose rows are
+    apart (gathered out of core, in the order of their first rows)."""
+    pick = _needed_headers(needed, ignore, keep)
 
     def select(headers: list[str]) -> list[str]:
-        _, report.ignored_columns = map_headers(headers, ignore)
+        _, report.ignored_columns = map_headers(headers, ignore, keep)
         return pick(headers)
     chunks = read_chunks(src, chunk_rows, select)
-    first = next(chunks, None)
-    if first is None or first.width == 0:
-        return
-    mapping, _ = map_headers(first.columns, ignore)
-    inverse = {v: k for k, v in mapping.items()}
+    try:
+        first = next(chunks, None)
+        if first is None or first.width == 0:
+            return
+        mapping, _ = map_headers(first.columns, ignore, keep)
+        column = {v: k for k, v in mapping.items()}.get(HOUSEHOLD)
 
-    def again() -> Iterator[pl.DataFrame]:
-        yield first
-        yield from chunks
-    yield from household_chunks(again(), inverse.get(HOUSEHOLD))
+        def again() -> Iterator[pl.DataFrame]:
+            yield first
+            yield from chunks
+        if column is None:
+            yield from numbered(again())
+            return
+        ids = read_chunks(src, chunk_rows, lambda headers: [column])
+        try:
+            scattered = scattered_households(numbered(ids), column, chunk_rows)
+        finally:
+            ids.close()
+        with Gathering(scattered, column) as gathering:
+            yield from household_chunks((gathering.split(c) for c in numbered(again())), column)
+            yield from gathering.gathered()
+    finally:
+        chunks.close()
 
 
 def _check_paths(src: Path, report: BatchReport, chunk_rows: int) -> None:
@@ -608,13 +695,18 @@ def _beside(path: Path, what: str) -> Path:
 
 
 def _empty_schema(std: StandardsSet, layout: str, only: list[str] | None,
-                  detail: str) -> dict[str, Any]:
+                  detail: str, zh: bool = False) -> dict[str, Any]:
     if layout == "long":
-        return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String, "standard": pl.String,
-                **{f: pl.String for f in RESULT_FIELDS}}
-    return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
-            **{f"{s.id}.{f}": pl.String for s in std if only is None or s.id in only
-               for f in fields(s, detail)}}
+        schema = {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String, "standard": pl.String,
+                  **{f: pl.String for f in RESULT_FIELDS}}
+        return dict(long_zh(pl.DataFrame(schema=schema), std).schema) if zh else schema
+    chosen = [s for s in std if only is None or s.id in only]
+    schema = {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
+              **{f"{s.id}.{f}": pl.String for s in chosen
+                 for f in fields(s, "full" if zh else detail)}}
+    if zh:
+        return dict(wide_zh(pl.DataFrame(schema=schema), std, full=detail == "full").schema)
+    return schema
 
 
 def _wants_progress(enabled: bool | None) -> bool:
@@ -631,18 +723,10 @@ def _progress(enabled: bool | None, total: int | None):
 
 
 # --- Chinese headers -------------------------------------------------------------------------
-FIELD_ZH = {
-    "row": "行号", HOUSEHOLD: "家庭编号", PERSON: "人员编号", "standard": "标准",
-    "status": "状态", "amount": "金额", "annual_amount": "年度金额", "quantity": "数量",
-    "missing": "需补充信息", "unknown_parameters": "未知标准值", "failed": "不符合的条件",
-    "reason": "原因", "excluded_by": "被替代为", "value_region": "标准所属地区",
-    "is_floor": "是否保底标准", "reliability": "来源可靠性", "version": "规则版本",
-    "errors": "错误",
-}
-
-
 def rename_headers(frame: pl.DataFrame, std: StandardsSet, headers: str) -> pl.DataFrame:
-    """Chinese headers on request (``headers="zh"``): 孤儿基本生活费.金额 and so on."""
+    """Chinese headers on request (``headers="zh"``): 孤儿基本生活费.状态 and so on (the
+    headers only; ``gongfu batch --headers zh`` writes the whole caseworker's layout,
+    :mod:`gongfu_rules.layout`)."""
     if headers != "zh":
         return frame
     names = {}
@@ -658,15 +742,16 @@ def rename_headers(frame: pl.DataFrame, std: StandardsSet, headers: str) -> pl.D
 # --- the summary -----------------------------------------------------------------------------
 class _Summary:
     """Counts and totals per standard and region (the region each standard tests, as a
-    county code), added up chunk by chunk. Over a period, ``amount_total`` adds the period
-    totals and ``annual_total`` is empty."""
+    county code), added up chunk by chunk. ``amount_total`` adds the known amounts (those
+    unknown are counted in ``eligible_amount_unknown``; with none known, it is empty). Over a
+    period it adds the period totals, and ``months_eligible`` the eligible months."""
 
     def __init__(self, std: StandardsSet):
         self.std = std
         self.parts: dict[str, list[pl.DataFrame]] = {}  # per region basis, a row per region
 
     _MEASURES = ("eligible", "undetermined", "not_eligible", "amount_total", "annual_total",
-                 "eligible_amount_unknown")
+                 "months_eligible", "eligible_amount_unknown", "eligible_amount_known")
 
     def add(self, wide: pl.DataFrame, typed: pl.DataFrame) -> None:
         if typed.height == 0:
@@ -715,12 +800,15 @@ class _Summary:
             return pl.col(name) if name in wide.columns else pl.lit(None, dtype=NUMBER_OUT)
         amount = money(f"{s.id}.total" if over_period else f"{s.id}.amount")
         annual = pl.lit(None, dtype=NUMBER_OUT) if over_period else money(f"{s.id}.annual_amount")
+        months = pl.col(f"{s.id}.months_eligible") if over_period else pl.lit(None, pl.Int64)
         values = {
+            "months_eligible": months.sum(),
             "eligible": (status == "eligible").sum(),
             "undetermined": (status == "undetermined").sum(),
             "not_eligible": (status == "not_eligible").sum(),
             "amount_total": amount.sum(), "annual_total": annual.sum(),
             "eligible_amount_unknown": ((status == "eligible") & amount.is_null()).sum(),
+            "eligible_amount_known": ((status == "eligible") & amount.is_not_null()).sum(),
         }
         return [values[m].alias(f"{s.id}|{m}") for m in self._MEASURES]
 
@@ -730,18 +818,28 @@ class _Summary:
             return pl.DataFrame()
         long = self._long().with_columns(pl.col("value").cast(NUMBER_OUT))
         wide = long.pivot("measure", index=["standard", "region"], values="value")
-        counts = ["eligible", "undetermined", "not_eligible", "eligible_amount_unknown"]
-        return wide.select("standard", "region", *(
+        counts = ["eligible", "undetermined", "not_eligible", "months_eligible",
+                  "eligible_amount_unknown", "eligible_amount_known"]
+        wide = wide.select("standard", "region", *(
             pl.col(m).cast(pl.Int64) if m in counts else pl.col(m) for m in self._MEASURES))
+        # The known amounts added up; where persons are eligible but none of their amounts is
+        # known, the total is unknown (empty), not 0.00.
+        unknown = (pl.col("eligible_amount_unknown") > 0) & (pl.col("eligible_amount_known") == 0)
+        return wide.with_columns(pl.when(~unknown).then(pl.col(m)).alias(m)
+                                 for m in ("amount_total", "annual_total")) \
+            .drop("eligible_amount_known")
 
-    def write(self, writer: _Writer) -> None:
-        """Completes the summary in ``writer`` (to ``NAME.partial``; renamed by the caller)."""
+    def write(self, writer: _Writer, zh: bool = False, period: bool = False) -> None:
+        """Completes the summary in ``writer`` (to ``NAME.partial``; renamed by the caller):
+        on a date without ``months_eligible``, over a period without ``annual_total`` (a
+        period has totals, not annual amounts); Chinese headers with ``zh``."""
         folded = self._folded()
         if folded.height:
             names = {s.id: s.name.zh for s in self.std}
             folded = folded.with_columns(pl.col("standard").replace_strict(names).alias("name")) \
                 .sort("standard", "region")
-        writer.write(folded)
+            folded = folded.drop("annual_total" if period else "months_eligible")
+        writer.write(summary_zh(folded, period) if zh else folded)
         writer.finish()
 
 

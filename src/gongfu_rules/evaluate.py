@@ -532,16 +532,19 @@ def _period_result(s: Standard, series: list[StandardResult], months: tuple[date
         "undetermined" if "undetermined" in statuses else "not_eligible")
     prorated = s.period not in ("month", "once")
     entries, total, known = [], Decimal(0), True
+    # A month that may be eligible (undetermined) might add to the total: it is unknown then.
+    open_month = "undetermined" in statuses
     for month, r in zip(months, series):
         share = _month_share(s, r)
         entries.append(MonthResult(month, r.status, share))
         if r.status == "eligible":
             known = known and share is not None
             total += share or 0
+    known = known and not open_month
     if s.period == "once":
         first = next((r for r in series if r.status == "eligible"), None)
         total = first.amount if first and first.amount is not None else Decimal(0)
-        known = first is None or first.amount is not None
+        known = first.amount is not None if first else not open_month
     detail = next((r for r in reversed(series) if r.status == status), series[-1])
     return PeriodResult(s, status, total if known else None, entries, prorated, detail)
 

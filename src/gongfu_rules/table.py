@@ -655,7 +655,7 @@ def money_columns(frame: pl.DataFrame, fen: bool = False) -> pl.DataFrame:
 
 # --- periods ---------------------------------------------------------------------------------
 #: The extra columns a period result has per standard, beside the last deciding month's fields.
-PERIOD_FIELDS = ("total", "prorated")
+PERIOD_FIELDS = ("total", "months_eligible", "prorated")
 
 
 def evaluate_frame_period(frame: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
@@ -716,26 +716,36 @@ def _period_columns(s: Standard, n_months: int, have: set[str], detail: str) -> 
             out = pl.when(last == i).then(col(field, i)).otherwise(out)
         return out.alias(f"{sid}.{field}")
 
-    status, total = pl.col(f"{sid}.status"), _total(s, col, eligible, months).alias(f"{sid}.total")
+    status = pl.col(f"{sid}.status")
+    # A household standard's result is on its first member's row only: the others have none.
+    total = pl.when(status.is_not_null()).then(_total(s, col, eligible, months)) \
+        .alias(f"{sid}.total")
+    counted = pl.sum_horizontal([e.cast(pl.Int64) for e in eligible])
+    counted = pl.when(status.is_not_null()).then(counted).alias(f"{sid}.months_eligible")
     if detail != "full":
-        return [status, total, *(detail_(f) for f in ("quantity",) if f"{sid}.{f}" in have)]
-    return [status, total, pl.lit(s.period not in ("month", "once")).alias(f"{sid}.prorated"),
+        return [status, total, counted,
+                *(detail_(f) for f in ("quantity",) if f"{sid}.{f}" in have)]
+    return [status, total, counted,
+            pl.lit(s.period not in ("month", "once")).alias(f"{sid}.prorated"),
             *(detail_(f) for f in RESULT_FIELDS if f != "status")]
 
 
 def _total(s: Standard, col: Any, eligible: list[pl.Expr], months: range) -> pl.Expr:
+    # A month that may be eligible (undetermined) might add to the total: it is unknown then.
+    open_month = pl.any_horizontal([col("status", i) == "undetermined" for i in months])
     if s.period == "once":
         first = pl.lit(None, dtype=FIXED)
         found = pl.lit(False)
         for i in reversed(months):
             first = pl.when(eligible[i]).then(col("amount", i)).otherwise(first)
             found = found | eligible[i]
-        return pl.when(~found).then(pl.lit(0, dtype=FIXED)).otherwise(first)
+        return pl.when(found).then(first).when(open_month).then(None) \
+            .otherwise(pl.lit(0, dtype=FIXED))
     # A yearly figure a month: a twelfth, to the millionth (the scalar engine divides exactly;
     # the totals agree to the fen).
     shares = [col("amount", i) if s.period == "month" else div_round(col("annual_amount", i), 12)
               for i in months]
-    unknown = pl.any_horizontal([eligible[i] & shares[i].is_null() for i in months])
+    unknown = pl.any_horizontal([eligible[i] & shares[i].is_null() for i in months]) | open_month
     total = pl.sum_horizontal([pl.when(eligible[i]).then(shares[i])
                                .otherwise(pl.lit(0, dtype=FIXED)) for i in months])
     return pl.when(unknown).then(None).otherwise(total.cast(FIXED))
