@@ -32,7 +32,7 @@ import polars as pl
 
 from .columns import CORE_FIELDS, ERROR_SCHEMA, HOUSEHOLD, PERSON, ROW, map_headers, typed_frame
 from .dates import parse_date, parse_period
-from .errors import InputError, Terminated
+from .errors import ErrorDetail, InputError, Terminated
 from .evaluate import default_standards
 from .model import StandardsSet
 from .compile.vector import residence
@@ -104,6 +104,7 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     else:
         raw = read_whole(Path(source), _needed_headers(needed, ignore_extra_columns))
     mapping, _ = map_headers(raw.columns, ignore_extra_columns)
+    _check_cell_types(raw, mapping)
     typed, errors = typed_frame(raw, mapping, last_day=last_day)
     detail = "full" if layout == "long" else detail
     wide = _evaluate(typed, months, std, period is not None, only, detail) \
@@ -399,6 +400,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
             for chunk in chunks:
                 if mapping is None:
                     mapping, _ = map_headers(chunk.columns, ignore_extra_columns)
+                _check_cell_types(chunk, mapping)
                 typed, bad = typed_frame(chunk, mapping,
                                          first_row=report.rows + 1, last_day=last_day)
                 wide = _evaluate(typed, months, std, period is not None, only, detail)
@@ -541,6 +543,18 @@ def _overflowed(wide: pl.DataFrame, mapping: dict[str, str]) -> tuple[pl.DataFra
         .otherwise(pl.lit("not evaluated: another member of this household has an error"))
         .alias("message"))
     return wide.filter(~marked.get_column("__household")), errors
+
+
+def _check_cell_types(raw: pl.DataFrame, mapping: dict[str, str]) -> None:
+    """A Parquet or JSON column of lists, records or bytes holds no one value per cell: the
+    file is refused, naming the column (its cells are never quoted)."""
+    nested = [h for h in mapping if raw.schema[h].is_nested()
+              or raw.schema[h] in (pl.Binary, pl.Object)]
+    if nested:
+        raise InputError([ErrorDetail(
+            "column_type_unsupported", f"column '{h}' holds {raw.schema[h].base_type()} cells, "
+            "not one value per cell; write each fact as one text, number or date", loc=(h,))
+            for h in nested])
 
 
 def _check_detail(detail: str) -> None:
@@ -741,6 +755,9 @@ class _Summary:
             names = {s.id: s.name.zh for s in self.std}
             folded = folded.with_columns(pl.col("standard").replace_strict(names).alias("name")) \
                 .sort("standard", "region")
+        if not folded.width:  # nothing summed (no row evaluated): the header still
+            folded = pl.DataFrame(schema=dict.fromkeys(  # tells a reader what it would hold
+                ("standard", "region", *self._MEASURES, "name"), pl.String))
         writer.write(folded)
         writer.finish()
 
