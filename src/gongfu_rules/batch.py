@@ -32,8 +32,9 @@ import polars as pl
 
 from .columns import CORE_FIELDS, ERROR_SCHEMA, HOUSEHOLD, PERSON, ROW, map_headers, typed_frame
 from .dates import parse_date, parse_period
-from .errors import ErrorDetail, InputError, Terminated
+from .errors import ErrorDetail, InputError, Terminated, redact
 from .evaluate import default_standards
+from .limits import MAX_MEMBERS
 from .model import StandardsSet
 from .compile.vector import residence
 from .table import (
@@ -106,6 +107,8 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     mapping, _ = map_headers(raw.columns, ignore_extra_columns)
     _check_cell_types(raw, mapping)
     typed, errors = typed_frame(raw, mapping, last_day=last_day)
+    typed, too_large = _too_large(typed, mapping)
+    errors = pl.concat([errors, too_large])
     detail = "full" if layout == "long" else detail
     wide = _evaluate(typed, months, std, period is not None, only, detail) \
         .with_columns(typed.get_column(ROW))
@@ -403,6 +406,9 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 _check_cell_types(chunk, mapping)
                 typed, bad = typed_frame(chunk, mapping,
                                          first_row=report.rows + 1, last_day=last_day)
+                typed, too_large = _too_large(typed, mapping)
+                if too_large.height:
+                    bad = pl.concat([bad, too_large]).sort(ROW, "column", maintain_order=True)
                 wide = _evaluate(typed, months, std, period is not None, only, detail)
                 wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
                 wide, overflowed = _overflowed(wide, mapping)
@@ -519,6 +525,27 @@ def _evaluate(typed: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
     if not period:
         return evaluate_frame(typed, months[0], std, only, detail)
     return evaluate_frame_period(typed, months, std, only, detail)
+
+
+def _too_large(typed: pl.DataFrame, mapping: dict[str, str]
+               ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(typed without the households of more than MAX_MEMBERS members, their error rows)``:
+    every member's row says so, naming the household (as the API refuses such a household;
+    evaluated, its members' aggregates would cost memory by the square of its size)."""
+    size = pl.len().over(pl.col(HOUSEHOLD).rle_id())
+    over = typed.select(size > MAX_MEMBERS).to_series() if typed.height else None
+    if over is None or not over.any():
+        return typed, pl.DataFrame(schema=ERROR_SCHEMA)
+    column = {f: h for h, f in mapping.items()}.get(HOUSEHOLD, HOUSEHOLD)
+    sizes = typed.filter(over).group_by(HOUSEHOLD, maintain_order=True).len()
+    messages = {h: f"household {redact(h)} has {n} members, more than the {MAX_MEMBERS} a "
+                "household may have; check that its members do not share a household id with "
+                "another household's" for h, n in sizes.iter_rows()}
+    errors = typed.filter(over).select(
+        pl.col(ROW).cast(pl.Int64), pl.lit(column).alias("column"),
+        pl.lit("household_too_large").alias("code"),
+        pl.col(HOUSEHOLD).replace_strict(messages, return_dtype=pl.String).alias("message"))
+    return typed.filter(~over), errors
 
 
 _OVERFLOW_MESSAGE = ("a computed amount is too large for the batch engine (about 4×10^12 元 "
