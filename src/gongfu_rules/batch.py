@@ -7,7 +7,9 @@ writes the results, an errors file and a summary, and shows a progress bar on a 
 The three outputs appear together and only when complete: each is written to ``NAME.partial``
 beside its final name and all three are renamed at the end (with Ctrl-C and SIGTERM held off
 for those renames), so a run that fails or is interrupted at any point leaves no partial file,
-no temporary copy, and the previous outputs as they were.
+no temporary copy, and the previous outputs as they were. A run killed outright between two of
+the renames leaves a marker ``OUTPUT.commit``, and the next run to that output completes the
+set first (:func:`_commit_set`).
 
 Requires the ``batch`` extra (``pip install 'gongfu-rules[batch]'``): Polars, PyArrow for
 Parquet output, fastexcel and XlsxWriter for Excel, tqdm for the progress bar.
@@ -393,6 +395,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     report = BatchReport(output=out, errors=_beside(out, "errors"), summary=_beside(out, "summary"))
     _check_paths(src, report, chunk_rows)
     writer, errors, summed = _Writer(out), _Writer(report.errors), _Writer(report.summary)
+    _roll_forward((writer, errors, summed))  # a set an earlier run left half renamed
+    committing = False
     summary = _Summary(std)
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
@@ -432,19 +436,70 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
             summary.write(summed)
             with _signals_held():  # all three renamed, or (on a failure before) none
                 interrupted()
-                for w in (writer, errors, summed):
-                    w.commit()
+                committing = True
+                _commit_set((writer, errors, summed))
     except BaseException:
         with _signals_held():
             chunks.close()
-            for w in (writer, errors, summed):
-                w.abort()
+            if not committing:
+                for w in (writer, errors, summed):
+                    w.abort()
         raise
     finally:
         chunks.close()
         if bar is not None:
             bar.close()
     return report
+
+
+def _marker(writers: tuple[_Writer, ...]) -> Path:
+    return writers[0].path.with_name(writers[0].path.name + ".commit")
+
+
+def _commit_set(writers: tuple[_Writer, ...]) -> None:
+    """Rename the three completed ``.partial`` files to their names as one set.
+
+    Their data is flushed to disk, then an empty marker ``OUTPUT.commit`` is made (it says
+    "every ``.partial`` of this output is complete"), the files are renamed in a fixed order
+    and the marker removed. A process killed between two renames (SIGKILL, a power cut) or a
+    rename that fails leaves the marker: the next run to the same output, or a person
+    (docs/limits-and-errors.md), renames the remaining ``.partial`` files first, so the set
+    is then wholly the new one."""
+    for w in writers:
+        _fsync(w.tmp)
+    marker = _marker(writers)
+    marker.touch()
+    _fsync(marker.parent)
+    for w in writers:
+        w.commit()
+    _fsync(marker.parent)
+    marker.unlink()
+
+
+def _roll_forward(writers: tuple[_Writer, ...]) -> None:
+    """Complete a set of outputs a run left half renamed (its marker is there): each
+    remaining ``.partial`` is complete and newer than the file of its name."""
+    marker = _marker(writers)
+    if not marker.exists():
+        return
+    for w in writers:
+        if w.tmp.exists():
+            w.commit()
+    marker.unlink()
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's entries') data to the disk, where the system allows."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # a folder on some systems, a file system without fsync
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextmanager
