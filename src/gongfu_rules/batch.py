@@ -657,7 +657,8 @@ def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport,
     pick = _needed_headers(needed, ignore)
 
     def select(headers: list[str]) -> list[str]:
-        _, report.ignored_columns = map_headers(headers, ignore)
+        _, ignored = map_headers(headers, ignore)
+        report.ignored_columns = [redact(h) for h in ignored]  # shown: an ID number never
         return pick(headers)
     chunks = read_chunks(src, chunk_rows, select)
     first = next(chunks, None)
