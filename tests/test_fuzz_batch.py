@@ -115,14 +115,15 @@ def _text(frame: pl.DataFrame, skip: set[str] = set()) -> list[str]:
 
 
 @settings(fuzz(40), deadline=timedelta(seconds=20))  # a hang is a failure too
-@given(file=files(), on=st.sampled_from([date(2025, 8, 1), date(2024, 3, 1)]),
+@given(file=files(), when=st.sampled_from([{"on": date(2025, 8, 1)}, {"on": date(2024, 3, 1)},
+                                            {"period": "2024-02"}]),
        chunk_rows=st.integers(1, 7), ignore=st.booleans())
-def test_a_batch_accounts_for_every_row_and_writes_no_id_number(file, on, chunk_rows, ignore):
+def test_a_batch_accounts_for_every_row_and_writes_no_id_number(file, when, chunk_rows, ignore):
     fmt, frame = file
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"caseload.{fmt}"
         frame.write_csv(path) if fmt == "csv" else frame.write_parquet(path)
-        options = dict(on=on, chunk_rows=chunk_rows, ignore_extra_columns=ignore)
+        options = dict(**when, chunk_rows=chunk_rows, ignore_extra_columns=ignore)
         try:
             first = _run(path, Path(tmp) / "a.csv", **options)
         except GongfuError as e:
