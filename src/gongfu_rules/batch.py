@@ -396,7 +396,6 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     _check_paths(src, report, chunk_rows)
     writer, errors, summed = _Writer(out), _Writer(report.errors), _Writer(report.summary)
     _roll_forward((writer, errors, summed))  # a set an earlier run left half renamed
-    committing = False
     summary = _Summary(std)
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
@@ -436,12 +435,12 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
             summary.write(summed)
             with _signals_held():  # all three renamed, or (on a failure before) none
                 interrupted()
-                committing = True
                 _commit_set((writer, errors, summed))
     except BaseException:
         with _signals_held():
             chunks.close()
-            if not committing:
+            # Once the marker is made the .partial files are complete: kept for the next run.
+            if not _marker((writer, errors, summed)).exists():
                 for w in (writer, errors, summed):
                     w.abort()
         raise
