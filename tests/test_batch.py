@@ -20,6 +20,7 @@ from gongfu_rules.cli import main
 from gongfu_rules.errors import InputError
 from gongfu_rules.evaluate import default_standards
 from gongfu_rules.facts import fact_specs
+from gongfu_rules.limits import MAX_MEMBERS
 from gongfu_rules.profile import id_number_check_character
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,13 +158,13 @@ def test_batch_results_equal_single_profile_results(caseload, on):
 def test_a_huge_household_is_evaluated_whole_across_chunks(tmp_path):
     household = {"region": "530102", "members": [
         {"birth_date": "1940-01-01", "hukou_region": "530102", "sex": "female"}
-        for _ in range(250)]}
+        for _ in range(MAX_MEMBERS)]}  # the largest a household may be: three chunks
     path = tmp_path / "big.csv"
     _rows([household]).write_csv(path)
     run_batch(path, tmp_path / "out.csv", on="2025-08-01", chunk_rows=40, layout="long",
               progress=False)
     out = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
-    assert out.filter(pl.col("standard") == "elderly_allowance").height == 250
+    assert out.filter(pl.col("standard") == "elderly_allowance").height == MAX_MEMBERS
 
 
 # --- bad rows --------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ an errors file and a summary, and shows a progress bar on a terminal.
 The three outputs appear together and only when complete: each is written to ``NAME.partial``
 beside its final name and all three are renamed at the end (with Ctrl-C and SIGTERM held off
 for those renames), so a run that fails or is interrupted at any point leaves no partial file,
-no temporary copy, and the previous outputs as they were.
+no temporary copy, and the previous outputs as they were. A run killed outright between two of
+the renames leaves a marker ``OUTPUT.commit``, and the next run to that output completes the
+set first (:func:`_commit_set`).
 
 Requires the ``batch`` extra (``pip install 'gongfu-rules[batch]'``): Polars, PyArrow for
 Parquet output, fastexcel and XlsxWriter for Excel, tqdm for the progress bar.
@@ -45,7 +47,7 @@ from .columns import (
     unread_warning,
 )
 from .dates import parse_date, parse_period
-from .errors import InputError, Terminated
+from .errors import ErrorDetail, InputError, Terminated, redact
 from .evaluate import default_standards
 from .households import (
     SOURCE_ROW,
@@ -56,6 +58,7 @@ from .households import (
     together,
 )
 from .layout import FIELD_ZH, errors_zh, long_zh, summary_zh, wide_zh
+from .limits import MAX_MEMBERS
 from .model import StandardsSet
 from .compile.vector import residence
 from .table import (
@@ -142,8 +145,11 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
         warnings.warn(unread_warning(ignored), stacklevel=2)
     household = {v: k for k, v in mapping.items()}.get(HOUSEHOLD)
     raw = together(next(numbered([raw])), household)
+    _check_cell_types(raw, mapping)
     kept = _kept(raw, kept_headers(raw.columns, keep))
     typed, errors = typed_frame(raw, mapping, last_day=last_day)
+    typed, too_large = _too_large(typed, mapping)
+    errors = pl.concat([errors, too_large])
     detail = "full" if layout == "long" else detail
     wide = _evaluate(typed, months, std, period is not None, only, detail) \
         .with_columns(typed.get_column(ROW))
@@ -454,6 +460,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     report = BatchReport(output=out, errors=_beside(out, "errors"), summary=_beside(out, "summary"))
     _check_paths(src, report, chunk_rows)
     writer, errors, summed = _Writer(out), _Writer(report.errors), _Writer(report.summary)
+    _roll_forward((writer, errors, summed))  # a set an earlier run left half renamed
     summary = _Summary(std)
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
@@ -465,8 +472,12 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 if mapping is None:
                     mapping, _ = map_headers(chunk.columns, ignore_extra_columns, keep)
                     kept = kept_headers(chunk.columns, keep)
+                _check_cell_types(chunk, mapping)
                 typed, bad = typed_frame(chunk, mapping,
                                          first_row=report.rows + 1, last_day=last_day)
+                typed, too_large = _too_large(typed, mapping)
+                if too_large.height:
+                    bad = pl.concat([bad, too_large]).sort(ROW, "column", maintain_order=True)
                 wide = _evaluate(typed, months, std, period is not None, only, detail)
                 wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
                 wide, overflowed = _overflowed(wide, mapping)
@@ -495,19 +506,70 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
             summary.write(summed, zh, period is not None)
             with _signals_held():  # all three renamed, or (on a failure before) none
                 interrupted()
-                for w in (writer, errors, summed):
-                    w.commit()
+                _commit_set((writer, errors, summed))
     except BaseException:
         with _signals_held():
             chunks.close()
-            for w in (writer, errors, summed):
-                w.abort()
+            # Once the marker is made the .partial files are complete: kept for the next run.
+            if not _marker((writer, errors, summed)).exists():
+                for w in (writer, errors, summed):
+                    w.abort()
         raise
     finally:
         chunks.close()
         if bar is not None:
             bar.close()
     return report
+
+
+def _marker(writers: tuple[_Writer, ...]) -> Path:
+    return writers[0].path.with_name(writers[0].path.name + ".commit")
+
+
+def _commit_set(writers: tuple[_Writer, ...]) -> None:
+    """Rename the three completed ``.partial`` files to their names as one set.
+
+    Their data is flushed to disk, then an empty marker ``OUTPUT.commit`` is made (it says
+    "every ``.partial`` of this output is complete"), the files are renamed in a fixed order
+    and the marker removed. A process killed between two renames (SIGKILL, a power cut) or a
+    rename that fails leaves the marker: the next run to the same output, or a person
+    (docs/limits-and-errors.md), renames the remaining ``.partial`` files first, so the set
+    is then wholly the new one."""
+    for w in writers:
+        _fsync(w.tmp)
+    marker = _marker(writers)
+    marker.touch()
+    _fsync(marker.parent)
+    for w in writers:
+        w.commit()
+    _fsync(marker.parent)
+    marker.unlink()
+
+
+def _roll_forward(writers: tuple[_Writer, ...]) -> None:
+    """Complete a set of outputs a run left half renamed (its marker is there): each
+    remaining ``.partial`` is complete and newer than the file of its name."""
+    marker = _marker(writers)
+    if not marker.exists():
+        return
+    for w in writers:
+        if w.tmp.exists():
+            w.commit()
+    marker.unlink()
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's entries') data to the disk, where the system allows."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # a folder on some systems, a file system without fsync
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -590,6 +652,27 @@ def _evaluate(typed: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
     return evaluate_frame_period(typed, months, std, only, detail)
 
 
+def _too_large(typed: pl.DataFrame, mapping: dict[str, str]
+               ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(typed without the households of more than MAX_MEMBERS members, their error rows)``:
+    every member's row says so, naming the household (as the API refuses such a household;
+    evaluated, its members' aggregates would cost memory by the square of its size)."""
+    size = pl.len().over(pl.col(HOUSEHOLD).rle_id())
+    over = typed.select(size > MAX_MEMBERS).to_series() if typed.height else None
+    if over is None or not over.any():
+        return typed, pl.DataFrame(schema=ERROR_SCHEMA)
+    column = {f: h for h, f in mapping.items()}.get(HOUSEHOLD, HOUSEHOLD)
+    sizes = typed.filter(over).group_by(HOUSEHOLD, maintain_order=True).len()
+    messages = {h: f"household {redact(h)} has {n} members, more than the {MAX_MEMBERS} a "
+                "household may have; check that its members do not share a household id with "
+                "another household's" for h, n in sizes.iter_rows()}
+    errors = typed.filter(over).select(
+        pl.col(ROW).cast(pl.Int64), pl.lit(column).alias("column"),
+        pl.lit("household_too_large").alias("code"),
+        pl.col(HOUSEHOLD).replace_strict(messages, return_dtype=pl.String).alias("message"))
+    return typed.filter(~over), errors
+
+
 _OVERFLOW_MESSAGE = ("a computed amount is too large for the batch engine (about 4×10^12 元 "
                      "at most); check this household's amounts and counts")
 
@@ -614,6 +697,18 @@ def _overflowed(wide: pl.DataFrame, mapping: dict[str, str]) -> tuple[pl.DataFra
     return wide.filter(~marked.get_column("__household")), errors
 
 
+def _check_cell_types(raw: pl.DataFrame, mapping: dict[str, str]) -> None:
+    """A Parquet or JSON column of lists, records or bytes holds no one value per cell: the
+    file is refused, naming the column (its cells are never quoted)."""
+    nested = [h for h in mapping if raw.schema[h].is_nested()
+              or raw.schema[h] in (pl.Binary, pl.Object)]
+    if nested:
+        raise InputError([ErrorDetail(
+            "column_type_unsupported", f"column '{h}' holds {raw.schema[h].base_type()} cells, "
+            "not one value per cell; write each fact as one text, number or date", loc=(h,))
+            for h in nested])
+
+
 def _check_detail(detail: str) -> None:
     if detail not in DETAILS:
         raise InputError.one("detail_invalid", f"detail is 'narrow' or 'full', not {detail!r}",
@@ -635,7 +730,8 @@ def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport,
     pick = _needed_headers(needed, ignore, keep)
 
     def select(headers: list[str]) -> list[str]:
-        _, report.ignored_columns = map_headers(headers, ignore, keep)
+        _, ignored = map_headers(headers, ignore, keep)
+        report.ignored_columns = [redact(h) for h in ignored]  # shown: an ID number never
         return pick(headers)
     chunks = read_chunks(src, chunk_rows, select)
     try:
@@ -839,6 +935,11 @@ class _Summary:
             folded = folded.with_columns(pl.col("standard").replace_strict(names).alias("name")) \
                 .sort("standard", "region")
             folded = folded.drop("annual_total" if period else "months_eligible")
+        if not folded.width:  # nothing summed (no row evaluated): the header still
+            dropped = ("eligible_amount_known", "annual_total" if period else "months_eligible")
+            measures = [m for m in self._MEASURES if m not in dropped]
+            folded = pl.DataFrame(schema=dict.fromkeys(  # tells a reader what it would hold
+                ("standard", "region", *measures, "name"), pl.String))
         writer.write(summary_zh(folded, period) if zh else folded)
         writer.finish()
 

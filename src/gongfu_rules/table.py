@@ -108,6 +108,7 @@ class _Compiled:
     aggregates: tuple[Aggregate, ...] = ()
     may_overflow: bool = False
     lets: tuple[tuple[pl.Expr, pl.Expr], ...] = ()  # intermediate columns, in order
+    key: tuple[Any, ...] = ()  # what it was compiled from: its key in the caches
 
 
 def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
@@ -197,7 +198,7 @@ def _compile(s: Standard, on: date, std: StandardsSet, present: frozenset[str]) 
     if reads is None:
         reads = std._cache[used] = facts_read(s)
     key = ("vector", s.id, on, reads & present)
-    cached = std._cache.get(key)
+    cached = std._tables.get(key)
     if cached is not None:
         return cached
     rule, bits, prefix = s.rule_on(on), Bits(), f"__s.{s.id}."
@@ -215,9 +216,8 @@ def _compile(s: Standard, on: date, std: StandardsSet, present: frozenset[str]) 
         per_year = compiler.compile(rule.per_year[1]) if rule.per_year else None
     compiled = _Compiled(s, rule, prefix, bits, conditions, amount, per_year,
                          tuple(compiler.aggregates), compiler.may_overflow or amount is not None,
-                         tuple(compiler.lets))
-    std._cache[key] = compiled
-    return compiled
+                         tuple(compiler.lets), key)
+    return std._tables.put(key, compiled)
 
 
 def _table_keys(param: Any) -> tuple[str, ...]:
@@ -315,14 +315,14 @@ def _region_frame(group: str, codes: list[str], members: list[_Compiled], on: da
     whose value is the same in every region (returned apart, with their type). Kept for the
     next chunks: a frame for more codes serves a chunk with fewer (a value the same in more
     regions is the same in fewer), so it is rebuilt only when new codes come."""
-    key = ("regions", group, on, detail, tuple(id(c) for c in members))
-    found = std._cache.get(key)
+    key = ("regions", group, on, detail, tuple(c.key for c in members))
+    found = std._tables.get(key)
     if found is None or not found[0].issuperset(codes):
         every = sorted(set(codes) | (found[0] if found else set()))
         frame = _build_region_frame(every, members, on, std, detail == "full")
         same = {c: (frame.get_column(c)[0], frame.schema[c]) for c in frame.columns[1:]
                 if frame.get_column(c).n_unique() == 1}
-        found = std._cache[key] = (frozenset(every), frame.drop(list(same)), same)
+        found = std._tables.put(key, (frozenset(every), frame.drop(list(same)), same))
     return found[1], found[2]
 
 
@@ -341,9 +341,9 @@ def _cached_step(s: Standard, on: date, region: str | None, input_name: str,
                  std: StandardsSet) -> Any:
     """The single-profile evaluator's step for a region, kept for the next chunk."""
     key = ("step", s.id, on, region, input_name)
-    step = std._cache.get(key)
+    step = std._table_steps.get(key)
     if step is None:
-        step = std._cache[key] = _step(s, on, region, input_name, std)
+        step = std._table_steps.put(key, _step(s, on, region, input_name, std))
     return step
 
 
@@ -405,10 +405,11 @@ def _stages(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet
     """:func:`_decisions` and :func:`_result_columns`, kept for the next chunk (building
     the expressions in Python costs more than evaluating them on a small chunk)."""
     mine = tuple(sorted((k, v) for k, v in consts.items() if k.startswith(c.prefix)))
-    key = ("stages", id(c), full, mine)
-    found = std._cache.get(key)
+    key = ("stages", c.key, full, mine)
+    found = std._tables.get(key)
     if found is None:
-        found = std._cache[key] = (_decisions(c, consts, full), _result_columns(c, consts, full))
+        found = std._tables.put(key, (_decisions(c, consts, full),
+                                      _result_columns(c, consts, full)))
     return found
 
 
