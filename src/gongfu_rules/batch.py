@@ -35,6 +35,7 @@ from .dates import parse_date, parse_period
 from .errors import InputError, Terminated
 from .evaluate import default_standards
 from .model import StandardsSet
+from .spreadsheet import SheetWriter, read_sheet
 from .compile.vector import residence
 from .table import (
     DETAILS,
@@ -51,7 +52,6 @@ from .table import (
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl",
            ".ndjson": "jsonl"}
 DEFAULT_CHUNK = 50_000  # about 0.5 GB of working memory with the bundled standards
-_EXCEL_ROWS = 1_048_575
 NUMBER_OUT = pl.Decimal(38, 2)
 
 
@@ -159,21 +159,24 @@ def read_whole(path: Path, select: Select | None = None) -> pl.DataFrame:
                      how="diagonal_relaxed")
 
 
-def read_chunks(path: Path, chunk_rows: int | None, select: Select | None = None
-                ) -> Iterator[pl.DataFrame]:
+def read_chunks(path: Path, chunk_rows: int | None, select: Select | None = None,
+                sheet: str | None = None) -> Iterator[pl.DataFrame]:
     """The file's rows, ``chunk_rows`` at a time (CSV and Excel cells as text; Parquet and
     JSON columns as the file types them); ``select`` picks the columns to read from the
-    headers. A file that cannot be read is an InputError that names the file and never
-    quotes its cells."""
+    headers, ``sheet`` an Excel workbook's sheet (default: the first). A file that cannot be
+    read is an InputError that names the file and never quotes its cells."""
     if not path.is_file():
         raise InputError.one("file_missing", f"no such file: {path}", loc=("path",))
     fmt = file_format(path)
+    if sheet is not None and fmt != "xlsx":
+        raise InputError.one("sheet_invalid", f"a sheet is chosen in an Excel .xlsx input only, "
+                             f"not in {path.name}", loc=("sheet",))
     try:
         if fmt == "csv":
             with _utf8(path) as readable:
                 yield from _read(readable, fmt, chunk_rows, select)
         else:
-            yield from _read(path, fmt, chunk_rows, select)
+            yield from _read(path, fmt, chunk_rows, select, sheet)
     except (pl.exceptions.PolarsError, OSError, ValueError) as e:
         raise InputError.one(
             "file_unreadable", f"{path.name} cannot be read as {fmt.upper()} "
@@ -182,12 +185,11 @@ def read_chunks(path: Path, chunk_rows: int | None, select: Select | None = None
             from None
 
 
-def _read(path: Path, fmt: str, chunk_rows: int | None, select: Select | None
-          ) -> Iterator[pl.DataFrame]:
+def _read(path: Path, fmt: str, chunk_rows: int | None, select: Select | None,
+          sheet: str | None = None) -> Iterator[pl.DataFrame]:
     pick = select or (lambda headers: headers)
     if fmt == "xlsx":
-        frame = pl.read_excel(path, infer_schema_length=0)
-        yield frame.select(pick(frame.columns)).with_columns(pl.all().cast(pl.String))
+        yield from read_sheet(path, sheet, chunk_rows, pick)
         return
     if fmt == "parquet":
         yield from _read_parquet(path, chunk_rows, pick)
@@ -307,8 +309,7 @@ class _Writer:
         self.tmp = path.with_name(path.name + ".partial")
         self._handle: Any = None
         self._parquet: Any = None
-        self._excel: list[pl.DataFrame] = []
-        self._rows = 0
+        self._excel: SheetWriter | None = None
 
     def write(self, frame: pl.DataFrame) -> None:
         if self.fmt == "csv":
@@ -331,22 +332,23 @@ class _Writer:
                 self._parquet = pq.ParquetWriter(self.tmp, table.schema, write_statistics=keys)
             self._parquet.write_table(table)
         else:
-            self._rows += frame.height
-            if self._rows > _EXCEL_ROWS:
-                raise InputError.one("excel_too_large", f"{self._rows} rows do not fit in an "
-                                     "Excel sheet; write .csv or .parquet", loc=("output",))
-            self._excel.append(frame)
+            self._sheets().write(frame)
+
+    def _sheets(self) -> SheetWriter:
+        if self._excel is None:
+            self._excel = SheetWriter(self.tmp, self.path.with_name(self.path.name + ".parts.partial"))
+        return self._excel
 
     def close(self, empty_schema: dict[str, Any] | None = None) -> None:
         self.finish(empty_schema)
         self.commit()
 
-    def finish(self, empty_schema: dict[str, Any] | None = None) -> None:
-        """Completes ``NAME.partial`` (closed, whole) without giving it its name."""
+    def finish(self, empty_schema: dict[str, Any] | None = None,
+               summary: pl.DataFrame | None = None) -> None:
+        """Completes ``NAME.partial`` (closed, whole) without giving it its name; an Excel
+        workbook also gets ``summary`` as a sheet of its own."""
         if self.fmt == "xlsx":
-            frame = pl.concat(self._excel, how="diagonal_relaxed") if self._excel else \
-                pl.DataFrame(schema=empty_schema or {})
-            frame.write_excel(self.tmp, autofit=True)
+            self._sheets().finish(empty_schema, summary)
         elif self._parquet is not None:
             self._parquet.close()
         elif self._handle is not None:
@@ -360,6 +362,8 @@ class _Writer:
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
+        if self._excel is not None:
+            self._excel.abort()
         for h in (self._handle, self._parquet):
             try:
                 if h is not None:
@@ -374,11 +378,13 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
               period: str | None = None, layout: str = "wide", headers: str = "en",
               standards: StandardsSet | None = None, only: list[str] | None = None,
               chunk_rows: int = DEFAULT_CHUNK, ignore_extra_columns: bool = False,
-              progress: bool | None = None, detail: str = "narrow") -> BatchReport:
+              progress: bool | None = None, detail: str = "narrow",
+              sheet: str | None = None) -> BatchReport:
     """Evaluate a caseload file into ``output_path`` (its suffix picks the format), with
-    ``OUTPUT.errors.csv`` (one row per problem) and ``OUTPUT.summary.csv`` beside it.
-    ``only``: evaluate just these standards (ids). ``detail="full"``: the wide layout shows
-    every result field (as :func:`evaluate_table`)."""
+    ``OUTPUT.errors.csv`` (one row per problem) and ``OUTPUT.summary.csv`` beside it (an
+    Excel output also has the summary as a sheet). ``only``: evaluate just these standards
+    (ids). ``detail="full"``: the wide layout shows every result field (as
+    :func:`evaluate_table`). ``sheet``: the sheet of an Excel input (default: the first)."""
     std = standards or default_standards()
     _check_ids(std, only)
     _check_detail(detail)
@@ -392,7 +398,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     summary = _Summary(std)
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
-    chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only))
+    chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only),
+                     sheet)
     try:
         with _terminate_as_interrupt() as interrupted:
             mapping: dict[str, str] | None = None
@@ -419,9 +426,13 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
                 if bar is not None:
                     bar.update(chunk.height)
-            writer.finish(_empty_schema(std, layout, only, detail))
+            if bar is not None:  # an Excel workbook is zipped up now: it can take a while
+                bar.set_description("writing")
+            table = summary.table()
+            writer.finish(_empty_schema(std, layout, only, detail), summary=table)
             errors.finish(ERROR_SCHEMA)
-            summary.write(summed)
+            summed.write(table)
+            summed.finish()
             with _signals_held():  # all three renamed, or (on a failure before) none
                 interrupted()
                 for w in (writer, errors, summed):
@@ -557,13 +568,13 @@ def _check_ids(std: StandardsSet, only: list[str] | None) -> None:
 
 
 def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport,
-            needed: frozenset[str]) -> Iterator[pl.DataFrame]:
+            needed: frozenset[str], sheet: str | None = None) -> Iterator[pl.DataFrame]:
     pick = _needed_headers(needed, ignore)
 
     def select(headers: list[str]) -> list[str]:
         _, report.ignored_columns = map_headers(headers, ignore)
         return pick(headers)
-    chunks = read_chunks(src, chunk_rows, select)
+    chunks = read_chunks(src, chunk_rows, select, sheet)
     first = next(chunks, None)
     if first is None or first.width == 0:
         return
@@ -582,6 +593,9 @@ def _check_paths(src: Path, report: BatchReport, chunk_rows: int) -> None:
     if chunk_rows < 1:
         raise InputError.one("chunk_rows_invalid", f"chunks hold at least 1 row; got {chunk_rows}",
                              loc=("chunk_rows",))
+    if src.is_file() and src.stat().st_size == 0:
+        raise InputError.one("file_empty", f"{src.name} is empty (0 bytes): it needs a header "
+                             "row and a row per person", loc=("path",))
     for out in (report.output, report.errors, report.summary):
         if _same_file(src, out):
             raise InputError.one("output_is_input", f"the output {out.name} is the input file; "
@@ -734,15 +748,14 @@ class _Summary:
         return wide.select("standard", "region", *(
             pl.col(m).cast(pl.Int64) if m in counts else pl.col(m) for m in self._MEASURES))
 
-    def write(self, writer: _Writer) -> None:
-        """Completes the summary in ``writer`` (to ``NAME.partial``; renamed by the caller)."""
+    def table(self) -> pl.DataFrame:
+        """The summary: a row per standard and region."""
         folded = self._folded()
         if folded.height:
             names = {s.id: s.name.zh for s in self.std}
             folded = folded.with_columns(pl.col("standard").replace_strict(names).alias("name")) \
                 .sort("standard", "region")
-        writer.write(folded)
-        writer.finish()
+        return folded
 
 
 __all__ = ["evaluate_table", "run_batch", "BatchReport", "read_chunks", "rename_headers"]

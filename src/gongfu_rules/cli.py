@@ -117,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     ba.add_argument("--ignore-extra-columns", action="store_true",
                     help="skip columns that are not profile fields (they are listed, not read)")
     ba.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ba.add_argument("--sheet", help="the sheet of an Excel input (default: the first)")
     ba.add_argument("--standards")
     ba.set_defaults(run=_cmd_batch)
 
@@ -298,7 +299,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                        headers=args.headers, standards=std, chunk_rows=args.chunk_rows,
                        only=args.only.split(",") if args.only else None,
                        ignore_extra_columns=args.ignore_extra_columns,
-                       progress=False if args.no_progress else None, detail=args.detail)
+                       progress=False if args.no_progress else None, detail=args.detail,
+                       sheet=args.sheet)
     print(f"{report.rows} rows read, {report.evaluated} evaluated, {report.failed_rows} set aside"
           f"\n  results: {report.output}\n  summary: {report.summary}\n  errors:  {report.errors}")
     if report.ignored_columns:
