@@ -66,3 +66,36 @@ def test_an_unwritable_output_folder_is_an_input_error(caseload, tmp_path, capsy
 def test_chunks_of_no_rows_are_refused(caseload, tmp_path, capsys):
     assert _batch(caseload, tmp_path / "out.csv", "--chunk-rows", "0") == 2
     assert "chunk_rows_invalid" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["roll.csv", "roll.xlsx", "roll.parquet", "roll.jsonl"])
+def test_an_empty_input_file_is_an_input_error_before_any_work(tmp_path, capsys, name):
+    src = tmp_path / name
+    src.write_bytes(b"")
+    assert _batch(src, tmp_path / "out.csv") == 2
+    assert "file_empty" in capsys.readouterr().err
+    assert src.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_an_excel_sheet_without_cells_is_an_input_error(tmp_path, capsys):
+    import xlsxwriter
+    src = tmp_path / "roll.xlsx"
+    book = xlsxwriter.Workbook(str(src))
+    book.add_worksheet("花名册")
+    book.close()
+    before = _digest(src)
+    assert _batch(src, tmp_path / "out.xlsx") == 2
+    err = capsys.readouterr().err
+    assert "file_empty" in err and "花名册" in err
+    assert _digest(src) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["roll.xlsx"]
+
+
+def test_a_file_of_headers_only_gives_results_of_headers_only(tmp_path):
+    src = tmp_path / "roll.csv"
+    src.write_text("家庭编号,出生日期\n", encoding="utf-8")
+    before = _digest(src)
+    assert _batch(src, tmp_path / "out.csv") == 0
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8-sig").count("\n") == 1
+    assert _digest(src) == before
