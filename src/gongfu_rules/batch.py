@@ -35,6 +35,7 @@ from .dates import parse_date, parse_period
 from .errors import InputError, Terminated
 from .evaluate import default_standards
 from .model import StandardsSet
+from .ragged import ragged_records, set_aside
 from .spreadsheet import SheetWriter, read_sheet
 from .compile.vector import residence
 from .table import (
@@ -160,11 +161,13 @@ def read_whole(path: Path, select: Select | None = None) -> pl.DataFrame:
 
 
 def read_chunks(path: Path, chunk_rows: int | None, select: Select | None = None,
-                sheet: str | None = None) -> Iterator[pl.DataFrame]:
+                sheet: str | None = None, ragged: bool = False) -> Iterator[pl.DataFrame]:
     """The file's rows, ``chunk_rows`` at a time (CSV and Excel cells as text; Parquet and
     JSON columns as the file types them); ``select`` picks the columns to read from the
-    headers, ``sheet`` an Excel workbook's sheet (default: the first). A file that cannot be
-    read is an InputError that names the file and never quotes its cells."""
+    headers, ``sheet`` an Excel workbook's sheet (default: the first); ``ragged``: a CSV row
+    with more fields than the header is cut to the header's (the caller has found and sets
+    aside such rows). A file that cannot be read is an InputError that names the file and
+    never quotes its cells."""
     if not path.is_file():
         raise InputError.one("file_missing", f"no such file: {path}", loc=("path",))
     fmt = file_format(path)
@@ -174,7 +177,7 @@ def read_chunks(path: Path, chunk_rows: int | None, select: Select | None = None
     try:
         if fmt == "csv":
             with _utf8(path) as readable:
-                yield from _read(readable, fmt, chunk_rows, select)
+                yield from _read(readable, fmt, chunk_rows, select, ragged=ragged)
         else:
             yield from _read(path, fmt, chunk_rows, select, sheet)
     except (pl.exceptions.PolarsError, OSError, ValueError) as e:
@@ -186,7 +189,7 @@ def read_chunks(path: Path, chunk_rows: int | None, select: Select | None = None
 
 
 def _read(path: Path, fmt: str, chunk_rows: int | None, select: Select | None,
-          sheet: str | None = None) -> Iterator[pl.DataFrame]:
+          sheet: str | None = None, ragged: bool = False) -> Iterator[pl.DataFrame]:
     pick = select or (lambda headers: headers)
     if fmt == "xlsx":
         yield from read_sheet(path, sheet, chunk_rows, pick)
@@ -197,7 +200,8 @@ def _read(path: Path, fmt: str, chunk_rows: int | None, select: Select | None,
     if fmt == "csv":
         if path.stat().st_size == 0:
             return
-        lazy = pl.scan_csv(path, infer_schema=False, encoding="utf8", missing_columns="insert")
+        lazy = pl.scan_csv(path, infer_schema=False, encoding="utf8", missing_columns="insert",
+                           truncate_ragged_lines=ragged)
     else:
         lazy = pl.scan_ndjson(path, infer_schema_length=None)
     lazy = lazy.select(pick(lazy.collect_schema().names()))
@@ -394,12 +398,14 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     file_format(src), file_format(out)
     report = BatchReport(output=out, errors=_beside(out, "errors"), summary=_beside(out, "summary"))
     _check_paths(src, report, chunk_rows)
+    # CSV rows with too many or too few fields, found first: set aside as error rows below.
+    width, ragged = ragged_records(src) if file_format(src) == "csv" else (0, {})
     writer, errors, summed = _Writer(out), _Writer(report.errors), _Writer(report.summary)
     summary = _Summary(std)
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
     chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only),
-                     sheet)
+                     sheet, bool(ragged))
     try:
         with _terminate_as_interrupt() as interrupted:
             mapping: dict[str, str] | None = None
@@ -408,6 +414,9 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                     mapping, _ = map_headers(chunk.columns, ignore_extra_columns)
                 typed, bad = typed_frame(chunk, mapping,
                                          first_row=report.rows + 1, last_day=last_day)
+                if ragged:
+                    typed, bad = set_aside(typed, bad, ragged, width, report.rows + 1,
+                                           chunk.height, _household_header(mapping))
                 wide = _evaluate(typed, months, std, period is not None, only, detail)
                 wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
                 wide, overflowed = _overflowed(wide, mapping)
@@ -541,7 +550,7 @@ def _overflowed(wide: pl.DataFrame, mapping: dict[str, str]) -> tuple[pl.DataFra
     wide = wide.drop(OVERFLOW_COLUMN)
     if not flag.any():
         return wide, pl.DataFrame(schema=ERROR_SCHEMA)
-    household = {f: h for h, f in mapping.items()}.get(HOUSEHOLD, HOUSEHOLD)
+    household = _household_header(mapping)
     marked = wide.select(ROW, HOUSEHOLD).with_columns(flag.alias("__over"))
     marked = marked.with_columns(pl.col("__over").any().over(HOUSEHOLD).alias("__household"))
     errors = marked.filter(pl.col("__household")).select(
@@ -552,6 +561,10 @@ def _overflowed(wide: pl.DataFrame, mapping: dict[str, str]) -> tuple[pl.DataFra
         .otherwise(pl.lit("not evaluated: another member of this household has an error"))
         .alias("message"))
     return wide.filter(~marked.get_column("__household")), errors
+
+
+def _household_header(mapping: dict[str, str]) -> str:
+    return {f: h for h, f in mapping.items()}.get(HOUSEHOLD, HOUSEHOLD)
 
 
 def _check_detail(detail: str) -> None:
@@ -568,13 +581,14 @@ def _check_ids(std: StandardsSet, only: list[str] | None) -> None:
 
 
 def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport,
-            needed: frozenset[str], sheet: str | None = None) -> Iterator[pl.DataFrame]:
+            needed: frozenset[str], sheet: str | None = None, ragged: bool = False
+            ) -> Iterator[pl.DataFrame]:
     pick = _needed_headers(needed, ignore)
 
     def select(headers: list[str]) -> list[str]:
         _, report.ignored_columns = map_headers(headers, ignore)
         return pick(headers)
-    chunks = read_chunks(src, chunk_rows, select, sheet)
+    chunks = read_chunks(src, chunk_rows, select, sheet, ragged)
     first = next(chunks, None)
     if first is None or first.width == 0:
         return
