@@ -64,6 +64,37 @@ def _write_roster(frame: pl.DataFrame, path: Path) -> None:
     partial.rename(path)
 
 
+WRITER = """
+import sys, time
+from decimal import Decimal
+from pathlib import Path
+import polars as pl
+from gongfu_rules.spreadsheet import SheetWriter
+rows, out = int(sys.argv[1]), Path(sys.argv[2])
+chunk = pl.DataFrame({"row": range(50_000), "household_id": ["h00012345"] * 50_000,
+                      **{f"s{i}.status": ["eligible", "not_eligible"] * 25_000 for i in range(4)},
+                      **{f"s{i}.amount": [Decimal("1374.00"), None] * 25_000 for i in range(4)}},
+                     schema_overrides={f"s{i}.amount": pl.Decimal(38, 2) for i in range(4)})
+writer = SheetWriter(out, out.with_name(out.name + ".parts"))
+for offset in range(0, rows, 50_000):
+    writer.write(chunk.head(min(50_000, rows - offset)))
+writer.finish()
+"""
+
+
+def writer_only(sizes: list[int], workdir: Path) -> None:
+    """The Excel writer alone, rows of 10 cells in chunks of 50,000, one fresh process per
+    size: its peak RSS must not grow with the rows."""
+    print("\n| rows written (10 columns) | wall s | peak RSS MB |\n|---:|---:|---:|")
+    for size in sizes:
+        out = workdir / f"writer_{size}.xlsx"
+        run = measured_run([sys.executable, "-c", WRITER, str(size), str(out)])
+        if run["rc"]:
+            sys.exit(run["stderr"][-2000:])
+        out.unlink()
+        print(f"| {size:,} | {run['seconds']:.1f} | {run['rss_mb']:,.0f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="100000,1000000", help="persons, comma-separated")
@@ -72,6 +103,9 @@ def main() -> None:
     ap.add_argument("--on", default="2025-08-01")
     ap.add_argument("--formats", default=",".join(FORMATS))
     ap.add_argument("--workdir", default="/tmp/gongfu-bench")
+    ap.add_argument("--writer-rows", default="",
+                    help="also time the Excel writer alone at these row counts (e.g. "
+                         "100000,1000000)")
     args = ap.parse_args()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -80,6 +114,8 @@ def main() -> None:
     exe = gongfu_exe()
     print(f"# gongfu batch by format — {platform.python_version()}, polars {pl.__version__}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+    if args.writer_rows:
+        writer_only([int(s) for s in args.writer_rows.split(",")], workdir)
     rows = []
     for size in (int(s) for s in args.sizes.split(",") if s):
         paths = inputs(size, args.seed, on, workdir)
@@ -99,6 +135,8 @@ def main() -> None:
             secs = [r["seconds"] for r in runs[fmt]]
             rss = [r["rss_mb"] for r in runs[fmt]]
             rows.append((size, fmt, secs, rss, max(r["load"] for r in runs[fmt])))
+    if not rows:
+        return
     print("\n| persons | format (in → out) | wall s, median (min–max) | peak RSS MB, median "
           "(min–max) | RSS ÷ CSV's | load avg (max) |")
     print("|---:|---|---:|---:|---:|---:|")
