@@ -151,14 +151,21 @@ def test_blank_rows_at_the_end_of_a_sheet_are_not_rows(tmp_path):
 
 # --- the roster through gongfu batch, xlsx to xlsx -------------------------------------------
 def _cells(path: Path, sheet: int) -> dict[str, tuple[str | None, str | None, str]]:
-    """A sheet's cells by reference: (type attribute, style index, text)."""
+    """A sheet's cells by reference: (type attribute, style index, text); a shared string's
+    text is looked up."""
     with zipfile.ZipFile(path) as z:
         root = ElementTree.fromstring(z.read(f"xl/worksheets/sheet{sheet}.xml"))
+        shared = []
+        if "xl/sharedStrings.xml" in z.namelist():
+            table = ElementTree.fromstring(z.read("xl/sharedStrings.xml"))
+            shared = ["".join(t.text or "" for t in si.iter(f"{{{NS['x']}}}t"))
+                      for si in table.iter(f"{{{NS['x']}}}si")]
     cells = {}
     for c in root.iter(f"{{{NS['x']}}}c"):
         text = "".join(t.text or "" for t in c.iter() if t.tag in (
             f"{{{NS['x']}}}v", f"{{{NS['x']}}}t"))
-        cells[c.get("r")] = (c.get("t"), c.get("s"), text)
+        cells[c.get("r")] = (c.get("t"), c.get("s"), shared[int(text)] if c.get("t") == "s"
+                             else text)
     return cells
 
 
@@ -299,3 +306,51 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
     assert [v[0] for v in list(_cells(path, 1).values())[1:]] == ["inlineStr"] * 3 or \
         [v[0] for v in list(_cells(path, 1).values())[1:]] == ["str"] * 3
     assert "<f>" not in _sheet_xml(path, 1)
+
+
+def test_the_cells_are_those_xlsxwriter_writes_cell_by_cell(tmp_path):
+    """The rows' XML is built column-wise; each cell must be what XlsxWriter's own cell
+    writers make of the value: type, number format and text (escapes and spaces included)."""
+    frame = pl.DataFrame({
+        "row": [1, 2, 3],
+        "text": ["a<&>b \"q\"", " lead\x01_x0041_", None],
+        "amount": [Decimal("1374.00"), None, Decimal("0.10")],
+        "born": [date(1940, 5, 3), None, date(2012, 2, 29)],
+        "flag": [True, False, None],
+        "ratio": [0.1, 2.0, None]}, schema_overrides={"amount": pl.Decimal(38, 2)})
+    ours = tmp_path / "ours.xlsx"
+    writer = SheetWriter(ours, tmp_path / "parts")
+    writer.write(frame)
+    writer.finish()
+    theirs = tmp_path / "theirs.xlsx"
+    book = xlsxwriter.Workbook(str(theirs), {"strings_to_numbers": False,
+                                             "strings_to_formulas": False,
+                                             "strings_to_urls": False})
+    ws = book.add_worksheet("results")
+    money = book.add_format({"num_format": "#,##0.00"})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    for r, values in enumerate(frame.iter_rows(), start=1):
+        for c, v in enumerate(values):
+            if v is None:
+                continue
+            if isinstance(v, Decimal):
+                ws.write_number(r, c, float(v), money)
+            elif isinstance(v, bool):
+                ws.write_boolean(r, c, v)
+            elif isinstance(v, date):
+                ws.write_datetime(r, c, datetime(v.year, v.month, v.day), day)
+            elif isinstance(v, str):
+                ws.write_string(r, c, v)
+            else:
+                ws.write_number(r, c, v)
+    book.close()
+
+    def data(path):
+        formats = _number_formats(path)
+        return {ref: ("str" if kind in ("inlineStr", "s", "str") else kind,
+                      formats[int(style or 0)],
+                      value if kind in ("inlineStr", "s", "str", "b") else float(value))
+                for ref, (kind, style, value) in _cells(path, 1).items()
+                if not re.fullmatch(r"[A-Z]+1", ref)}  # the data rows: ours has a header
+    assert data(ours) == data(theirs)
+    assert _sheet_xml(ours, 1).count("xml:space=\"preserve\"") == 1

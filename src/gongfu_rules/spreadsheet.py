@@ -19,9 +19,10 @@ is a sheet of its own at the end.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -125,113 +126,217 @@ def _without_trailing_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 # --- writing ---------------------------------------------------------------------------------
+_EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's date serial numbers (1900 system)
+#: Rows turned into XML at a time: the text of a slice is in memory while it is written.
+_SLICE = 5_000
+#: Characters XML 1.0 cannot hold; Excel writes them as _xHHHH_ (and "_xHHHH_" itself as
+#: "_x005F_xHHHH_"), as XlsxWriter does.
+_CONTROL = r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_"
+
+
 class SheetWriter:
-    """A result workbook written row by row in constant memory: :meth:`write` adds rows to
-    the results sheet(s), :meth:`finish` adds the summary sheet and completes the file."""
+    """A result workbook written in constant memory: :meth:`write` adds rows to the results
+    sheet(s), :meth:`finish` adds the summary sheet and completes the file.
+
+    The rows' cell XML is built a slice at a time with Polars column expressions (the same
+    XML XlsxWriter writes cell by cell, tens of times faster) and appended to a file per sheet
+    in ``scratch``. At :meth:`finish` XlsxWriter makes the workbook around them — headers,
+    styles, frozen panes, autofilters, the summary sheet — and each results sheet's rows are
+    streamed into its ``<sheetData>`` while the workbook is zipped to ``path``."""
 
     def __init__(self, path: Path, scratch: Path, sheet_rows: int = SHEET_ROWS):
         import xlsxwriter
-        # The rows wait in files in ``scratch`` (a folder made here, on the output's disk
-        # rather than a temp folder that may be in memory) until finish() zips them.
-        scratch.mkdir(exist_ok=True)
-        self._scratch = scratch
+        scratch.mkdir(exist_ok=True)  # on the output's disk, not a temp folder in memory
+        self._path, self._scratch, self._sheet_rows = path, scratch, sheet_rows
         # Strings are never turned into numbers, formulas or links: a cell is what it was.
-        self._book = xlsxwriter.Workbook(str(path), {
-            "constant_memory": True, "use_zip64": True, "tmpdir": str(scratch),
-            "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False})
+        self._book = xlsxwriter.Workbook(str(scratch / "book.xlsx"), {
+            "use_zip64": True, "tmpdir": str(scratch), "strings_to_numbers": False,
+            "strings_to_formulas": False, "strings_to_urls": False})
+        self._header = self._book.add_format({"bold": True})
         self._money = self._book.add_format({"num_format": "#,##0.00"})
         self._date = self._book.add_format({"num_format": "yyyy-mm-dd"})
-        self._header = self._book.add_format({"bold": True})
-        self._sheet_rows = sheet_rows
-        self._sheet: Any = None
-        self._columns: list[str] = []
-        self._row = 0  # the row last written on the current sheet (0: its header)
-        self._sheets = 0
+        # The cells' style numbers go into the rows' XML before the workbook exists: fix them
+        # now (XlsxWriter numbers styles on first use), and check them in styles.xml at the end.
+        for style in (self._header, self._money, self._date):
+            style._get_xf_index()
+        self._schema: pl.Schema | None = None
+        self._sheets: list[tuple[Any, Path, int]] = []  # (worksheet, its rows file, rows)
+        self._rows = self._handle = None
 
     def write(self, frame: pl.DataFrame) -> None:
-        if self._sheet is None:
-            self._columns = frame.columns
-            self._new_sheet("results")
+        if self._schema is None:
+            self._schema = frame.schema
+            self._new_sheet()
         start = 0
         while start < frame.height:
-            if self._row == self._sheet_rows:
-                self._end_sheet()
-                self._new_sheet(f"results {self._sheets + 1}")
-            part = frame.slice(start, self._sheet_rows - self._row)
-            self._rows(self._sheet, part, self._row + 1)
-            self._row += part.height
+            if self._sheets[-1][2] == self._sheet_rows:
+                self._new_sheet()
+            sheet, rows_file, rows = self._sheets[-1]
+            part = frame.slice(start, self._sheet_rows - rows)
+            for offset in range(0, part.height, _SLICE):
+                piece = part.slice(offset, _SLICE)
+                xml = piece.select(self._row_xml(piece, rows + offset + 2))
+                xml.write_csv(self._handle, include_header=False, quote_style="never",
+                              line_terminator="")
+            self._sheets[-1] = (sheet, rows_file, rows + part.height)
             start += part.height
 
     def finish(self, empty_schema: dict[str, Any] | None = None,
                summary: pl.DataFrame | None = None) -> None:
         """Completes the workbook: the results (a header alone when there were none) and the
         summary sheet."""
-        if self._sheet is None:
+        if self._schema is None:
             self.write(pl.DataFrame(schema=empty_schema or {}))
-        self._end_sheet()
+        self._handle.close()
+        width = len(self._schema)
+        for sheet, _, rows in self._sheets:
+            self._filter(sheet, rows, width)
         if summary is not None:
             sheet = self._book.add_worksheet("summary")
-            self._head(sheet, summary.columns)
-            self._rows(sheet, summary, 1)
+            self._head(sheet, summary.schema)
+            self._summary_rows(sheet, summary)
             self._filter(sheet, summary.height, summary.width)
         self._book.close()
+        self._zip(width)
         shutil.rmtree(self._scratch, ignore_errors=True)
 
     def abort(self) -> None:
-        """Closes and removes the rows written so far."""
-        for sheet in self._book.worksheets():
-            handle = getattr(sheet, "row_data_fh", None)
-            if handle is not None and not handle.closed:
-                handle.close()
+        """Removes the rows written so far."""
+        if self._handle is not None:
+            self._handle.close()
         shutil.rmtree(self._scratch, ignore_errors=True)
 
-    def _new_sheet(self, name: str) -> None:
-        self._sheet = self._book.add_worksheet(name)
-        self._sheets += 1
-        self._row = 0
-        self._head(self._sheet, self._columns)
+    def _new_sheet(self) -> None:
+        number = len(self._sheets) + 1
+        sheet = self._book.add_worksheet("results" if number == 1 else f"results {number}")
+        self._head(sheet, self._schema)
+        if self._handle is not None:
+            self._handle.close()
+        rows_file = self._scratch / f"rows{number}.xml"
+        self._handle = open(rows_file, "wb")
+        self._sheets.append((sheet, rows_file, 0))
 
-    def _end_sheet(self) -> None:
-        self._filter(self._sheet, self._row, len(self._columns))
-
-    def _head(self, sheet: Any, columns: list[str]) -> None:
-        for c, name in enumerate(columns):
+    def _head(self, sheet: Any, schema: pl.Schema) -> None:
+        for c, (name, dtype) in enumerate(schema.items()):
             # Wide enough for the header (a Chinese character takes two widths).
             width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in name)
-            sheet.set_column(c, c, min(max(width + 2, 10), 40))
+            sheet.set_column(c, c, min(max(width + 2, 10), 40), self._style(dtype))
             sheet.write_string(0, c, name, self._header)
         sheet.freeze_panes(1, 0)
+
+    def _style(self, dtype: pl.DataType) -> Any:
+        if isinstance(dtype, pl.Decimal):
+            return self._money
+        if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+            return self._date
+        return None
 
     @staticmethod
     def _filter(sheet: Any, rows: int, width: int) -> None:
         if width:
             sheet.autofilter(0, 0, rows, width - 1)
 
-    def _rows(self, sheet: Any, frame: pl.DataFrame, first: int) -> None:
-        cells = [self._cell_writer(sheet, dtype) for dtype in frame.dtypes]
-        columns = list(enumerate(cells))
-        for r, values in enumerate(frame.iter_rows(), start=first):
-            for c, put in columns:
-                value = values[c]
-                if value is not None:
-                    put(r, c, value)
+    def _row_xml(self, frame: pl.DataFrame, first: int) -> pl.Expr:
+        """Each row's ``<row>`` element (sheet rows ``first``, ``first + 1``, ...)."""
+        number = (pl.int_range(pl.len(), dtype=pl.Int64) + first).cast(pl.String)
+        cells = [self._cell_xml(frame, name, dtype, _letter(c), number)
+                 for c, (name, dtype) in enumerate(frame.schema.items())]
+        return pl.concat_str([pl.lit('<row r="'), number, pl.lit('">'), *cells,
+                              pl.lit("</row>")]).alias("xml")
 
-    def _cell_writer(self, sheet: Any, dtype: pl.DataType) -> Callable[[int, int, Any], Any]:
+    def _cell_xml(self, frame: pl.DataFrame, name: str, dtype: pl.DataType, letter: str,
+                  number: pl.Expr) -> pl.Expr:
+        """A column's ``<c>`` elements (empty text where the cell is empty), as XlsxWriter
+        writes them: numbers as ``<v>``, text as an inline string, escaped."""
+        col = pl.col(name)
+        style = self._style(dtype)
+        s = f' s="{style.xf_index}"' if style is not None else ""
         if isinstance(dtype, pl.Decimal):
-            # A double holds every amount below 10^13 元 to the fen; the format shows two places.
-            money = self._money
-            return lambda r, c, v: sheet.write_number(r, c, float(v), money)
-        if dtype.is_integer() or dtype.is_float():
-            return sheet.write_number
-        if dtype == pl.Boolean:
-            return sheet.write_boolean
-        if dtype == pl.Date or isinstance(dtype, pl.Datetime):
-            day = self._date
-            return lambda r, c, v: sheet.write_datetime(
-                r, c, v if isinstance(v, datetime) else datetime(v.year, v.month, v.day), day)
-        if dtype == pl.String:
-            return sheet.write_string
-        return lambda r, c, v: sheet.write_string(r, c, str(v))
+            value, kind = col.cast(pl.String), ""  # the decimal's own digits: exact
+        elif dtype.is_integer():
+            value, kind = col.cast(pl.String), ""
+        elif dtype.is_float():
+            value, kind = pl.when(col.is_finite()).then(col.cast(pl.String)), ""
+        elif dtype == pl.Boolean:
+            value, kind = col.cast(pl.Int8).cast(pl.String), ' t="b"'
+        elif dtype == pl.Date or isinstance(dtype, pl.Datetime):
+            days = (col.cast(pl.Date) - pl.lit(_EXCEL_EPOCH)).dt.total_days()
+            value, kind = days.cast(pl.String), ""
+        else:
+            return self._text_xml(frame, col.cast(pl.String), letter, number)
+        return pl.concat_str([pl.lit(f'<c r="{letter}'), number, pl.lit(f'"{s}{kind}><v>'),
+                              value, pl.lit("</v></c>")]).fill_null("")
+
+    @staticmethod
+    def _text_xml(frame: pl.DataFrame, text: pl.Expr, letter: str, number: pl.Expr) -> pl.Expr:
+        if frame.select(text.str.contains(_CONTROL).any()).item():
+            text = text.map_elements(_escape_control, return_dtype=pl.String)
+        escaped = text.str.replace_all("&", "&amp;", literal=True) \
+            .str.replace_all("<", "&lt;", literal=True).str.replace_all(">", "&gt;", literal=True)
+        preserve = pl.when(text.str.contains(r"^\s|\s$")).then(pl.lit(' xml:space="preserve"')) \
+            .otherwise(pl.lit(""))
+        return pl.concat_str([pl.lit(f'<c r="{letter}'), number,
+                              pl.lit('" t="inlineStr"><is><t'), preserve, pl.lit(">"), escaped,
+                              pl.lit("</t></is></c>")]).fill_null("")
+
+    def _summary_rows(self, sheet: Any, frame: pl.DataFrame) -> None:
+        """The summary's few rows, cell by cell through XlsxWriter."""
+        for r, values in enumerate(frame.iter_rows(), start=1):
+            for c, (value, dtype) in enumerate(zip(values, frame.dtypes, strict=True)):
+                if value is None:
+                    continue
+                if isinstance(dtype, pl.Decimal):
+                    sheet.write_number(r, c, float(value), self._money)
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    sheet.write_number(r, c, value)
+                else:
+                    sheet.write_string(r, c, str(value))
+
+    def _zip(self, width: int) -> None:
+        """``path``: the workbook XlsxWriter wrote, each results sheet's rows streamed into
+        its ``<sheetData>`` and its dimension set to them."""
+        import zipfile
+        parts = {f"xl/worksheets/sheet{i}.xml": (rows_file, rows)
+                 for i, (_, rows_file, rows) in enumerate(self._sheets, start=1)}
+        with zipfile.ZipFile(self._scratch / "book.xlsx") as src, \
+                zipfile.ZipFile(self._path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as dst:
+            self._check_styles(src.read("xl/styles.xml").decode("utf-8"))
+            for info in src.infolist():
+                data = src.read(info.filename)
+                if info.filename not in parts:
+                    dst.writestr(info, data)
+                    continue
+                rows_file, rows = parts[info.filename]
+                text = data.decode("utf-8").replace("<sheetData/>", "<sheetData></sheetData>")
+                head, tail = text.split("</sheetData>", 1)
+                if rows and width:
+                    head = re.sub(r'<dimension ref="[^"]*"/>',
+                                  f'<dimension ref="A1:{_letter(width - 1)}{rows + 1}"/>', head,
+                                  count=1)
+                head_bytes, tail_bytes = head.encode(), ("</sheetData>" + tail).encode()
+                entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                entry.file_size = len(head_bytes) + rows_file.stat().st_size + len(tail_bytes)
+                with dst.open(entry, "w") as out, open(rows_file, "rb") as body:
+                    out.write(head_bytes)
+                    shutil.copyfileobj(body, out, 1 << 20)
+                    out.write(tail_bytes)
+
+
+    def _check_styles(self, styles: str) -> None:
+        """The money and date styles are where the rows' XML says they are."""
+        formats = dict(re.findall(r'<numFmt numFmtId="(\d+)" formatCode="([^"]*)"/>', styles))
+        xfs = re.findall(r"<xf [^>]*?numFmtId=\"(\d+)\"", styles.split("<cellXfs", 1)[1])
+        for style, code in ((self._money, "#,##0.00"), (self._date, "yyyy-mm-dd")):
+            if formats.get(xfs[style.xf_index]) != code:
+                raise RuntimeError(f"XlsxWriter numbered the {code} style otherwise than "
+                                   "expected; the workbook would show wrong formats")
+
+
+def _escape_control(text: str) -> str:
+    text = re.sub(r"(_x[0-9a-fA-F]{4}_)", r"_x005F\1", text)
+    text = re.sub(r"[\x00-\x08\x0b-\x1f]", lambda m: f"_x{ord(m.group()):04X}_", text)
+    return text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
 
 
 __all__ = ["read_sheet", "sheet_names", "SheetWriter", "SHEET_ROWS"]
