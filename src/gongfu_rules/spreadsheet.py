@@ -127,8 +127,9 @@ def _without_trailing_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
 
 # --- writing ---------------------------------------------------------------------------------
 _EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's date serial numbers (1900 system)
-#: Rows turned into XML at a time: the text of a slice is in memory while it is written.
-_SLICE = 5_000
+#: Cells turned into XML at a time (a slice of rows): the slice's text, and Polars' working
+#: copies of it, are in memory while it is written; 200,000 cells keep that near 50 MB.
+_SLICE_CELLS = 200_000
 #: Characters XML 1.0 cannot hold; Excel writes them as _xHHHH_ (and "_xHHHH_" itself as
 #: "_x005F_xHHHH_"), as XlsxWriter does.
 _CONTROL = r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_"
@@ -173,8 +174,9 @@ class SheetWriter:
                 self._new_sheet()
             sheet, rows_file, rows = self._sheets[-1]
             part = frame.slice(start, self._sheet_rows - rows)
-            for offset in range(0, part.height, _SLICE):
-                piece = part.slice(offset, _SLICE)
+            step = max(1, _SLICE_CELLS // max(1, part.width))
+            for offset in range(0, part.height, step):
+                piece = part.slice(offset, step)
                 xml = piece.select(self._row_xml(piece, rows + offset + 2))
                 xml.write_csv(self._handle, include_header=False, quote_style="never",
                               line_terminator="")
