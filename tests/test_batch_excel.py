@@ -354,3 +354,24 @@ def test_the_cells_are_those_xlsxwriter_writes_cell_by_cell(tmp_path):
                 if not re.fullmatch(r"[A-Z]+1", ref)}  # the data rows: ours has a header
     assert data(ours) == data(theirs)
     assert _sheet_xml(ours, 1).count("xml:space=\"preserve\"") == 1
+
+
+def test_a_failure_zipping_the_workbook_leaves_no_partial_file_or_rows(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from gongfu_rules import spreadsheet
+    from gongfu_rules.batch import run_batch
+    src = _roster(tmp_path / "roster.xlsx")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "res.xlsx").write_bytes(b"an earlier run's workbook")
+
+    def full(self, width):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(spreadsheet.SheetWriter, "_zip", full)
+    with pytest.raises(OSError):
+        run_batch(src, out / "res.xlsx", on="2025-08-01", progress=False,
+                  ignore_extra_columns=True)
+    assert sorted(p.name for p in out.iterdir()) == ["res.xlsx"]
+    assert (out / "res.xlsx").read_bytes() == b"an earlier run's workbook"
