@@ -144,6 +144,14 @@ def test_merged_header_cells_are_an_input_error_naming_the_column(tmp_path, caps
     assert "excel_header_invalid" in err and "column F has no header" in err
 
 
+def test_a_file_that_is_no_workbook_is_an_input_error(tmp_path, capsys):
+    path = tmp_path / "r.xlsx"
+    path.write_text("家庭编号,出生日期\nh1,1940-05-03\n", encoding="utf-8")
+    assert _batch(path, tmp_path / "out.csv") == 2
+    assert "file_unreadable" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_blank_rows_at_the_end_of_a_sheet_are_not_rows(tmp_path):
     path = _roster(tmp_path / "r.xlsx", PEOPLE[:2] + [[None] * 8 + [""]] * 3)
     assert pl.concat(read_chunks(path, None)).height == 2

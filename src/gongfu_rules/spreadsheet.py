@@ -9,12 +9,14 @@ as typed (an ID number or region code stored as text keeps every digit and leadi
 The header must be the sheet's first row, one header per column: a title row above it or
 merged header cells leave columns without a header, which is an input error naming them.
 
-Writing (:class:`SheetWriter`): XlsxWriter in ``constant_memory`` mode, which writes each row
-to a temporary file as it is completed, so memory stays flat whatever the row count. Money
-columns (decimals) become number cells with a ``#,##0.00`` format, dates date cells, counts
-numbers, text text (never a formula). Every sheet has a frozen header and an autofilter; past
-1,048,575 data rows the results continue on a new sheet (``results 2``, ...), and the summary
-is a sheet of its own at the end.
+Writing (:class:`SheetWriter`): each chunk of results becomes the worksheet XML of its rows,
+built column-wise with Polars and appended to a scratch file, so memory stays flat whatever
+the row count; XlsxWriter makes the workbook around those rows at the end (headers, styles,
+frozen panes, autofilters, the summary sheet) and the rows are streamed into it as it is
+zipped. Money columns (decimals) become number cells with a ``#,##0.00`` format, dates date
+cells, counts numbers, text inline text (never a formula). Past 1,048,575 data rows the
+results continue on a new sheet (``results 2``, ...), and the summary is a sheet of its own
+at the end.
 """
 
 from __future__ import annotations
@@ -38,11 +40,6 @@ _MIDNIGHT = r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?$"
 
 
 # --- reading ---------------------------------------------------------------------------------
-def sheet_names(path: Path) -> list[str]:
-    """The workbook's sheets, in order."""
-    return _open(path).sheet_names
-
-
 def _open(path: Path) -> Any:
     import fastexcel
     try:
@@ -341,4 +338,4 @@ def _escape_control(text: str) -> str:
     return text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
 
 
-__all__ = ["read_sheet", "sheet_names", "SheetWriter", "SHEET_ROWS"]
+__all__ = ["read_sheet", "SheetWriter", "SHEET_ROWS"]
