@@ -124,3 +124,19 @@ def test_a_csv_row_with_the_wrong_number_of_fields_is_an_error_row(tmp_path, quo
     results = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
     assert results.get_column("row").to_list() == ["1", "5"]
     assert _digest(src) == before
+
+
+def test_a_missing_input_file_is_an_input_error_naming_it(tmp_path, capsys):
+    assert _batch(tmp_path / "nowhere.csv", tmp_path / "out.csv") == 2
+    assert "file_missing" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_csv_in_no_known_encoding_is_an_input_error_and_kept(tmp_path, capsys):
+    src = tmp_path / "roll.csv"
+    src.write_bytes("家庭编号,出生日期\nh1,1940-05-03\n".encode("utf-16"))
+    before = _digest(src)
+    assert _batch(src, tmp_path / "out.csv") == 2
+    assert "encoding_unknown" in capsys.readouterr().err
+    assert _digest(src) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["roll.csv"]

@@ -340,7 +340,8 @@ class _Writer:
 
     def _sheets(self) -> SheetWriter:
         if self._excel is None:
-            self._excel = SheetWriter(self.tmp, self.path.with_name(self.path.name + ".parts.partial"))
+            scratch = self.path.with_name(self.path.name + ".parts.partial")
+            self._excel = SheetWriter(self.tmp, scratch)
         return self._excel
 
     def close(self, empty_schema: dict[str, Any] | None = None) -> None:

@@ -23,7 +23,15 @@ def ragged_records(path: Path) -> tuple[int, dict[int, int]]:
     """``(fields in the header, {data row number: its number of fields})`` for the rows of a
     CSV file whose number of fields differs from the header's; rows number from 1 after the
     header, blank lines included, as the batch numbers them. UTF-8 or GB18030: separators,
-    quotes and line breaks are the same bytes in both."""
+    quotes and line breaks are the same bytes in both. A file that cannot be read gives none:
+    the reader then says what is wrong with it."""
+    try:
+        return _counted(path)
+    except (pl.exceptions.PolarsError, OSError, ValueError, csv.Error):
+        return 0, {}
+
+
+def _counted(path: Path) -> tuple[int, dict[int, int]]:
     lines = pl.scan_csv(path, has_header=False, separator="\x1f", quote_char=None,
                         infer_schema=False, encoding="utf8-lossy", new_columns=["line"])
     counted = lines.with_row_index("row").select(
