@@ -383,3 +383,15 @@ def test_a_failure_zipping_the_workbook_leaves_no_partial_file_or_rows(tmp_path,
                   ignore_extra_columns=True)
     assert sorted(p.name for p in out.iterdir()) == ["res.xlsx"]
     assert (out / "res.xlsx").read_bytes() == b"an earlier run's workbook"
+
+
+def test_a_chunk_typed_otherwise_is_written_under_the_first_chunks_header(tmp_path):
+    path = tmp_path / "w.xlsx"
+    writer = SheetWriter(path, tmp_path / "parts")
+    writer.write(pl.DataFrame({"row": [1], "amount": [Decimal("2.50")]},
+                              schema_overrides={"amount": pl.Decimal(38, 2)}))
+    writer.write(pl.DataFrame({"row": [2], "amount": [None]}))  # a column of nulls
+    writer.write(pl.DataFrame({"row": [3]}))
+    writer.finish()
+    frame = fastexcel.read_excel(str(path)).load_sheet(0).to_polars()
+    assert frame.rows() == [(1.0, 2.5), (2.0, None), (3.0, None)]

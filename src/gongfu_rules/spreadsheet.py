@@ -159,12 +159,16 @@ class SheetWriter:
             style._get_xf_index()
         self._schema: pl.Schema | None = None
         self._sheets: list[tuple[Any, Path, int]] = []  # (worksheet, its rows file, rows)
-        self._rows = self._handle = None
+        self._handle: Any = None
 
     def write(self, frame: pl.DataFrame) -> None:
         if self._schema is None:
             self._schema = frame.schema
             self._new_sheet()
+        if frame.schema != self._schema:  # the first chunk's columns and types, as the header
+            frame = frame.select(
+                (pl.col(n) if n in frame.columns else pl.lit(None)).cast(d, strict=False).alias(n)
+                for n, d in self._schema.items())
         start = 0
         while start < frame.height:
             if self._sheets[-1][2] == self._sheet_rows:
