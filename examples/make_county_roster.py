@@ -3,8 +3,8 @@ county civil-affairs office (民政局) would use, for `gongfu batch` and the ca
 
     python examples/make_county_roster.py [OUTPUT.xlsx]     # default: examples/county_roster.xlsx
 
-Dates are written as text cells 'YYYY-MM-DD', not Excel date cells: batch does not yet read
-Excel date cells correctly (issue 9). Every person here is invented.
+Dates are written as text cells 'YYYY-MM-DD' (batch reads Excel date cells as well: see
+docs/batch.md, "Excel"). Every person here is invented.
 """
 
 from __future__ import annotations

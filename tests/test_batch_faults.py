@@ -166,10 +166,10 @@ def test_a_failure_completing_the_summary_leaves_no_new_results_beside_it(
     old = _old_outputs(folder)
     real = batch._Writer.finish
 
-    def finish(self, empty_schema=None):
+    def finish(self, empty_schema=None, **more):
         if self.path.name.endswith(".summary.csv"):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real(self, empty_schema)
+        return real(self, empty_schema, **more)
     monkeypatch.setattr(batch._Writer, "finish", finish)
     with pytest.raises(OSError):
         batch.run_batch(small["utf-8"], folder / "res.csv", on="2025-08-01", progress=False)

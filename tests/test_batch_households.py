@@ -213,3 +213,16 @@ def test_the_cli_keeps_the_columns_named(tmp_path):
     assert main(["batch", str(path), "-o", str(tmp_path / "o.csv"), "--on", "2025-08-01",
                  "--only", DIBAO, "--keep", "姓名", "--no-progress"]) == 0
     assert pl.read_csv(tmp_path / "o.csv", infer_schema=False).columns[0] == "姓名"
+
+
+def test_a_row_with_an_extra_field_sets_aside_the_household_gathered_from_apart(tmp_path):
+    # Household a's second row (row 3) has one field too many; its first row (row 1) is apart
+    # from it, so the household is gathered: both its rows are error rows, b is evaluated.
+    ragged = HEADER + _person("a", "p1", "张三") + _person("b", "p1", "李四") \
+        + _person("a", "p2", "王五").replace("\n", ",extra\n")
+    report, results = _batch(tmp_path, _write(tmp_path, ragged), chunk_rows=1)
+    errors = pl.read_csv(report.errors, infer_schema=False)
+    assert sorted(errors.select("row", "code").rows()) == [
+        ("1", "household_set_aside"), ("3", "fields_count")]
+    assert set(_dibao_by_household(results)) == {"b"}
+    assert report.rows == 3 and report.failed_rows == 2

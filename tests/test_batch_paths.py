@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from gongfu_rules.cli import main
@@ -66,3 +67,76 @@ def test_an_unwritable_output_folder_is_an_input_error(caseload, tmp_path, capsy
 def test_chunks_of_no_rows_are_refused(caseload, tmp_path, capsys):
     assert _batch(caseload, tmp_path / "out.csv", "--chunk-rows", "0") == 2
     assert "chunk_rows_invalid" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["roll.csv", "roll.xlsx", "roll.parquet", "roll.jsonl"])
+def test_an_empty_input_file_is_an_input_error_before_any_work(tmp_path, capsys, name):
+    src = tmp_path / name
+    src.write_bytes(b"")
+    assert _batch(src, tmp_path / "out.csv") == 2
+    assert "file_empty" in capsys.readouterr().err
+    assert src.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_an_excel_sheet_without_cells_is_an_input_error(tmp_path, capsys):
+    import xlsxwriter
+    src = tmp_path / "roll.xlsx"
+    book = xlsxwriter.Workbook(str(src))
+    book.add_worksheet("花名册")
+    book.close()
+    before = _digest(src)
+    assert _batch(src, tmp_path / "out.xlsx") == 2
+    err = capsys.readouterr().err
+    assert "file_empty" in err and "花名册" in err
+    assert _digest(src) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["roll.xlsx"]
+
+
+def test_a_file_of_headers_only_gives_results_of_headers_only(tmp_path):
+    src = tmp_path / "roll.csv"
+    src.write_text("家庭编号,出生日期\n", encoding="utf-8")
+    before = _digest(src)
+    assert _batch(src, tmp_path / "out.csv") == 0
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8-sig").count("\n") == 1
+    assert _digest(src) == before
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_csv_row_with_the_wrong_number_of_fields_is_an_error_row(tmp_path, quoted):
+    """One row with a field too many and one with a field too few: each is an error row naming
+    it, its household is set aside, every other row is evaluated."""
+    src = tmp_path / "roll.csv"
+    name = '"张,三"' if quoted else "张三"  # a quoted cell holding a separator is one field
+    src.write_text("家庭编号,姓名,出生日期,户籍地区划代码\n"
+                   f"h1,{name},1941-05-03,530102\n"
+                   "h2,李四,1950-01-02,530102,extra\n"
+                   "h2,李五,1952-01-02,530102\n"
+                   "h3,王五,1960-01-02\n"
+                   "h4,赵六,1970-01-02,530102\n", encoding="utf-8")
+    before = _digest(src)
+    assert _batch(src, tmp_path / "out.csv", "--ignore-extra-columns", "--only",
+                  "elderly_allowance") == 3
+    errors = pl.read_csv(tmp_path / "out.errors.csv", infer_schema=False)
+    assert errors.select("row", "code").rows() == [
+        ("2", "fields_count"), ("3", "household_set_aside"), ("4", "fields_count")]
+    assert "5 fields where the header has 4" in errors.get_column("message")[0]
+    results = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
+    assert results.get_column("row").to_list() == ["1", "5"]
+    assert _digest(src) == before
+
+
+def test_a_missing_input_file_is_an_input_error_naming_it(tmp_path, capsys):
+    assert _batch(tmp_path / "nowhere.csv", tmp_path / "out.csv") == 2
+    assert "file_missing" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_csv_in_no_known_encoding_is_an_input_error_and_kept(tmp_path, capsys):
+    src = tmp_path / "roll.csv"
+    src.write_bytes("家庭编号,出生日期\nh1,1940-05-03\n".encode("utf-16"))
+    before = _digest(src)
+    assert _batch(src, tmp_path / "out.csv") == 2
+    assert "encoding_unknown" in capsys.readouterr().err
+    assert _digest(src) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["roll.csv"]

@@ -60,6 +60,8 @@ from .households import (
 from .layout import FIELD_ZH, errors_zh, long_zh, summary_zh, wide_zh
 from .limits import MAX_MEMBERS
 from .model import StandardsSet
+from .ragged import ragged_records, set_aside
+from .spreadsheet import SheetWriter, read_sheet
 from .compile.vector import residence
 from .table import (
     DETAILS,
@@ -76,7 +78,6 @@ from .table import (
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl",
            ".ndjson": "jsonl"}
 DEFAULT_CHUNK = 50_000  # about 0.5 GB of working memory with the bundled standards
-_EXCEL_ROWS = 1_048_575
 NUMBER_OUT = pl.Decimal(38, 2)
 
 
@@ -223,21 +224,26 @@ def read_whole(path: Path, select: Select | None = None) -> pl.DataFrame:
                      how="diagonal_relaxed")
 
 
-def read_chunks(path: Path, chunk_rows: int | None, select: Select | None = None
-                ) -> Iterator[pl.DataFrame]:
+def read_chunks(path: Path, chunk_rows: int | None, select: Select | None = None,
+                sheet: str | None = None, ragged: bool = False) -> Iterator[pl.DataFrame]:
     """The file's rows, ``chunk_rows`` at a time (CSV and Excel cells as text; Parquet and
     JSON columns as the file types them); ``select`` picks the columns to read from the
-    headers. A file that cannot be read is an InputError that names the file and never
-    quotes its cells."""
+    headers, ``sheet`` an Excel workbook's sheet (default: the first); ``ragged``: a CSV row
+    with more fields than the header is cut to the header's (the caller has found and sets
+    aside such rows). A file that cannot be read is an InputError that names the file and
+    never quotes its cells."""
     if not path.is_file():
         raise InputError.one("file_missing", f"no such file: {path}", loc=("path",))
     fmt = file_format(path)
+    if sheet is not None and fmt != "xlsx":
+        raise InputError.one("sheet_invalid", f"a sheet is chosen in an Excel .xlsx input only, "
+                             f"not in {path.name}", loc=("sheet",))
     try:
         if fmt == "csv":
             with _utf8(path) as readable:
-                yield from _read(readable, fmt, chunk_rows, select)
+                yield from _read(readable, fmt, chunk_rows, select, ragged=ragged)
         else:
-            yield from _read(path, fmt, chunk_rows, select)
+            yield from _read(path, fmt, chunk_rows, select, sheet)
     except (pl.exceptions.PolarsError, OSError, ValueError) as e:
         raise InputError.one(
             "file_unreadable", f"{path.name} cannot be read as {fmt.upper()} "
@@ -246,12 +252,11 @@ def read_chunks(path: Path, chunk_rows: int | None, select: Select | None = None
             from None
 
 
-def _read(path: Path, fmt: str, chunk_rows: int | None, select: Select | None
-          ) -> Iterator[pl.DataFrame]:
+def _read(path: Path, fmt: str, chunk_rows: int | None, select: Select | None,
+          sheet: str | None = None, ragged: bool = False) -> Iterator[pl.DataFrame]:
     pick = select or (lambda headers: headers)
     if fmt == "xlsx":
-        frame = pl.read_excel(path, infer_schema_length=0)
-        yield frame.select(pick(frame.columns)).with_columns(pl.all().cast(pl.String))
+        yield from read_sheet(path, sheet, chunk_rows, pick)
         return
     if fmt == "parquet":
         yield from _read_parquet(path, chunk_rows, pick)
@@ -259,7 +264,8 @@ def _read(path: Path, fmt: str, chunk_rows: int | None, select: Select | None
     if fmt == "csv":
         if path.stat().st_size == 0:
             return
-        lazy = pl.scan_csv(path, infer_schema=False, encoding="utf8", missing_columns="insert")
+        lazy = pl.scan_csv(path, infer_schema=False, encoding="utf8", missing_columns="insert",
+                           truncate_ragged_lines=ragged)
     else:
         lazy = pl.scan_ndjson(path, infer_schema_length=None)
     lazy = lazy.select(pick(lazy.collect_schema().names()))
@@ -372,8 +378,7 @@ class _Writer:
         self.tmp = path.with_name(path.name + ".partial")
         self._handle: Any = None
         self._parquet: Any = None
-        self._excel: list[pl.DataFrame] = []
-        self._rows = 0
+        self._excel: SheetWriter | None = None
 
     def write(self, frame: pl.DataFrame) -> None:
         if self.fmt == "csv":
@@ -396,22 +401,24 @@ class _Writer:
                 self._parquet = pq.ParquetWriter(self.tmp, table.schema, write_statistics=keys)
             self._parquet.write_table(table)
         else:
-            self._rows += frame.height
-            if self._rows > _EXCEL_ROWS:
-                raise InputError.one("excel_too_large", f"{self._rows} rows do not fit in an "
-                                     "Excel sheet; write .csv or .parquet", loc=("output",))
-            self._excel.append(frame)
+            self._sheets().write(frame)
+
+    def _sheets(self) -> SheetWriter:
+        if self._excel is None:
+            scratch = self.path.with_name(self.path.name + ".parts.partial")
+            self._excel = SheetWriter(self.tmp, scratch)
+        return self._excel
 
     def close(self, empty_schema: dict[str, Any] | None = None) -> None:
         self.finish(empty_schema)
         self.commit()
 
-    def finish(self, empty_schema: dict[str, Any] | None = None) -> None:
-        """Completes ``NAME.partial`` (closed, whole) without giving it its name."""
+    def finish(self, empty_schema: dict[str, Any] | None = None,
+               summary: pl.DataFrame | None = None) -> None:
+        """Completes ``NAME.partial`` (closed, whole) without giving it its name; an Excel
+        workbook also gets ``summary`` as a sheet of its own."""
         if self.fmt == "xlsx":
-            frame = pl.concat(self._excel, how="diagonal_relaxed") if self._excel else \
-                pl.DataFrame(schema=empty_schema or {})
-            frame.write_excel(self.tmp, autofit=True)
+            self._sheets().finish(empty_schema, summary)
         elif self._parquet is not None:
             self._parquet.close()
         elif self._handle is not None:
@@ -425,6 +432,8 @@ class _Writer:
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
+        if self._excel is not None:
+            self._excel.abort()
         for h in (self._handle, self._parquet):
             try:
                 if h is not None:
@@ -440,12 +449,13 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
               standards: StandardsSet | None = None, only: list[str] | None = None,
               chunk_rows: int = DEFAULT_CHUNK, ignore_extra_columns: bool = False,
               progress: bool | None = None, detail: str = "narrow",
-              keep: list[str] | None = None) -> BatchReport:
+              keep: list[str] | None = None, sheet: str | None = None) -> BatchReport:
     """Evaluate a caseload file into ``output_path`` (its suffix picks the format), with
-    ``OUTPUT.errors.csv`` (one row per problem) and ``OUTPUT.summary.csv`` beside it.
-    ``only``: evaluate just these standards (ids). ``detail="full"``: the wide layout shows
-    every result field (as :func:`evaluate_table`). ``keep``: input columns carried into the
-    results, first (as :func:`evaluate_table`)."""
+    ``OUTPUT.errors.csv`` (one row per problem) and ``OUTPUT.summary.csv`` beside it (an
+    Excel output also has the summary as a sheet). ``only``: evaluate just these standards
+    (ids). ``detail="full"``: the wide layout shows every result field (as
+    :func:`evaluate_table`). ``keep``: input columns carried into the results, first (as
+    :func:`evaluate_table`). ``sheet``: the sheet of an Excel input (default: the first)."""
     std = standards or default_standards()
     keep = keep or []
     _check_ids(std, only)
@@ -459,12 +469,15 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     file_format(src), file_format(out)
     report = BatchReport(output=out, errors=_beside(out, "errors"), summary=_beside(out, "summary"))
     _check_paths(src, report, chunk_rows)
+    # CSV rows with too many or too few fields, found first: set aside as error rows below.
+    width, ragged = ragged_records(src) if file_format(src) == "csv" else (0, {})
     writer, errors, summed = _Writer(out), _Writer(report.errors), _Writer(report.summary)
     _roll_forward((writer, errors, summed))  # a set an earlier run left half renamed
     summary = _Summary(std)
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
-    chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only), keep)
+    chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only),
+                     keep, sheet, bool(ragged))
     try:
         with _terminate_as_interrupt() as interrupted:
             mapping: dict[str, str] | None = None
@@ -478,6 +491,9 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 typed, too_large = _too_large(typed, mapping)
                 if too_large.height:
                     bad = pl.concat([bad, too_large]).sort(ROW, "column", maintain_order=True)
+                if ragged:
+                    typed, bad = set_aside(typed, bad, ragged, width,
+                                           chunk.get_column(SOURCE_ROW), _household_header(mapping))
                 wide = _evaluate(typed, months, std, period is not None, only, detail)
                 wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
                 wide, overflowed = _overflowed(wide, mapping)
@@ -500,10 +516,14 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
                 if bar is not None:
                     bar.update(chunk.height)
-            writer.finish(_empty_schema(std, layout, only, shown, zh))
+            if bar is not None:  # an Excel workbook is zipped up now: it can take a while
+                bar.set_description("writing")
+            table = summary.table(zh, period is not None)
+            writer.finish(_empty_schema(std, layout, only, shown, zh), summary=table)
             errors.finish(errors_zh(pl.DataFrame(schema=ERROR_SCHEMA)).schema if zh
                           else ERROR_SCHEMA)
-            summary.write(summed, zh, period is not None)
+            summed.write(table)
+            summed.finish()
             with _signals_held():  # all three renamed, or (on a failure before) none
                 interrupted()
                 _commit_set((writer, errors, summed))
@@ -684,7 +704,7 @@ def _overflowed(wide: pl.DataFrame, mapping: dict[str, str]) -> tuple[pl.DataFra
     wide = wide.drop(OVERFLOW_COLUMN)
     if not flag.any():
         return wide, pl.DataFrame(schema=ERROR_SCHEMA)
-    household = {f: h for h, f in mapping.items()}.get(HOUSEHOLD, HOUSEHOLD)
+    household = _household_header(mapping)
     marked = wide.select(ROW, HOUSEHOLD).with_columns(flag.alias("__over"))
     marked = marked.with_columns(pl.col("__over").any().over(HOUSEHOLD).alias("__household"))
     errors = marked.filter(pl.col("__household")).select(
@@ -709,6 +729,10 @@ def _check_cell_types(raw: pl.DataFrame, mapping: dict[str, str]) -> None:
             for h in nested])
 
 
+def _household_header(mapping: dict[str, str]) -> str:
+    return {f: h for h, f in mapping.items()}.get(HOUSEHOLD, HOUSEHOLD)
+
+
 def _check_detail(detail: str) -> None:
     if detail not in DETAILS:
         raise InputError.one("detail_invalid", f"detail is 'narrow' or 'full', not {detail!r}",
@@ -723,7 +747,8 @@ def _check_ids(std: StandardsSet, only: list[str] | None) -> None:
 
 
 def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport,
-            needed: frozenset[str], keep: list[str]) -> Iterator[pl.DataFrame]:
+            needed: frozenset[str], keep: list[str], sheet: str | None = None,
+            ragged: bool = False) -> Iterator[pl.DataFrame]:
     """The file's rows in numbered chunks, each household whole in one chunk: first the
     households whose rows are together in the file, in file order, then those whose rows are
     apart (gathered out of core, in the order of their first rows)."""
@@ -733,7 +758,7 @@ def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport,
         _, ignored = map_headers(headers, ignore, keep)
         report.ignored_columns = [redact(h) for h in ignored]  # shown: an ID number never
         return pick(headers)
-    chunks = read_chunks(src, chunk_rows, select)
+    chunks = read_chunks(src, chunk_rows, select, sheet, ragged)
     try:
         first = next(chunks, None)
         if first is None or first.width == 0:
@@ -747,7 +772,7 @@ def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport,
         if column is None:
             yield from numbered(again())
             return
-        ids = read_chunks(src, chunk_rows, lambda headers: [column])
+        ids = read_chunks(src, chunk_rows, lambda headers: [column], sheet, ragged)
         try:
             scattered = scattered_households(numbered(ids), column, chunk_rows)
         finally:
@@ -765,6 +790,9 @@ def _check_paths(src: Path, report: BatchReport, chunk_rows: int) -> None:
     if chunk_rows < 1:
         raise InputError.one("chunk_rows_invalid", f"chunks hold at least 1 row; got {chunk_rows}",
                              loc=("chunk_rows",))
+    if src.is_file() and src.stat().st_size == 0:
+        raise InputError.one("file_empty", f"{src.name} is empty (0 bytes): it needs a header "
+                             "row and a row per person", loc=("path",))
     for out in (report.output, report.errors, report.summary):
         if _same_file(src, out):
             raise InputError.one("output_is_input", f"the output {out.name} is the input file; "
@@ -925,10 +953,10 @@ class _Summary:
                                  for m in ("amount_total", "annual_total")) \
             .drop("eligible_amount_known")
 
-    def write(self, writer: _Writer, zh: bool = False, period: bool = False) -> None:
-        """Completes the summary in ``writer`` (to ``NAME.partial``; renamed by the caller):
-        on a date without ``months_eligible``, over a period without ``annual_total`` (a
-        period has totals, not annual amounts); Chinese headers with ``zh``."""
+    def table(self, zh: bool = False, period: bool = False) -> pl.DataFrame:
+        """The summary: a row per standard and region; on a date without
+        ``months_eligible``, over a period without ``annual_total`` (a period has totals, not
+        annual amounts); Chinese headers with ``zh``."""
         folded = self._folded()
         if folded.height:
             names = {s.id: s.name.zh for s in self.std}
@@ -940,8 +968,7 @@ class _Summary:
             measures = [m for m in self._MEASURES if m not in dropped]
             folded = pl.DataFrame(schema=dict.fromkeys(  # tells a reader what it would hold
                 ("standard", "region", *measures, "name"), pl.String))
-        writer.write(summary_zh(folded, period) if zh else folded)
-        writer.finish()
+        return summary_zh(folded, period) if zh else folded
 
 
 __all__ = ["evaluate_table", "run_batch", "BatchReport", "read_chunks", "rename_headers"]

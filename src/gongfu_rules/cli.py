@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="skip columns that are not profile fields (they are listed, not read)")
     ba.add_argument("--keep", help="input columns carried into the results, first: 姓名,村组,...")
     ba.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ba.add_argument("--sheet", help="the sheet of an Excel input (default: the first)")
     ba.add_argument("--standards")
     ba.set_defaults(run=_cmd_batch)
 
@@ -300,7 +301,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                        only=args.only.split(",") if args.only else None,
                        ignore_extra_columns=args.ignore_extra_columns,
                        progress=False if args.no_progress else None, detail=args.detail,
-                       keep=args.keep.split(",") if args.keep else None)
+                       keep=args.keep.split(",") if args.keep else None,
+                       sheet=args.sheet)
     print(f"{report.rows} rows read, {report.evaluated} evaluated, {report.failed_rows} set aside"
           f"\n  results: {report.output}\n  summary: {report.summary}\n  errors:  {report.errors}")
     if report.ignored_columns:
