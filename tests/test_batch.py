@@ -98,7 +98,7 @@ def _each_result(evaluation):
 def _scalar(household: dict, on: date) -> dict[tuple[str | None, str], dict]:
     out = {}
     for pid, r in _each_result(evaluate(household, on=on, explain=False)):
-        priced = r.status != "not_eligible"
+        priced = r.status in ("eligible", "undetermined")
         out[pid, r.standard_id] = {
             "status": r.status, "amount": r.amount, "annual_amount": r.annual_amount,
             "quantity": r.quantity if priced else None,

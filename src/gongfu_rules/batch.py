@@ -665,7 +665,8 @@ class _Summary:
         self.std = std
         self.parts: dict[str, list[pl.DataFrame]] = {}  # per region basis, a row per region
 
-    _MEASURES = ("eligible", "undetermined", "not_eligible", "amount_total", "annual_total",
+    _MEASURES = ("eligible", "undetermined", "not_eligible", "not_in_force", "amount_total",
+                 "annual_total",
                  "eligible_amount_unknown")
 
     def add(self, wide: pl.DataFrame, typed: pl.DataFrame) -> None:
@@ -719,6 +720,7 @@ class _Summary:
             "eligible": (status == "eligible").sum(),
             "undetermined": (status == "undetermined").sum(),
             "not_eligible": (status == "not_eligible").sum(),
+            "not_in_force": (status == "not_in_force").sum(),
             "amount_total": amount.sum(), "annual_total": annual.sum(),
             "eligible_amount_unknown": ((status == "eligible") & amount.is_null()).sum(),
         }
@@ -730,7 +732,8 @@ class _Summary:
             return pl.DataFrame()
         long = self._long().with_columns(pl.col("value").cast(NUMBER_OUT))
         wide = long.pivot("measure", index=["standard", "region"], values="value")
-        counts = ["eligible", "undetermined", "not_eligible", "eligible_amount_unknown"]
+        counts = ["eligible", "undetermined", "not_eligible", "not_in_force",
+                  "eligible_amount_unknown"]
         return wide.select("standard", "region", *(
             pl.col(m).cast(pl.Int64) if m in counts else pl.col(m) for m in self._MEASURES))
 

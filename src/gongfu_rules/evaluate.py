@@ -30,7 +30,7 @@ from .load.schema import Text
 from .model import LRUCache, Rule, Standard, StandardsSet, weakest
 from .profile import Household, Person, parse_household
 from .regions import is_within, regions
-from .results import Evaluation, MonthResult, ParameterUse, PeriodResult, StandardResult
+from .results import PRICED, Evaluation, MonthResult, ParameterUse, PeriodResult, StandardResult
 
 _PER_YEAR = {"month": Decimal(12), "year": Decimal(1), "semester": Decimal(2)}
 
@@ -96,6 +96,7 @@ class _Step:
     in_scope: bool
     params: dict[str, Any]
     values: "_Values | None"
+    earlier_unknown: bool = False  # no version yet, but in force then under an unrecorded rule
 
 
 #: A step compiled for the profile: ``run(ctx, explain)`` gives the standard's result.
@@ -157,7 +158,8 @@ def _step(s: Standard, on: date, region: str | None, region_input: str,
     if rule is None or region is None:
         unknown = Unknown(frozenset({region_input}))
         params = {name: unknown for name in rule.params} if rule else {}
-        return _Step(s, rule, region, region_input, True, params, None)
+        return _Step(s, rule, region, region_input, True, params, None,
+                     rule is None and s.earlier_rule_unknown(on))
     if not is_within(region, s.scope):
         return _Step(s, rule, region, region_input, False, {}, None)
     values = _lookup(s, rule, region, on, std)
@@ -183,13 +185,24 @@ def _compile(step: _Step) -> Run:
     here, once per plan, so a run only decides the conditions and computes the amount."""
     s, rule = step.standard, step.rule
     if rule is None:
-        return _fixed({"standard": s, "status": "not_eligible", "reason": "not_in_force"}, None)
+        fields = _not_in_force(step)
+        return _fixed(fields, lambda r: explain(r.standard, fields["reason"]))
     if not step.in_scope:
         region = step.region
         return _fixed({"standard": s, "status": "not_eligible", "rule": rule,
                        "reason": "outside_scope"},
                       lambda r: explain(r.standard, "outside_scope", region=region))
     return _decider(s, rule, step)
+
+
+def _not_in_force(step: _Step) -> dict[str, Any]:
+    """The result on a date no version of the standard is in force: ``not_in_force``; or,
+    before the first version of a standard already in force then under a rule the standards do
+    not record, ``undetermined`` (nothing the profile could add decides it)."""
+    if step.earlier_unknown:
+        return {"standard": step.standard, "status": "undetermined",
+                "reason": "earlier_rule_unknown"}
+    return {"standard": step.standard, "status": "not_in_force", "reason": "not_in_force"}
 
 
 def _fixed(fields: dict[str, Any], write: Callable[[StandardResult], Text] | None) -> Run:
@@ -410,8 +423,8 @@ def _amount(fields: dict[str, Any], amount: Any, per_year: Any) -> None:
 
 def _lifeless(step: _Step, life: str) -> StandardResult:
     """The result for a person who is deceased or not yet born on the date."""
-    if step.rule is None:
-        return StandardResult(step.standard, "not_eligible", reason="not_in_force")
+    if step.rule is None and not step.earlier_unknown:
+        return StandardResult._of(_not_in_force(step))
     return StandardResult(step.standard, "not_eligible", step.rule, reason=life)
 
 
@@ -489,7 +502,7 @@ def _apply_exclusions(results: list[StandardResult],
             continue
         for j in others:
             o = results[j] if out is None else out[j]
-            if o.status != "not_eligible":
+            if o.status in PRICED:  # neither not_eligible already nor not in force
                 fields = {"standard": o.standard, "status": "not_eligible", "rule": o.rule,
                           "reason": "excluded", "excluded_by": r.standard.id}
                 if explain_:
@@ -526,10 +539,14 @@ def _sum_months(per_month: list[list[StandardResult]], months: tuple[date, ...])
     return out
 
 
+#: A period's status is the first of these that any of its months has: in force in one month
+#: and not another, the standard is not_eligible (or better) over the period.
+_PERIOD_STATUS = ("eligible", "undetermined", "not_eligible", "not_in_force")
+
+
 def _period_result(s: Standard, series: list[StandardResult], months: tuple[date, ...]) -> PeriodResult:
     statuses = {r.status for r in series}
-    status = "eligible" if "eligible" in statuses else (
-        "undetermined" if "undetermined" in statuses else "not_eligible")
+    status = next(x for x in _PERIOD_STATUS if x in statuses)
     prorated = s.period not in ("month", "once")
     entries, total, known = [], Decimal(0), True
     for month, r in zip(months, series):

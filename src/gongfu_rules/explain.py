@@ -35,6 +35,14 @@ def explain(s: "Standard", status: str, *, result: "StandardResult | None" = Non
         return Text(zh=f"{s.name.zh}仅适用于{regions().name(s.scope)}，{where}不在适用范围内。",
                     en=f"{s.name.en} applies only in {regions().name(s.scope)}; "
                        f"{where} is outside it.")
+    if status == "not_in_force":
+        return Text(zh=f"{s.name.zh}在该日期未施行。",
+                    en=f"{s.name.en} is not in force on that date.")
+    if status == "earlier_rule_unknown":
+        first = s.rules[0].start.isoformat()
+        return Text(zh=f"{s.name.zh}在{first}之前已经施行，但当时的条件和标准未收录，无法确定。",
+                    en=f"{s.name.en} was already in force before {first}, but the rule and "
+                       "figures of that time are not recorded, so this cannot be decided.")
     if status == "excluded" and by is not None:
         return Text(zh=f"已享受{by.name.zh}，不再同时享受{s.name.zh}。",
                     en=f"{by.name.en} is paid instead; the two are not paid together.")

@@ -54,7 +54,7 @@ from .expr.nodes import HouseholdFact, PersonFact, walk
 from .model import Rule, Standard, StandardsSet, weakest
 
 KEY = "__household"  # the household's run number in the frame
-STATUS = pl.Enum(["eligible", "not_eligible", "undetermined"])
+STATUS = pl.Enum(["eligible", "not_eligible", "undetermined", "not_in_force"])
 #: The columns each standard contributes to a wide result frame with ``detail="full"``,
 #: ``ID.FIELD``; :func:`fields` gives those of the narrow default.
 RESULT_FIELDS = ("status", "amount", "annual_amount", "quantity", "missing",
@@ -73,7 +73,7 @@ FIELD_TYPES: dict[str, pl.DataType] = {
     "is_floor": pl.Boolean, "reliability": pl.String, "version": pl.String,
 }
 # Made once: an Enum literal costs a Series, and there are three per standard.
-_STATUS = {v: pl.lit(v, dtype=STATUS) for v in ("eligible", "not_eligible", "undetermined")}
+_STATUS = {v: pl.lit(v, dtype=STATUS) for v in STATUS.categories}
 #: Set on a row where a value grew too large for the engine's integers (the batch sets the
 #: household aside with an error row).
 OVERFLOW_COLUMN = "__overflow"
@@ -99,6 +99,7 @@ class _Compiled:
     """One standard's rule on one date, compiled to column expressions."""
 
     standard: Standard
+    on: date
     rule: Rule | None
     prefix: str
     bits: Bits
@@ -213,7 +214,7 @@ def _compile(s: Standard, on: date, std: StandardsSet, present: frozenset[str]) 
         conditions = tuple(compiler.compile(c.node) for c in rule.conditions)
         amount = compiler.compile(rule.amount[1]) if rule.amount else None
         per_year = compiler.compile(rule.per_year[1]) if rule.per_year else None
-    compiled = _Compiled(s, rule, prefix, bits, conditions, amount, per_year,
+    compiled = _Compiled(s, on, rule, prefix, bits, conditions, amount, per_year,
                          tuple(compiler.aggregates), compiler.may_overflow or amount is not None,
                          tuple(compiler.lets))
     std._cache[key] = compiled
@@ -449,12 +450,21 @@ def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl
     s, rule, p = c.standard, c.rule, c.prefix
     sid = s.id
     if rule is None:
-        return [pl.lit("not_eligible", dtype=STATUS).alias(f"{sid}.status"),
-                pl.lit("not_in_force").alias(f"{sid}.reason"),
+        status, reason = _STATUS["not_in_force"], pl.lit("not_in_force")
+        is_floor = pl.lit(None, dtype=pl.Boolean)
+        if s.earlier_rule_unknown(c.on):  # in force then, under a rule not recorded
+            status, reason = _STATUS["undetermined"], pl.lit("earlier_rule_unknown")
+            if s.entity == "person":  # the deceased and the unborn get nothing either way
+                life = pl.col("__life")
+                status = pl.when(life.is_not_null()).then(_STATUS["not_eligible"]) \
+                    .otherwise(status)
+                reason = pl.when(life.is_not_null()).then(life).otherwise(reason)
+            is_floor = pl.when(status == "undetermined").then(False)
+        return [status.alias(f"{sid}.status"), reason.alias(f"{sid}.reason"),
                 *_empty(sid, ("amount", "annual_amount")),
                 pl.lit(None, dtype=QUANTITY).alias(f"{sid}.quantity"),
                 pl.lit(None, dtype=pl.String).alias(f"{sid}.value_region"),
-                pl.lit(None, dtype=pl.Boolean).alias(f"{sid}.is_floor"),
+                is_floor.alias(f"{sid}.is_floor"),
                 pl.lit(None, dtype=pl.String).alias(f"{sid}.reliability"),
                 pl.lit(0, dtype=MASK).alias(f"{sid}.mask"), ZERO.alias(f"{sid}.failed_mask")]
     failed_mask, unknown = pl.col(f"{sid}.__failed"), pl.col(f"{sid}.__unknown")
@@ -551,7 +561,7 @@ def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame
         return out
     exprs = []
     for other, by in updates.items():
-        hit = pl.col(f"{other}.status") != "not_eligible"
+        hit = pl.col(f"{other}.status").is_in(("eligible", "undetermined"))
         by_id = pl.lit(None, dtype=pl.String)
         for cond, sid in reversed(by):
             by_id = pl.when(cond).then(pl.lit(sid)).otherwise(by_id)
@@ -635,7 +645,7 @@ def to_long(wide: pl.DataFrame, std: StandardsSet, keep_not_eligible: bool = Fal
                            pl.lit(sid).alias("standard"), *cols)
         part = part.filter(pl.col("status").is_not_null())
         if not keep_not_eligible:
-            part = part.filter(pl.col("status") != "not_eligible")
+            part = part.filter(pl.col("status").is_in(("eligible", "undetermined")))
         parts.append(part)
     if not parts:
         return pl.DataFrame()
@@ -687,9 +697,12 @@ def evaluate_frame_period(frame: pl.DataFrame, months: tuple[date, ...], std: St
 
 def _period_status(sid: str, n_months: int) -> pl.Expr:
     statuses = [pl.col(f"{sid}.status@{i}") for i in range(n_months)]
+    # the first status any month has, in the scalar engine's order (evaluate._PERIOD_STATUS)
     status = (pl.when(pl.any_horizontal([x == "eligible" for x in statuses])).then(pl.lit("eligible"))
               .when(pl.any_horizontal([x == "undetermined" for x in statuses]))
-              .then(pl.lit("undetermined")).otherwise(pl.lit("not_eligible")).cast(STATUS))
+              .then(pl.lit("undetermined"))
+              .when(pl.any_horizontal([x == "not_eligible" for x in statuses]))
+              .then(pl.lit("not_eligible")).otherwise(pl.lit("not_in_force")).cast(STATUS))
     return pl.when(statuses[0].is_null()).then(None).otherwise(status).alias(f"{sid}.status")
 
 
