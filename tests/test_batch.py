@@ -48,6 +48,8 @@ def persons(draw):
         "hukou_region": draw(st.sampled_from(REGIONS)),
         "residence_region": draw(st.sampled_from([None, None, *REGIONS])),
         "disability_grade": draw(st.sampled_from([1, 2, 3, 4, None])),
+        # roles make relatives of members, whose records some facts are read from
+        "role": draw(st.sampled_from(["head", "spouse", "child", "child", "parent", None])),
     }
     for spec in fact_specs():
         if spec.entity == "person":
@@ -456,3 +458,45 @@ def test_a_malformed_csv_is_an_input_error_that_quotes_no_cell(tmp_path):
         run_batch(path, tmp_path / "out.csv", on="2025-08-01", progress=False)
     assert e.value.code == "file_unreadable" and "1950" not in str(e.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+
+
+# --- statuses and facts the batch must read as the single-profile evaluator does --------------
+def _assert_paths_agree(caseload: list[dict], on: date) -> dict[tuple, dict]:
+    """Both paths give the same result for every standard; the batch rows, by key."""
+    std = default_standards()
+    got = _batch(caseload, on=on)
+    for h, household in enumerate(caseload):
+        for (pid, sid), expected in _scalar(household, on).items():
+            person = pid if std[sid].entity == "person" else None
+            _assert_same(got[f"h{h}", person, sid], expected, f"household h{h}, {pid}, {sid}")
+    return got
+
+
+def test_not_in_force_and_an_unrecorded_earlier_rule_agree_in_both_paths():
+    parent = {"birth_date": "1950-03-01", "sex": "male", "hukou_region": "530112",
+              "hukou_type": "农业", "only_child_parent": True, "only_child_sex": "女"}
+    dead = {**parent, "death_date": "2021-01-01"}
+    got = _assert_paths_agree([{"members": [parent]}, {"members": [dead]}], date(2022, 7, 28))
+    assert got["h0", "p1", "cervical_cancer_screening"]["status"] == "not_in_force"
+    assert got["h0", "p1", "family_planning_reward"]["reason"] == "earlier_rule_unknown"
+    assert got["h1", "p1", "family_planning_reward"]["reason"] == "deceased"
+
+
+def test_facts_read_from_relatives_agree_in_both_paths():
+    def couple(wife_birth: str) -> dict:
+        return {"members": [
+            {"role": "head", "sex": "male", "birth_date": "1960-01-01", "hukou_region": "532301",
+             "only_child_parent": True, "only_child_status": "disabled"},
+            {"role": "spouse", "sex": "female", "birth_date": wife_birth,
+             "hukou_region": "532301"},
+            {"role": "child", "sex": "female", "birth_date": "2006-01-01",
+             "hukou_region": "530102", "disability_certificate": False,
+             "student_stage": "higher"}]}
+    absent = {"members": [{"role": "head", "sex": "male", "birth_date": "1960-01-01",
+                           "hukou_region": "532301", "only_child_parent": True,
+                           "only_child_status": "disabled", "disability_certificate": True}]}
+    caseload = [couple("1975-05-10"), couple("1975-05-11"), absent]
+    got = _assert_paths_agree(caseload, date(2024, 5, 10))
+    statuses = [got[h, "p1", "family_planning_special_assistance"]["status"]
+                for h in ("h0", "h1", "h2")]
+    assert statuses == ["eligible", "not_eligible", "undetermined"]

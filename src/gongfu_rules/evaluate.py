@@ -30,6 +30,7 @@ from .load.schema import Text
 from .model import LRUCache, Rule, Standard, StandardsSet, weakest
 from .profile import Household, Person, parse_household
 from .regions import is_within, regions
+from .relations import DERIVED
 from .results import PRICED, Evaluation, MonthResult, ParameterUse, PeriodResult, StandardResult
 
 _PER_YEAR = {"month": Decimal(12), "year": Decimal(1), "semester": Decimal(2)}
@@ -369,6 +370,8 @@ def _reads(s: Standard, rule: Rule) -> _Reads:
         elif isinstance(node, PersonFact):
             if node.name == "age":
                 age = True
+            elif node.name in DERIVED:  # read from other members: decided every time
+                aggregate = True
             else:
                 person[node.name] = None
         elif isinstance(node, HouseholdFact):

@@ -52,6 +52,7 @@ from .compile.vector import (
 from .evaluate import _PER_YEAR, _step
 from .expr.nodes import HouseholdFact, PersonFact, walk
 from .model import Rule, Standard, StandardsSet, weakest
+from .relations import DERIVED, INPUTS
 
 KEY = "__household"  # the household's run number in the frame
 STATUS = pl.Enum(["eligible", "not_eligible", "undetermined", "not_in_force"])
@@ -121,8 +122,8 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     ``detail``, and :data:`OVERFLOW_COLUMN`. Amounts are in millionths of a 元.
     """
     chosen = [s for s in std if standards is None or s.id in standards]
-    df = _prepare(frame, on)
-    present = frozenset(frame.columns)
+    df = _relatives(_prepare(frame, on))
+    present = frozenset(frame.columns) | (frozenset(DERIVED) & frozenset(df.columns))
     compiled = [_compile(s, on, std, present) for s in chosen]
     df, consts = _join_regions(df, compiled, on, std, detail)
     df = _aggregate_members(df, compiled, consts)
@@ -166,6 +167,44 @@ def _prepare(frame: pl.DataFrame, on: date) -> pl.DataFrame:
     )
 
 
+def _relatives(df: pl.DataFrame) -> pl.DataFrame:
+    """The facts read from a person's relatives among the members, as
+    :mod:`gongfu_rules.relations` reads them (its docstring has the roles), each falling back
+    to the person's own answer; nothing without a ``role`` column."""
+    if "role" not in df.columns:
+        return df
+    role, alive = pl.col("role"), pl.col("__life").is_null()
+
+    def count(when: pl.Expr) -> pl.Expr:
+        return (alive & when).fill_null(False).sum().over(KEY)
+
+    def only(r: str, column: str) -> pl.Expr:
+        """``column`` of the household's one living member with role ``r``."""
+        return pl.col(column).filter(alive & (role == r)).first().over(KEY)
+
+    def own(name: str, dtype: Any) -> pl.Expr:
+        return pl.col(name) if name in df.columns else pl.lit(None, dtype=dtype)
+
+    one = {r: count(role == r) == 1 for r in ("head", "spouse", "child")}
+    spouse_age = (pl.when((role == "head") & one["spouse"]).then(only("spouse", "__age"))
+                  .when((role == "spouse") & one["head"]).then(only("head", "__age")))
+    derived = {"spouse_age": pl.coalesce(spouse_age, own("spouse_age", pl.Int64))}
+    if "sex" in df.columns:
+        sex = pl.when(role.is_in(("head", "spouse")) & one["child"]).then(only("child", "sex"))
+        derived["only_child_sex"] = pl.coalesce(sex, own("only_child_sex", pl.String))
+    if "disability_certificate" in df.columns:
+        certified = pl.col("disability_certificate")
+        parents = [(role == "child", ("head", "spouse")), (role == "head", ("parent",))]
+        value = pl.lit(None, dtype=pl.Boolean)
+        for mine, theirs in reversed(parents):
+            of_parent = role.is_in(theirs)
+            value = (pl.when(mine & (count(of_parent & certified) > 0)).then(True)
+                     .when(mine & (count(of_parent) == 2) & (count(of_parent & ~certified) == 2))
+                     .then(False).otherwise(value))
+        derived["parent_disabled"] = pl.coalesce(value, own("parent_disabled", pl.Boolean))
+    return df.with_columns(e.alias(name) for name, e in derived.items())
+
+
 def _region_column(s: Standard) -> tuple[pl.Expr, str]:
     """The region a standard tests for each row, and the input named when it is missing."""
     if s.entity == "person":
@@ -187,6 +226,7 @@ def facts_read(s: Standard) -> frozenset[str]:
             for node in walk(root):
                 if isinstance(node, PersonFact):
                     out.add("birth_date" if node.name == "age" else node.name)
+                    out.update(INPUTS.get(node.name, ()))  # a relative's record
                 elif isinstance(node, HouseholdFact) and node.name != "size":
                     out.add(f"household.{node.name}")
     return frozenset(out)
