@@ -25,8 +25,9 @@ from gongfu_rules.profile import id_number_check_character
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = ["530102", "530111", "530181", "532301", "532328", "533422", "530402", "53", "5301",
            "110101", None]
-COMPARED = ("status", "amount", "annual_amount", "quantity", "missing", "unknown_parameters",
-            "reason", "excluded_by", "value_region", "is_floor", "reliability")
+COMPARED = ("status", "amount", "annual_amount", "amount_at_least", "quantity", "missing",
+            "unknown_parameters", "reason", "excluded_by", "value_region", "is_floor",
+            "amount_possibly_outdated", "reliability")
 
 
 # --- generating caseloads --------------------------------------------------------------------
@@ -103,6 +104,8 @@ def _scalar(household: dict, on: date) -> dict[tuple[str | None, str], dict]:
         priced = r.status in ("eligible", "undetermined")
         out[pid, r.standard_id] = {
             "status": r.status, "amount": r.amount, "annual_amount": r.annual_amount,
+            "amount_at_least": r.amount_at_least,
+            "amount_possibly_outdated": r.amount_possibly_outdated if priced else None,
             "quantity": r.quantity if priced else None,
             "missing": ";".join(r.missing) or None,
             "unknown_parameters": ";".join(r.unknown_parameters) or None,
@@ -121,7 +124,7 @@ def _fen(x):
 def _assert_same(vector: dict, scalar: dict, where: str) -> None:
     for field in COMPARED:
         a, b = vector[field], scalar[field]
-        if field in ("amount", "annual_amount", "quantity"):
+        if field in ("amount", "annual_amount", "amount_at_least", "quantity"):
             a, b = _fen(a), _fen(b)
         assert a == b, f"{where}: {field} is {a!r} in batch but {b!r} one by one"
 
@@ -500,3 +503,27 @@ def test_facts_read_from_relatives_agree_in_both_paths():
     statuses = [got[h, "p1", "family_planning_special_assistance"]["status"]
                 for h in ("h0", "h1", "h2")]
     assert statuses == ["eligible", "not_eligible", "undetermined"]
+
+
+def test_lower_bounds_and_carried_values_agree_in_both_paths():
+    disabled = {"region": "530102", "dibao": True, "members": [
+        {"birth_date": "1980-01-01", "hukou_region": "530102", "disability_certificate": True,
+         "disability_grade": 2}]}
+    orphan = {"members": [{"birth_date": "2015-05-01", "hukou_region": "530102",
+                           "orphan": True, "child_care_arrangement": "institutional"}]}
+    floor_paid = {**disabled, "region": "532301", "members": [
+        {**disabled["members"][0], "hukou_region": "532301"}]}
+    got = _assert_paths_agree([disabled, orphan, floor_paid], date(2025, 8, 1))
+    assert _fen(got["h0", "p1", "severe_disability_care_subsidy"]["amount_at_least"]) == 70
+    assert got["h0", "p1", "severe_disability_care_subsidy"]["amount"] is None
+    assert _fen(got["h1", "p1", "orphan_basic_living"]["amount"]) == 2074
+    assert got["h1", "p1", "orphan_basic_living"]["amount_possibly_outdated"] is True
+    assert _fen(got["h2", "p1", "severe_disability_care_subsidy"]["amount_at_least"]) == 70
+
+
+def test_the_narrow_output_has_a_lower_bound_column_only_where_a_floor_can_bind():
+    table = evaluate_table(_rows([{"members": [{"birth_date": "1980-01-01"}]}]),
+                           on=date(2025, 8, 1))
+    assert "severe_disability_care_subsidy.amount_at_least" in table.columns
+    assert "orphan_basic_living.amount_at_least" not in table.columns
+    assert "orphan_basic_living.amount_possibly_outdated" not in table.columns

@@ -12,7 +12,7 @@ adds the months up, so a birthday or a new value inside the period is counted fr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache, partial
@@ -24,7 +24,8 @@ from .compile.scalar import Ctx, Unknown, merge, merge2
 from .dates import parse_date, parse_period
 from .errors import ErrorDetail, InputError, ProfileError, boundary
 from .explain import explain
-from .expr.nodes import Aggregate, HouseholdFact, InRegion, Node, PersonFact, walk
+from .expr.monotone import rising
+from .expr.nodes import Aggregate, HouseholdFact, InRegion, Node, Param, PersonFact, walk
 from .load.loader import load_standards
 from .load.schema import Text
 from .model import LRUCache, Rule, Standard, StandardsSet, weakest
@@ -263,6 +264,9 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
     amount_fn = rule.amount[2] if rule.amount is not None else None
     per_year_fn = rule.per_year[2] if rule.per_year else None
     per_year_fixed = _PER_YEAR.get(s.period)
+    bounded = {**params, **values.bounds} if values is not None and values.bounds else None
+    floor_bound = values is not None and values.floor_bound
+    outdated = values is not None and values.outdated
     # an amount read from the profile (an income, a count of members) is computed every time;
     # one from the parameters alone is part of the decision
     profile_amount = _reads(s, rule).profile_amount
@@ -290,8 +294,22 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
         return fields
 
     def price(fields: dict[str, Any], ctx: Ctx) -> None:
-        _amount(fields, amount_fn(ctx),  # type: ignore[misc]
-                per_year_fn(ctx) if per_year_fn is not None else per_year_fixed)
+        amount = amount_fn(ctx)  # type: ignore[misc]
+        _amount(fields, amount, per_year_fn(ctx) if per_year_fn is not None else per_year_fixed)
+        if "amount" in fields:  # known: a lower bound when it rests on a floor paid
+            if floor_bound:
+                fields["amount_at_least"] = fields["amount"]
+            if outdated:
+                fields["amount_possibly_outdated"] = True
+        elif bounded is not None and isinstance(amount, Unknown):
+            # unknown: the amount the floors give in place of the unknown local figures
+            own, ctx.params = ctx.params, bounded
+            try:
+                low = amount_fn(ctx)  # type: ignore[misc]
+            finally:
+                ctx.params = own
+            if not isinstance(low, Unknown):
+                fields["amount_at_least"] = low
 
     key_of = _decision_key(s, rule, next(_TOKENS))
     new = object.__new__  # StandardResult._of, inlined below: these run for every standard
@@ -465,12 +483,58 @@ class _Values:
     value_region: str | None
     is_floor: bool
     reliability: str
+    #: the 不低于 floors standing in for the amount's unknown local figures (see :func:`bounding`)
+    bounds: dict[str, Any] = field(default_factory=dict)
+    floor_bound: bool = False  # the amount rises with a figure paid at its floor
+    outdated: bool = False  # the amount reads a value marked possibly_outdated
+
+
+def bounding(s: Standard, rule: Rule, std: StandardsSet) -> frozenset[str]:
+    """The parameters of ``rule``'s amount that a 不低于 floor can bound from below: those the
+    amount never falls with (:func:`~gongfu_rules.expr.monotone.rising`) that have a floor in
+    some region. Kept per standards set."""
+    key = ("bounding", s.id, rule.start)
+    found = std._cache.get(key)
+    if found is None:
+        found = frozenset()
+        if rule.amount is not None:
+            defs = {name: std.parameter(s, name) for name in rule.params}
+            signed = frozenset(name for name, p in defs.items() if any(
+                _negative(e.value) for t in p.timelines.values() for e in t))
+            found = frozenset(
+                name for name in rising(rule.amount[1], signed)
+                if any(e.floor for t in defs[name].timelines.values() for e in t))
+        std._cache[key] = found
+    return found
+
+
+def _negative(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(v is not None and v < 0 for v in value.values())
+    return value is not None and value < 0
+
+
+def _bound(value: Any, floor: Any) -> Any:
+    """The local value with the floor standing in where it is unknown (a whole value, or a
+    table's entries); None when the floor fills nothing."""
+    if floor is None:
+        return None
+    if value is None:
+        return floor
+    if isinstance(value, dict) and isinstance(floor, dict):
+        filled = {k: floor.get(k) if v is None else v for k, v in value.items()}
+        return filled if filled != value else None
+    return None
 
 
 def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -> _Values:
     chain = regions().chain(region)
     values: dict[str, Any] = {}
     uses: list[ParameterUse] = []
+    rising_ = bounding(s, rule, std)
+    amount_reads = _amount_params(rule)
+    bounds: dict[str, Any] = {}
+    floor_bound = outdated = False
     for name in rule.params:
         p = std.parameter(s, name)
         r = p.resolve(chain, on)
@@ -480,14 +544,30 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -
                 continue
         else:
             values[name] = r.entry.value
+        if name in rising_:
+            floor_bound = floor_bound or r.paid_floor
+            if not r.paid_floor and r.floor is not None:
+                bound = _bound(r.entry.value, r.floor.value)
+                if bound is not None:
+                    bounds[name] = bound
+        outdated = outdated or (name in amount_reads and r.entry.possibly_outdated)
         uses.append(ParameterUse(
             name, p.description, p.unit, r.entry.value, r.region, r.entry.start, r.entry.end,
             r.paid_floor, r.floor.value if r.floor else None, r.floor_region, r.entry.source,
-            r.entry.note, r.entry.below_floor, r.entry.date_source, r.entry.reliability))
+            r.entry.note, r.entry.below_floor, r.entry.date_source, r.entry.reliability,
+            r.entry.possibly_outdated))
     return _Values(
         values, tuple(uses), max((u.region for u in uses), key=len) if uses else None,
         any(u.paid_floor for u in uses),
-        weakest([src.reliability for src in rule.sources] + [u.reliability for u in uses]))
+        weakest([src.reliability for src in rule.sources] + [u.reliability for u in uses]),
+        bounds, floor_bound, outdated)
+
+
+def _amount_params(rule: Rule) -> frozenset[str]:
+    """The parameters the rule's amount reads."""
+    if rule.amount is None:
+        return frozenset()
+    return frozenset(x.name for x in walk(rule.amount[1]) if isinstance(x, Param))
 
 
 def _apply_exclusions(results: list[StandardResult],

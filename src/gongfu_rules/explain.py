@@ -103,8 +103,15 @@ def _amount(s: "Standard", r: "StandardResult") -> tuple[str, str]:
             s.period != "year" else ""
         annual_en = f", {_num(r.annual_amount)} yuan a year" if r.annual_amount is not None and \
             s.period != "year" else ""
-        return (f"金额：{per_zh}{_num(r.amount)}元{annual_zh}。",
-                f"Amount: {_num(r.amount)} yuan {per_en}{annual_en}.")
+        old_zh, old_en = ("（当地最后公布的标准，此后可能已提高）",
+                          " (the last figure published locally; it may have been raised since)") \
+            if r.amount_possibly_outdated else ("", "")
+        return (f"金额：{per_zh}{_num(r.amount)}元{annual_zh}{old_zh}。",
+                f"Amount: {_num(r.amount)} yuan {per_en}{annual_en}{old_en}.")
+    if r.amount_at_least is not None:
+        return (f"金额：当地标准未公布，{per_zh}不低于{_num(r.amount_at_least)}元。",
+                f"Amount: the local figure is not published; at least "
+                f"{_num(r.amount_at_least)} yuan {per_en}.")
     if r.quantity is not None and r.rule.quantity_unit is not None:
         return (f"可享受{_num(r.quantity)}{r.rule.quantity_unit.zh}。",
                 f"Provides {_num(r.quantity)} {r.rule.quantity_unit.en}.")

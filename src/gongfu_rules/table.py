@@ -49,7 +49,7 @@ from .compile.vector import (
     residence,
     to_fixed,
 )
-from .evaluate import _PER_YEAR, _step
+from .evaluate import _PER_YEAR, _step, bounding
 from .expr.nodes import HouseholdFact, PersonFact, walk
 from .model import Rule, Standard, StandardsSet, weakest
 from .relations import DERIVED, INPUTS
@@ -58,9 +58,9 @@ KEY = "__household"  # the household's run number in the frame
 STATUS = pl.Enum(["eligible", "not_eligible", "undetermined", "not_in_force"])
 #: The columns each standard contributes to a wide result frame with ``detail="full"``,
 #: ``ID.FIELD``; :func:`fields` gives those of the narrow default.
-RESULT_FIELDS = ("status", "amount", "annual_amount", "quantity", "missing",
+RESULT_FIELDS = ("status", "amount", "annual_amount", "amount_at_least", "quantity", "missing",
                  "unknown_parameters", "failed", "reason", "excluded_by", "value_region",
-                 "is_floor", "reliability", "version")
+                 "is_floor", "amount_possibly_outdated", "reliability", "version")
 DETAILS = ("narrow", "full")
 MONEY = pl.Decimal(18, 2)  # up to 10^16 元; stored as 64-bit integers in Parquet
 QUANTITY = pl.Decimal(38, 6)
@@ -68,7 +68,8 @@ QUANTITY = pl.Decimal(38, 6)
 #: Amounts are millionths of a 元 (compile.vector) until :func:`money_columns` makes them
 #: Decimal 元 to the fen.
 FIELD_TYPES: dict[str, pl.DataType] = {
-    "status": STATUS, "amount": FIXED, "annual_amount": FIXED, "quantity": QUANTITY,
+    "status": STATUS, "amount": FIXED, "annual_amount": FIXED, "amount_at_least": FIXED,
+    "quantity": QUANTITY, "amount_possibly_outdated": pl.Boolean,
     "missing": pl.String, "unknown_parameters": pl.String, "failed": pl.String,
     "reason": pl.String, "excluded_by": pl.String, "value_region": pl.String,
     "is_floor": pl.Boolean, "reliability": pl.String, "version": pl.String,
@@ -80,9 +81,11 @@ _STATUS = {v: pl.lit(v, dtype=STATUS) for v in STATUS.categories}
 OVERFLOW_COLUMN = "__overflow"
 
 
-def fields(s: Standard, detail: str = "narrow") -> tuple[str, ...]:
+def fields(s: Standard, detail: str = "narrow", std: StandardsSet | None = None
+           ) -> tuple[str, ...]:
     """The result fields a standard has in a wide frame: every one with ``detail="full"``;
-    by default its status, and its amount and annual amount, quantity, where it has them."""
+    by default its status, and its amount and annual amount, quantity, where it has them, and
+    ``amount_at_least`` where a 不低于 floor of ``std`` can bound its amount."""
     if detail == "full":
         return RESULT_FIELDS
     out = ["status"]
@@ -90,6 +93,8 @@ def fields(s: Standard, detail: str = "narrow") -> tuple[str, ...]:
         out.append("amount")
         if s.period in _PER_YEAR or any(r.per_year for r in s.rules):
             out.append("annual_amount")
+        if std is not None and any(bounding(s, r, std) for r in s.rules):
+            out.append("amount_at_least")
     if any(r.quantity is not None for r in s.rules):
         out.append("quantity")
     return tuple(out)
@@ -110,6 +115,7 @@ class _Compiled:
     aggregates: tuple[Aggregate, ...] = ()
     may_overflow: bool = False
     lets: tuple[tuple[pl.Expr, pl.Expr], ...] = ()  # intermediate columns, in order
+    at_least: V | None = None  # the amount with the 不低于 floors standing in (``lb`` columns)
 
 
 def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
@@ -141,7 +147,7 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     out = _apply_exclusions(out, chosen)
     out = out.select(HOUSEHOLD, PERSON, "__first", *(
         pl.col(f"{c.standard.id}.{f}").cast(FIELD_TYPES[f])
-        for c in compiled for f in fields(c.standard, detail)), OVERFLOW_COLUMN)
+        for c in compiled for f in fields(c.standard, detail, std)), OVERFLOW_COLUMN)
     return _household_rows_on_first_member(out, chosen).drop("__first")
 
 
@@ -247,16 +253,18 @@ def _compile(s: Standard, on: date, std: StandardsSet, present: frozenset[str]) 
     compiler = Compiler(bits, lambda name: _table_keys(std.parameter(s, name)), prefix,
                         present)
     conditions: tuple[V, ...] = ()
-    amount = per_year = None
+    amount = per_year = at_least = None
     if rule is not None:
         for name in rule.params:
             bits.param(name)
         conditions = tuple(compiler.compile(c.node) for c in rule.conditions)
         amount = compiler.compile(rule.amount[1]) if rule.amount else None
         per_year = compiler.compile(rule.per_year[1]) if rule.per_year else None
+        if rule.amount and bounding(s, rule, std):
+            at_least = compiler.compile_bound(rule.amount[1])
     compiled = _Compiled(s, on, rule, prefix, bits, conditions, amount, per_year,
                          tuple(compiler.aggregates), compiler.may_overflow or amount is not None,
-                         tuple(compiler.lets))
+                         tuple(compiler.lets), at_least)
     std._cache[key] = compiled
     return compiled
 
@@ -404,17 +412,32 @@ def _region_values(c: _Compiled, steps: list[Any], columns: dict[str, list[Any]]
         put("is_floor", pl.Boolean, [st.values.is_floor if st.values else None for st in steps])
         put("reliability", pl.String,
             [st.values.reliability if st.values else None for st in steps])
+    if c.rule is not None and c.rule.amount is not None:
+        put("floor_bound", pl.Boolean, [bool(st.values and st.values.floor_bound) for st in steps])
+        put("outdated", pl.Boolean, [bool(st.values and st.values.outdated) for st in steps])
     for name in (c.rule.params if c.rule else ()):
         raw = [st.params.get(name) for st in steps]
-        put(f"u.{name}", MASK, [_unknown_mask(c.bits, v) for v in raw])
-        keys = _table_keys(std.parameter(c.standard, name))
-        if keys:
-            for k in keys:
-                put(f"p.{name}[{k}]", FIXED,
-                    [_fixed(v.get(k)) if isinstance(v, dict) else None for v in raw])
-            put(f"p.{name}", FIXED, [None] * len(raw))
-        else:
-            put(f"p.{name}", FIXED, [_fixed(v) for v in raw])
+        _param_columns(put, "p", "u", name, raw, c.bits, std.parameter(c.standard, name))
+        if c.at_least is not None:  # the floors standing in for unknown local figures
+            bound = [st.values.bounds.get(name, v) if st.values else v
+                     for st, v in zip(steps, raw)]
+            _param_columns(put, "lb", "lbu", name, bound, c.bits,
+                           std.parameter(c.standard, name))
+
+
+def _param_columns(put: Any, values: str, unknowns: str, name: str, raw: list[Any],
+                   bits: Bits, param: Any) -> None:
+    """A parameter's value columns (``VALUES.NAME``, a table's ``VALUES.NAME[KEY]``) and its
+    unknown mask (``UNKNOWNS.NAME``), one entry per region."""
+    put(f"{unknowns}.{name}", MASK, [_unknown_mask(bits, v) for v in raw])
+    keys = _table_keys(param)
+    if keys:
+        for k in keys:
+            put(f"{values}.{name}[{k}]", FIXED,
+                [_fixed(v.get(k)) if isinstance(v, dict) else None for v in raw])
+        put(f"{values}.{name}", FIXED, [None] * len(raw))
+    else:
+        put(f"{values}.{name}", FIXED, [_fixed(v) for v in raw])
 
 
 def _fixed(value: Any) -> int | None:
@@ -449,7 +472,8 @@ def _stages(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet
     key = ("stages", id(c), full, mine)
     found = std._cache.get(key)
     if found is None:
-        found = std._cache[key] = (_decisions(c, consts, full), _result_columns(c, consts, full))
+        found = std._cache[key] = (_decisions(c, consts, full),
+                                   _result_columns(c, consts, full, std))
     return found
 
 
@@ -465,7 +489,8 @@ def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr
         return [ZERO.alias(f"{sid}.__failed"), ZERO.alias(f"{sid}.__unknown"),
                 pl.lit(None, dtype=FIXED).alias(f"{sid}.__amount"),
                 pl.lit(None, dtype=FIXED).alias(f"{sid}.__annual"),
-                ZERO.alias(f"{sid}.__amount_unknown")]
+                ZERO.alias(f"{sid}.__amount_unknown"),
+                pl.lit(None, dtype=FIXED).alias(f"{sid}.__at_least")]
     failed = [(~v.value).fill_null(False) for v in c.conditions]
     if not failed:
         failed_mask = ZERO
@@ -482,10 +507,21 @@ def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr
     return [failed_mask.alias(f"{sid}.__failed"),
             (or_masks([v.unknown for v in c.conditions]) | region_bit).alias(f"{sid}.__unknown"),
             amount.alias(f"{sid}.__amount"), per_year.alias(f"{sid}.__annual"),
-            amount_unknown.alias(f"{sid}.__amount_unknown")]
+            amount_unknown.alias(f"{sid}.__amount_unknown"),
+            _at_least(c).alias(f"{sid}.__at_least")]
 
 
-def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr]:
+def _at_least(c: _Compiled) -> pl.Expr:
+    """Where the amount itself is unknown, the amount the floors give in place of the unknown
+    local figures (null unless that is known), in millionths."""
+    if c.at_least is None or c.amount is None:
+        return pl.lit(None, dtype=FIXED)
+    low = c.at_least.fixed()
+    return pl.when((c.amount.unknown != 0) & (low.unknown == 0)).then(low.value)
+
+
+def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet
+                    ) -> list[pl.Expr]:
     """Second stage: the result fields, from the first stage's columns."""
     s, rule, p = c.standard, c.rule, c.prefix
     sid = s.id
@@ -501,7 +537,8 @@ def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl
                 reason = pl.when(life.is_not_null()).then(life).otherwise(reason)
             is_floor = pl.when(status == "undetermined").then(False)
         return [status.alias(f"{sid}.status"), reason.alias(f"{sid}.reason"),
-                *_empty(sid, ("amount", "annual_amount")),
+                *_empty(sid, ("amount", "annual_amount", "amount_at_least")),
+                is_floor.alias(f"{sid}.amount_possibly_outdated"),  # False where priced
                 pl.lit(None, dtype=QUANTITY).alias(f"{sid}.quantity"),
                 pl.lit(None, dtype=pl.String).alias(f"{sid}.value_region"),
                 is_floor.alias(f"{sid}.is_floor"),
@@ -522,11 +559,22 @@ def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl
     eligible = ~excluded & (unknown == 0)
     priced = ~excluded
     annual = pl.col(f"{sid}.__annual")
+    known = amount.is_not_null()
+    if rule.amount is not None:  # a lower bound: the floor paid, or the floors' amount
+        at_least = pl.when(eligible).then(
+            pl.when(known).then(pl.when(_col(p + "floor_bound", consts, pl.Boolean))
+                                .then(amount))
+            .otherwise(pl.col(f"{sid}.__at_least")))
+        outdated = pl.when(priced).then(eligible & known & _col(p + "outdated", consts,
+                                                                  pl.Boolean))
+    else:
+        at_least, outdated = pl.lit(None, dtype=FIXED), pl.when(priced).then(False)
     values = {"status": status, "reason": reason, "amount": pl.when(eligible).then(amount),
-              "annual_amount": pl.when(eligible).then(annual),
+              "annual_amount": pl.when(eligible).then(annual), "amount_at_least": at_least,
+              "amount_possibly_outdated": outdated,
               "quantity": pl.when(priced).then(_quantity(rule.quantity))}
     out = [e.alias(f"{sid}.{f}") for f, e in values.items()
-           if f in fields(s, "full" if full else "narrow")]
+           if f in fields(s, "full" if full else "narrow", std)]
     if not full:
         return out
     return out + [
@@ -610,8 +658,9 @@ def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame
             pl.when(excluded).then(_STATUS["not_eligible"])
             .otherwise(pl.col(f"{other}.status")).alias(f"{other}.status"),
             *(pl.when(excluded).then(None).otherwise(pl.col(f"{other}.{f}")).alias(f"{other}.{f}")
-              for f in ("amount", "annual_amount", "quantity", "value_region", "is_floor",
-                        "reliability", "missing", "unknown_parameters", "failed")
+              for f in ("amount", "annual_amount", "amount_at_least", "quantity",
+                        "value_region", "is_floor", "amount_possibly_outdated", "reliability",
+                        "missing", "unknown_parameters", "failed")
               if f"{other}.{f}" in out.columns),
         ]
         if f"{other}.reason" in out.columns:  # full detail
@@ -695,7 +744,7 @@ def to_long(wide: pl.DataFrame, std: StandardsSet, keep_not_eligible: bool = Fal
 def money_columns(frame: pl.DataFrame, fen: bool = False) -> pl.DataFrame:
     """Amount columns (millionths) rounded half away from zero to the fen, as results show
     money: exact ``Decimal(18, 2)`` 元, or with ``fen`` whole fen as ``Int64``."""
-    cols = [c for c in frame.columns if c.endswith(("amount", "total"))]
+    cols = [c for c in frame.columns if c.endswith(("amount", "total", "amount_at_least"))]
     whole = [div_round(pl.col(c), FEN) for c in cols]
     if fen:
         return frame.with_columns(w.alias(c) for w, c in zip(whole, cols))
