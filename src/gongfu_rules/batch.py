@@ -637,7 +637,7 @@ FIELD_ZH = {
     "missing": "需补充信息", "unknown_parameters": "未知标准值", "failed": "不符合的条件",
     "reason": "原因", "excluded_by": "被替代为", "value_region": "标准所属地区",
     "is_floor": "是否保底标准", "reliability": "来源可靠性", "version": "规则版本",
-    "errors": "错误",
+    "errors": "错误", "amount_at_least": "金额不低于", "amount_possibly_outdated": "金额可能已过时",
 }
 
 

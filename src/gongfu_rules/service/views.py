@@ -87,8 +87,8 @@ def screen(household: Household, on: date, std: StandardsSet, lang: str | None) 
     owners = [*((pid, r) for pid, rs in evaluation.persons.items() for r in rs),
               *((None, r) for r in evaluation.household)]
     for pid, r in owners:
-        if r.status in ("not_eligible", "not_in_force"):
-            continue
+        if r.status in ("not_eligible", "not_in_force") or r.reason == "earlier_rule_unknown":
+            continue  # nothing the citizen could add decides these
         item = {**_brief(r.to_dict()), "person": pid}
         if r.status == "eligible":
             applies.append(item)
