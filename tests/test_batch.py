@@ -355,6 +355,7 @@ def test_period_totals_equal_single_profile_period_totals(caseload, period):
             where = f"household h{h}, {pid}, {r.standard_id}"
             assert row["status"] == r.status, where
             assert _fen(row["total"]) == _fen(r.total), where
+            assert _fen(row["total_at_least"]) == _fen(r.total_at_least), where
             assert (row["missing"] or None) == (";".join(r.detail.missing) or None), where
 
 
@@ -527,3 +528,14 @@ def test_the_narrow_output_has_a_lower_bound_column_only_where_a_floor_can_bind(
     assert "severe_disability_care_subsidy.amount_at_least" in table.columns
     assert "orphan_basic_living.amount_at_least" not in table.columns
     assert "orphan_basic_living.amount_possibly_outdated" not in table.columns
+
+
+def test_a_period_total_unknown_under_a_floor_has_its_lower_bound_in_both_paths():
+    disabled = {"members": [{"birth_date": "1980-01-01", "hukou_region": "530102",
+                             "disability_certificate": True, "disability_grade": 1}]}
+    got = _batch([disabled], period="2024")
+    [r] = [r for r in evaluate(disabled, period="2024", explain=False).persons["p1"]
+           if r.standard_id == "severe_disability_care_subsidy"]
+    row = got["h0", "p1", "severe_disability_care_subsidy"]
+    assert r.total is None and r.total_at_least == 80 * 12
+    assert row["total"] is None and _fen(row["total_at_least"]) == 80 * 12

@@ -614,7 +614,7 @@ def _empty_schema(std: StandardsSet, layout: str, only: list[str] | None,
                 **{f: pl.String for f in RESULT_FIELDS}}
     return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
             **{f"{s.id}.{f}": pl.String for s in std if only is None or s.id in only
-               for f in fields(s, detail)}}
+               for f in fields(s, detail, std)}}
 
 
 def _wants_progress(enabled: bool | None) -> bool:

@@ -643,7 +643,37 @@ def _period_result(s: Standard, series: list[StandardResult], months: tuple[date
         total = first.amount if first and first.amount is not None else Decimal(0)
         known = first is None or first.amount is not None
     detail = next((r for r in reversed(series) if r.status == status), series[-1])
-    return PeriodResult(s, status, total if known else None, entries, prorated, detail)
+    return PeriodResult(s, status, total if known else None, entries, prorated, detail,
+                        _total_at_least(s, series, [e.amount for e in entries]))
+
+
+def _total_at_least(s: Standard, series: list[StandardResult],
+                    shares: list[Decimal | None]) -> Decimal | None:
+    """The period total's lower bound (see :attr:`PeriodResult.total_at_least`)."""
+    eligible = [(r, share) for r, share in zip(series, shares) if r.status == "eligible"]
+    if s.period == "once":
+        eligible = eligible[:1]
+        shares = [r.amount for r, _ in eligible]
+        eligible = [(r, share) for (r, _), share in zip(eligible, shares)]
+    if not any(r.amount_at_least is not None for r, _ in eligible):
+        return None
+    total = Decimal(0)
+    for r, share in eligible:
+        if share is None:
+            share = _low_share(s, r)
+            if share is None:
+                return None
+        total += share
+    return total
+
+
+def _low_share(s: Standard, r: StandardResult) -> Decimal | None:
+    """A month's share as its ``amount_at_least`` gives it (a daily standard's: none)."""
+    low = r.amount_at_least
+    if low is None or s.period == "once" or s.period == "month":
+        return low
+    factor = _PER_YEAR.get(s.period)
+    return None if factor is None else low * factor / 12
 
 
 def _month_share(s: Standard, r: StandardResult) -> Decimal | None:

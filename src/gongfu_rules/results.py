@@ -195,6 +195,10 @@ class PeriodResult:
     months: list[MonthResult]
     prorated: bool
     detail: StandardResult = field(repr=False)  # the last month that decided the status, with its parameters
+    #: the known lower bound of the total: each eligible month's share, or where it is unknown
+    #: the share its ``amount_at_least`` gives; None unless some month has a lower bound and
+    #: every unknown share has one (a daily standard's share has none)
+    total_at_least: Decimal | None = None
 
     @property
     def standard_id(self) -> str:
@@ -203,7 +207,8 @@ class PeriodResult:
     def to_dict(self) -> dict[str, Any]:
         out = self.detail.to_dict()
         out |= {
-            "status": self.status, "total": money(self.total), "prorated": self.prorated,
+            "status": self.status, "total": money(self.total),
+            "total_at_least": money(self.total_at_least), "prorated": self.prorated,
             "months": [{"month": m.month.strftime("%Y-%m"), "status": m.status,
                         "amount": money(m.amount)} for m in self.months],
         }

@@ -744,7 +744,7 @@ def to_long(wide: pl.DataFrame, std: StandardsSet, keep_not_eligible: bool = Fal
 def money_columns(frame: pl.DataFrame, fen: bool = False) -> pl.DataFrame:
     """Amount columns (millionths) rounded half away from zero to the fen, as results show
     money: exact ``Decimal(18, 2)`` 元, or with ``fen`` whole fen as ``Int64``."""
-    cols = [c for c in frame.columns if c.endswith(("amount", "total", "amount_at_least"))]
+    cols = [c for c in frame.columns if c.endswith(("amount", "total", "_at_least"))]
     whole = [div_round(pl.col(c), FEN) for c in cols]
     if fen:
         return frame.with_columns(w.alias(c) for w, c in zip(whole, cols))
@@ -754,7 +754,7 @@ def money_columns(frame: pl.DataFrame, fen: bool = False) -> pl.DataFrame:
 
 # --- periods ---------------------------------------------------------------------------------
 #: The extra columns a period result has per standard, beside the last deciding month's fields.
-PERIOD_FIELDS = ("total", "prorated")
+PERIOD_FIELDS = ("total", "total_at_least", "prorated")
 
 
 def evaluate_frame_period(frame: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
@@ -819,10 +819,41 @@ def _period_columns(s: Standard, n_months: int, have: set[str], detail: str) -> 
         return out.alias(f"{sid}.{field}")
 
     status, total = pl.col(f"{sid}.status"), _total(s, col, eligible, months).alias(f"{sid}.total")
+    low = _total_at_least(s, col, eligible, months).alias(f"{sid}.total_at_least")
     if detail != "full":
-        return [status, total, *(detail_(f) for f in ("quantity",) if f"{sid}.{f}" in have)]
-    return [status, total, pl.lit(s.period not in ("month", "once")).alias(f"{sid}.prorated"),
+        bounded = [low] if f"{sid}.amount_at_least" in have else []
+        return [status, total, *bounded,
+                *(detail_(f) for f in ("quantity",) if f"{sid}.{f}" in have)]
+    return [status, total, low,
+            pl.lit(s.period not in ("month", "once")).alias(f"{sid}.prorated"),
             *(detail_(f) for f in RESULT_FIELDS if f != "status")]
+
+
+def _total_at_least(s: Standard, col: Any, eligible: list[pl.Expr], months: range) -> pl.Expr:
+    """The period total's lower bound, as ``evaluate._total_at_least``: each eligible month's
+    share, or its ``amount_at_least``'s where the share is unknown; null unless some month
+    has a lower bound and every unknown share has one."""
+    factor = _PER_YEAR.get(s.period)
+    if s.period == "once":
+        firsts = [eligible[i] & ~pl.any_horizontal([eligible[j] for j in range(i)] or
+                                                     [pl.lit(False)]) for i in months]
+        eligible = firsts
+    shares, lows = [], []
+    for i in months:
+        low = col("amount_at_least", i)
+        if s.period in ("month", "once"):
+            shares.append(col("amount", i))
+            lows.append(low)
+        else:
+            shares.append(div_round(col("annual_amount", i), 12))
+            lows.append(div_round(low * int(factor), 12) if factor is not None
+                        else pl.lit(None, dtype=FIXED))
+    some = pl.any_horizontal([eligible[i] & col("amount_at_least", i).is_not_null()
+                              for i in months])
+    parts = [pl.when(eligible[i]).then(pl.coalesce(shares[i], lows[i]))
+             .otherwise(pl.lit(0, dtype=FIXED)) for i in months]
+    gap = pl.any_horizontal([p.is_null() for p in parts])
+    return pl.when(some & ~gap).then(pl.sum_horizontal(parts).cast(FIXED))
 
 
 def _total(s: Standard, col: Any, eligible: list[pl.Expr], months: range) -> pl.Expr:

@@ -141,6 +141,7 @@ class ResultOut(_Out):
     excluded_by: str | None = None
     explanation: LocalText | None = None
     total: Money | None = None
+    total_at_least: Money | None = None
     prorated: bool | None = None
     months: list[MonthOut] | None = None
 
