@@ -651,10 +651,8 @@ def _total_at_least(s: Standard, series: list[StandardResult],
                     shares: list[Decimal | None]) -> Decimal | None:
     """The period total's lower bound (see :attr:`PeriodResult.total_at_least`)."""
     eligible = [(r, share) for r, share in zip(series, shares) if r.status == "eligible"]
-    if s.period == "once":
-        eligible = eligible[:1]
-        shares = [r.amount for r, _ in eligible]
-        eligible = [(r, share) for (r, _), share in zip(eligible, shares)]
+    if s.period == "once":  # the first eligible month's amount
+        eligible = [(r, r.amount) for r, _ in eligible[:1]]
     if not any(r.amount_at_least is not None for r, _ in eligible):
         return None
     total = Decimal(0)
