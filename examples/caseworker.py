@@ -31,9 +31,10 @@ def main() -> None:
     print(f"{report.rows} rows read, {report.evaluated} evaluated, {report.failed_rows} set aside")
     with open(report.summary, encoding="utf-8-sig", newline="") as f:
         for row in csv.DictReader(f):
-            if int(row["eligible"]):
-                print(f"{row['standard']}: {row['eligible']} eligible, "
-                      f"{row['amount_total']} 元 per period ({row['name']})")
+            # The summary of a --headers zh run has Chinese headers too.
+            if int(row["符合（人或户）"]):
+                print(f"{row['标准编号']}: {row['符合（人或户）']} eligible, "
+                      f"{row['金额合计（元）']} 元 per period ({row['标准']})")
     print(f"results: {report.output}")
 
 

@@ -20,6 +20,7 @@ from gongfu_rules.cli import main
 from gongfu_rules.errors import InputError
 from gongfu_rules.evaluate import default_standards
 from gongfu_rules.facts import fact_specs
+from gongfu_rules.limits import MAX_MEMBERS
 from gongfu_rules.profile import id_number_check_character
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,13 +163,13 @@ def test_batch_results_equal_single_profile_results(caseload, on):
 def test_a_huge_household_is_evaluated_whole_across_chunks(tmp_path):
     household = {"region": "530102", "members": [
         {"birth_date": "1940-01-01", "hukou_region": "530102", "sex": "female"}
-        for _ in range(250)]}
+        for _ in range(MAX_MEMBERS)]}  # the largest a household may be: three chunks
     path = tmp_path / "big.csv"
     _rows([household]).write_csv(path)
     run_batch(path, tmp_path / "out.csv", on="2025-08-01", chunk_rows=40, layout="long",
               progress=False)
     out = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
-    assert out.filter(pl.col("standard") == "elderly_allowance").height == 250
+    assert out.filter(pl.col("standard") == "elderly_allowance").height == MAX_MEMBERS
 
 
 # --- bad rows --------------------------------------------------------------------------------
@@ -238,7 +239,7 @@ def test_chinese_headers_are_read_and_can_be_written(tmp_path):
                        on="2025-08-01", headers="zh", progress=False)
     header = next(csv.reader(open(report.output, encoding="utf-8-sig")))
     assert header[:3] == ["行号", "家庭编号", "人员编号"]
-    assert "孤儿基本生活费.金额" in header
+    assert "孤儿基本生活费.金额（元/月）" in header
 
 
 def test_the_example_orphan_in_chuxiong_gets_the_provincial_rate(tmp_path):
@@ -356,6 +357,8 @@ def test_period_totals_equal_single_profile_period_totals(caseload, period):
             assert row["status"] == r.status, where
             assert _fen(row["total"]) == _fen(r.total), where
             assert _fen(row["total_at_least"]) == _fen(r.total_at_least), where
+            eligible = sum(m.status == "eligible" for m in r.months)
+            assert row["months_eligible"] == eligible, where
             assert (row["missing"] or None) == (";".join(r.detail.missing) or None), where
 
 
@@ -366,13 +369,12 @@ def test_a_period_batch_writes_totals(tmp_path):
     assert "elderly_allowance.total" in header and "elderly_allowance.amount" not in header
 
 
-def test_a_household_whose_rows_are_not_together_is_set_aside_and_named(tmp_path):
+def test_a_household_whose_rows_are_not_together_is_evaluated_whole_in_row_order(tmp_path):
     frame = pl.DataFrame({"household_id": ["a", "b", "a"],
                           "birth_date": ["1950-01-01", "1950-01-01", "1960-01-01"]})
     table = evaluate_table(frame, on="2025-08-01")
-    assert table.get_column("errors").to_list()[1] is None
-    assert "not consecutive" in table.get_column("errors").to_list()[0]
-    assert "not consecutive" in table.get_column("errors").to_list()[2]
+    assert table.get_column("errors").to_list() == [None, None, None]
+    assert table.select("row", "person_id").rows() == [(1, "p1"), (2, "p1"), (3, "p2")]
 
 
 def test_only_limits_the_standards_evaluated(tmp_path):

@@ -2,12 +2,16 @@
 
 :func:`evaluate_table` is the Python entry point (a path or a frame in, a frame out);
 :func:`run_batch` is what ``gongfu batch`` runs: it reads the input a chunk at a time (memory is
-bounded by the chunk size, not the file size), never splits a household between chunks,
-writes the results, an errors file and a summary, and shows a progress bar on a terminal.
+bounded by the chunk size, not the file size), never splits a household between chunks
+(a household's rows apart in the file are gathered: :mod:`gongfu_rules.households`),
+writes the results (``headers="zh"``: the caseworker's layout, :mod:`gongfu_rules.layout`),
+an errors file and a summary, and shows a progress bar on a terminal.
 The three outputs appear together and only when complete: each is written to ``NAME.partial``
 beside its final name and all three are renamed at the end (with Ctrl-C and SIGTERM held off
 for those renames), so a run that fails or is interrupted at any point leaves no partial file,
-no temporary copy, and the previous outputs as they were.
+no temporary copy, and the previous outputs as they were. A run killed outright between two of
+the renames leaves a marker ``OUTPUT.commit``, and the next run to that output completes the
+set first (:func:`_commit_set`).
 
 Requires the ``batch`` extra (``pip install 'gongfu-rules[batch]'``): Polars, PyArrow for
 Parquet output, fastexcel and XlsxWriter for Excel, tqdm for the progress bar.
@@ -21,6 +25,7 @@ import signal
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,10 +35,30 @@ from typing import Any
 
 import polars as pl
 
-from .columns import CORE_FIELDS, ERROR_SCHEMA, HOUSEHOLD, PERSON, ROW, map_headers, typed_frame
+from .columns import (
+    CORE_FIELDS,
+    ERROR_SCHEMA,
+    HOUSEHOLD,
+    PERSON,
+    ROW,
+    kept_headers,
+    map_headers,
+    typed_frame,
+    unread_warning,
+)
 from .dates import parse_date, parse_period
-from .errors import InputError, Terminated
+from .errors import ErrorDetail, InputError, Terminated, redact
 from .evaluate import default_standards
+from .households import (
+    SOURCE_ROW,
+    Gathering,
+    household_key,
+    numbered,
+    scattered_households,
+    together,
+)
+from .layout import FIELD_ZH, errors_zh, long_zh, summary_zh, wide_zh
+from .limits import MAX_MEMBERS
 from .model import StandardsSet
 from .compile.vector import residence
 from .table import (
@@ -81,7 +106,8 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
                    period: str | None = None, standards: StandardsSet | None = None,
                    layout: str = "wide", keep_not_eligible: bool = False,
                    ignore_extra_columns: bool = False, detail: str = "narrow",
-                   only: list[str] | None = None) -> pl.DataFrame:
+                   only: list[str] | None = None, keep: list[str] | None = None
+                   ) -> pl.DataFrame:
     """Evaluate every person of a caseload (a file path or a frame) on a date, or over a
     ``period`` (``"2025"``, ``"2025-07"``) month by month with ``ID.total`` per standard.
 
@@ -92,19 +118,38 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     (:data:`~gongfu_rules.table.RESULT_FIELDS`). Money is ``Decimal(18, 2)`` 元.
     ``layout="long"`` gives one row per eligible or undetermined result instead, with every
     field (every result with ``keep_not_eligible``), and the set-aside rows with their
-    errors. ``only``: just these standards (ids).
+    errors. ``only``: just these standards (ids). ``keep``: input columns (姓名, 村组 ...)
+    carried into the result as they are, first; none is copied otherwise. A file's columns
+    skipped with ``ignore_extra_columns`` are named in a ``UserWarning``.
+
+    A household's rows are evaluated together wherever they are in the input; the result
+    comes in input row order.
     """
     std = standards or default_standards()
     _check_ids(std, only)
     _check_detail(detail)
     months, last_day = _time(on, period)
-    needed = needed_fields(std, only)
+    needed, keep = needed_fields(std, only), keep or []
+    pick = _needed_headers(needed, ignore_extra_columns, keep)
+    ignored: list[str] = []
+
+    def select(headers: list[str]) -> list[str]:
+        ignored[:] = map_headers(headers, ignore_extra_columns, keep)[1]
+        return pick(headers)
     if isinstance(source, pl.DataFrame):
-        raw = source.select(_needed_headers(needed, ignore_extra_columns)(source.columns))
+        raw = source.select(select(source.columns))
     else:
-        raw = read_whole(Path(source), _needed_headers(needed, ignore_extra_columns))
-    mapping, _ = map_headers(raw.columns, ignore_extra_columns)
+        raw = read_whole(Path(source), select)
+    mapping, _ = map_headers(raw.columns, ignore_extra_columns, keep)
+    if ignored and not isinstance(source, pl.DataFrame):  # a frame's columns are the caller's
+        warnings.warn(unread_warning(ignored), stacklevel=2)
+    household = {v: k for k, v in mapping.items()}.get(HOUSEHOLD)
+    raw = together(next(numbered([raw])), household)
+    _check_cell_types(raw, mapping)
+    kept = _kept(raw, kept_headers(raw.columns, keep))
     typed, errors = typed_frame(raw, mapping, last_day=last_day)
+    typed, too_large = _too_large(typed, mapping)
+    errors = pl.concat([errors, too_large])
     detail = "full" if layout == "long" else detail
     wide = _evaluate(typed, months, std, period is not None, only, detail) \
         .with_columns(typed.get_column(ROW))
@@ -112,10 +157,26 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     errors = pl.concat([errors, overflowed]).sort(ROW, "column", maintain_order=True)
     wide = money_columns(wide)
     if layout == "long":
-        return pl.concat([to_long(wide, std, keep_not_eligible).with_columns(
+        return _with_kept(pl.concat([to_long(wide, std, keep_not_eligible).with_columns(
             pl.lit(None, dtype=pl.String).alias("errors")), _error_rows(errors)],
-            how="diagonal_relaxed")
-    return _with_error_rows(wide, errors)
+            how="diagonal_relaxed"), kept)
+    return _with_kept(_with_error_rows(wide, errors), kept)
+
+
+def _kept(raw: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
+    """The kept columns of a (numbered) chunk, as text, by input row."""
+    return raw.select(pl.col(SOURCE_ROW).alias(ROW), *(pl.col(h).cast(pl.String) for h in headers))
+
+
+def _with_kept(result: pl.DataFrame, kept: pl.DataFrame, row: str = ROW) -> pl.DataFrame:
+    """``result`` with the kept columns first (matched on the input row, ``row`` in
+    ``result``); a kept column that is already a result column (``household_id``) is there
+    once."""
+    names = [c for c in kept.columns if c != ROW and c not in result.columns]
+    if not names:
+        return result
+    return result.join(kept.select(pl.col(ROW).alias(row), *names), on=row, how="left",
+                       maintain_order="left").select(*names, pl.exclude(names))
 
 
 def _error_rows(errors: pl.DataFrame) -> pl.DataFrame:
@@ -139,13 +200,16 @@ def needed_fields(std: StandardsSet, only: list[str] | None = None) -> frozenset
     return frozenset(facts)
 
 
-def _needed_headers(needed: frozenset[str], ignore: bool) -> Callable[[list[str]], list[str]]:
-    """Picks, from a file's headers, those to read: the needed fields' (every header is
-    still checked, so an unknown column is an error unless ignored)."""
+def _needed_headers(needed: frozenset[str], ignore: bool, keep: list[str] | None = None
+                    ) -> Callable[[list[str]], list[str]]:
+    """Picks, from a file's headers, those to read: the needed fields' and the kept ones
+    (every header is still checked, so an unknown column is an error unless ignored)."""
     def pick(headers: list[str]) -> list[str]:
-        mapping, _ = map_headers(headers, ignore)
+        mapping, _ = map_headers(headers, ignore, keep or ())
+        kept = kept_headers(headers, keep or ())
+        chosen = [h for h in headers if mapping.get(h) in needed or h in kept]
         # A frame of no columns has no rows: with nothing needed, one column keeps the count.
-        return [h for h, f in mapping.items() if f in needed] or headers[:1]
+        return chosen or headers[:1]
     return pick
 
 
@@ -273,7 +337,8 @@ def row_count(path: Path) -> int | None:
 def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
                      ) -> Iterator[pl.DataFrame]:
     """Re-cut chunks so that no household is split: the last household of a chunk waits for
-    the next one (a file lists each household's members together)."""
+    the next one (the rows of a household that are not together in the file have been set
+    aside by :class:`~gongfu_rules.households.Gathering`)."""
     carry: pl.DataFrame | None = None
     for chunk in chunks:
         if carry is not None:  # the same columns, unless a CSV/JSON chunk is typed otherwise
@@ -283,7 +348,7 @@ def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
             carry = None
             yield chunk
             continue
-        ids = chunk.get_column(column)
+        ids = chunk.select(household_key(column)).to_series()
         last = ids[-1]
         cut = chunk.height
         while cut > 0 and ids[cut - 1] == last:
@@ -374,33 +439,45 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
               period: str | None = None, layout: str = "wide", headers: str = "en",
               standards: StandardsSet | None = None, only: list[str] | None = None,
               chunk_rows: int = DEFAULT_CHUNK, ignore_extra_columns: bool = False,
-              progress: bool | None = None, detail: str = "narrow") -> BatchReport:
+              progress: bool | None = None, detail: str = "narrow",
+              keep: list[str] | None = None) -> BatchReport:
     """Evaluate a caseload file into ``output_path`` (its suffix picks the format), with
     ``OUTPUT.errors.csv`` (one row per problem) and ``OUTPUT.summary.csv`` beside it.
     ``only``: evaluate just these standards (ids). ``detail="full"``: the wide layout shows
-    every result field (as :func:`evaluate_table`)."""
+    every result field (as :func:`evaluate_table`). ``keep``: input columns carried into the
+    results, first (as :func:`evaluate_table`)."""
     std = standards or default_standards()
+    keep = keep or []
     _check_ids(std, only)
     _check_detail(detail)
-    detail = "full" if layout == "long" else detail
+    shown = "full" if layout == "long" else detail  # the fields written
+    zh = headers == "zh"
+    # The caseworker's layout reads the reasons (未施行) and the missing facts (需补充).
+    detail = "full" if zh else shown
     months, last_day = _time(on, period)
     src, out = Path(input_path), Path(output_path)
     file_format(src), file_format(out)
     report = BatchReport(output=out, errors=_beside(out, "errors"), summary=_beside(out, "summary"))
     _check_paths(src, report, chunk_rows)
     writer, errors, summed = _Writer(out), _Writer(report.errors), _Writer(report.summary)
+    _roll_forward((writer, errors, summed))  # a set an earlier run left half renamed
     summary = _Summary(std)
     bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
-    chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only))
+    chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only), keep)
     try:
         with _terminate_as_interrupt() as interrupted:
             mapping: dict[str, str] | None = None
             for chunk in chunks:
                 if mapping is None:
-                    mapping, _ = map_headers(chunk.columns, ignore_extra_columns)
+                    mapping, _ = map_headers(chunk.columns, ignore_extra_columns, keep)
+                    kept = kept_headers(chunk.columns, keep)
+                _check_cell_types(chunk, mapping)
                 typed, bad = typed_frame(chunk, mapping,
                                          first_row=report.rows + 1, last_day=last_day)
+                typed, too_large = _too_large(typed, mapping)
+                if too_large.height:
+                    bad = pl.concat([bad, too_large]).sort(ROW, "column", maintain_order=True)
                 wide = _evaluate(typed, months, std, period is not None, only, detail)
                 wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
                 wide, overflowed = _overflowed(wide, mapping)
@@ -410,33 +487,89 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 wide = money_columns(wide)
                 summary.add(wide, typed)
                 result = to_long(wide, std) if layout == "long" else wide
+                if zh:
+                    result = long_zh(result, std) if layout == "long" else \
+                        wide_zh(result, std, full=shown == "full")
+                result = _with_kept(result, _kept(chunk, kept), FIELD_ZH[ROW] if zh else ROW)
                 interrupted()  # a signal taken inside a cell reader: nothing of it is written
-                writer.write(rename_headers(result, std, headers))
+                writer.write(result)
                 if bad.height:
-                    errors.write(bad)
+                    errors.write(errors_zh(bad) if zh else bad)
                 report.rows += chunk.height
                 report.evaluated += wide.height
                 report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
                 if bar is not None:
                     bar.update(chunk.height)
-            writer.finish(_empty_schema(std, layout, only, detail))
-            errors.finish(ERROR_SCHEMA)
-            summary.write(summed)
+            writer.finish(_empty_schema(std, layout, only, shown, zh))
+            errors.finish(errors_zh(pl.DataFrame(schema=ERROR_SCHEMA)).schema if zh
+                          else ERROR_SCHEMA)
+            summary.write(summed, zh, period is not None)
             with _signals_held():  # all three renamed, or (on a failure before) none
                 interrupted()
-                for w in (writer, errors, summed):
-                    w.commit()
+                _commit_set((writer, errors, summed))
     except BaseException:
         with _signals_held():
             chunks.close()
-            for w in (writer, errors, summed):
-                w.abort()
+            # Once the marker is made the .partial files are complete: kept for the next run.
+            if not _marker((writer, errors, summed)).exists():
+                for w in (writer, errors, summed):
+                    w.abort()
         raise
     finally:
         chunks.close()
         if bar is not None:
             bar.close()
     return report
+
+
+def _marker(writers: tuple[_Writer, ...]) -> Path:
+    return writers[0].path.with_name(writers[0].path.name + ".commit")
+
+
+def _commit_set(writers: tuple[_Writer, ...]) -> None:
+    """Rename the three completed ``.partial`` files to their names as one set.
+
+    Their data is flushed to disk, then an empty marker ``OUTPUT.commit`` is made (it says
+    "every ``.partial`` of this output is complete"), the files are renamed in a fixed order
+    and the marker removed. A process killed between two renames (SIGKILL, a power cut) or a
+    rename that fails leaves the marker: the next run to the same output, or a person
+    (docs/limits-and-errors.md), renames the remaining ``.partial`` files first, so the set
+    is then wholly the new one."""
+    for w in writers:
+        _fsync(w.tmp)
+    marker = _marker(writers)
+    marker.touch()
+    _fsync(marker.parent)
+    for w in writers:
+        w.commit()
+    _fsync(marker.parent)
+    marker.unlink()
+
+
+def _roll_forward(writers: tuple[_Writer, ...]) -> None:
+    """Complete a set of outputs a run left half renamed (its marker is there): each
+    remaining ``.partial`` is complete and newer than the file of its name."""
+    marker = _marker(writers)
+    if not marker.exists():
+        return
+    for w in writers:
+        if w.tmp.exists():
+            w.commit()
+    marker.unlink()
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's entries') data to the disk, where the system allows."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # a folder on some systems, a file system without fsync
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -519,6 +652,27 @@ def _evaluate(typed: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
     return evaluate_frame_period(typed, months, std, only, detail)
 
 
+def _too_large(typed: pl.DataFrame, mapping: dict[str, str]
+               ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(typed without the households of more than MAX_MEMBERS members, their error rows)``:
+    every member's row says so, naming the household (as the API refuses such a household;
+    evaluated, its members' aggregates would cost memory by the square of its size)."""
+    size = pl.len().over(pl.col(HOUSEHOLD).rle_id())
+    over = typed.select(size > MAX_MEMBERS).to_series() if typed.height else None
+    if over is None or not over.any():
+        return typed, pl.DataFrame(schema=ERROR_SCHEMA)
+    column = {f: h for h, f in mapping.items()}.get(HOUSEHOLD, HOUSEHOLD)
+    sizes = typed.filter(over).group_by(HOUSEHOLD, maintain_order=True).len()
+    messages = {h: f"household {redact(h)} has {n} members, more than the {MAX_MEMBERS} a "
+                "household may have; check that its members do not share a household id with "
+                "another household's" for h, n in sizes.iter_rows()}
+    errors = typed.filter(over).select(
+        pl.col(ROW).cast(pl.Int64), pl.lit(column).alias("column"),
+        pl.lit("household_too_large").alias("code"),
+        pl.col(HOUSEHOLD).replace_strict(messages, return_dtype=pl.String).alias("message"))
+    return typed.filter(~over), errors
+
+
 _OVERFLOW_MESSAGE = ("a computed amount is too large for the batch engine (about 4×10^12 元 "
                      "at most); check this household's amounts and counts")
 
@@ -543,6 +697,18 @@ def _overflowed(wide: pl.DataFrame, mapping: dict[str, str]) -> tuple[pl.DataFra
     return wide.filter(~marked.get_column("__household")), errors
 
 
+def _check_cell_types(raw: pl.DataFrame, mapping: dict[str, str]) -> None:
+    """A Parquet or JSON column of lists, records or bytes holds no one value per cell: the
+    file is refused, naming the column (its cells are never quoted)."""
+    nested = [h for h in mapping if raw.schema[h].is_nested()
+              or raw.schema[h] in (pl.Binary, pl.Object)]
+    if nested:
+        raise InputError([ErrorDetail(
+            "column_type_unsupported", f"column '{h}' holds {raw.schema[h].base_type()} cells, "
+            "not one value per cell; write each fact as one text, number or date", loc=(h,))
+            for h in nested])
+
+
 def _check_detail(detail: str) -> None:
     if detail not in DETAILS:
         raise InputError.one("detail_invalid", f"detail is 'narrow' or 'full', not {detail!r}",
@@ -557,23 +723,40 @@ def _check_ids(std: StandardsSet, only: list[str] | None) -> None:
 
 
 def _chunks(src: Path, chunk_rows: int, ignore: bool, report: BatchReport,
-            needed: frozenset[str]) -> Iterator[pl.DataFrame]:
-    pick = _needed_headers(needed, ignore)
+            needed: frozenset[str], keep: list[str]) -> Iterator[pl.DataFrame]:
+    """The file's rows in numbered chunks, each household whole in one chunk: first the
+    households whose rows are together in the file, in file order, then those whose rows are
+    apart (gathered out of core, in the order of their first rows)."""
+    pick = _needed_headers(needed, ignore, keep)
 
     def select(headers: list[str]) -> list[str]:
-        _, report.ignored_columns = map_headers(headers, ignore)
+        _, ignored = map_headers(headers, ignore, keep)
+        report.ignored_columns = [redact(h) for h in ignored]  # shown: an ID number never
         return pick(headers)
     chunks = read_chunks(src, chunk_rows, select)
-    first = next(chunks, None)
-    if first is None or first.width == 0:
-        return
-    mapping, _ = map_headers(first.columns, ignore)
-    inverse = {v: k for k, v in mapping.items()}
+    try:
+        first = next(chunks, None)
+        if first is None or first.width == 0:
+            return
+        mapping, _ = map_headers(first.columns, ignore, keep)
+        column = {v: k for k, v in mapping.items()}.get(HOUSEHOLD)
 
-    def again() -> Iterator[pl.DataFrame]:
-        yield first
-        yield from chunks
-    yield from household_chunks(again(), inverse.get(HOUSEHOLD))
+        def again() -> Iterator[pl.DataFrame]:
+            yield first
+            yield from chunks
+        if column is None:
+            yield from numbered(again())
+            return
+        ids = read_chunks(src, chunk_rows, lambda headers: [column])
+        try:
+            scattered = scattered_households(numbered(ids), column, chunk_rows)
+        finally:
+            ids.close()
+        with Gathering(scattered, column) as gathering:
+            yield from household_chunks((gathering.split(c) for c in numbered(again())), column)
+            yield from gathering.gathered()
+    finally:
+        chunks.close()
 
 
 def _check_paths(src: Path, report: BatchReport, chunk_rows: int) -> None:
@@ -608,13 +791,18 @@ def _beside(path: Path, what: str) -> Path:
 
 
 def _empty_schema(std: StandardsSet, layout: str, only: list[str] | None,
-                  detail: str) -> dict[str, Any]:
+                  detail: str, zh: bool = False) -> dict[str, Any]:
     if layout == "long":
-        return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String, "standard": pl.String,
-                **{f: pl.String for f in RESULT_FIELDS}}
-    return {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
-            **{f"{s.id}.{f}": pl.String for s in std if only is None or s.id in only
-               for f in fields(s, detail, std)}}
+        schema = {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String, "standard": pl.String,
+                  **{f: pl.String for f in RESULT_FIELDS}}
+        return dict(long_zh(pl.DataFrame(schema=schema), std).schema) if zh else schema
+    chosen = [s for s in std if only is None or s.id in only]
+    schema = {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
+              **{f"{s.id}.{f}": pl.String for s in chosen
+                 for f in fields(s, "full" if zh else detail, std)}}
+    if zh:
+        return dict(wide_zh(pl.DataFrame(schema=schema), std, full=detail == "full").schema)
+    return schema
 
 
 def _wants_progress(enabled: bool | None) -> bool:
@@ -631,18 +819,10 @@ def _progress(enabled: bool | None, total: int | None):
 
 
 # --- Chinese headers -------------------------------------------------------------------------
-FIELD_ZH = {
-    "row": "行号", HOUSEHOLD: "家庭编号", PERSON: "人员编号", "standard": "标准",
-    "status": "状态", "amount": "金额", "annual_amount": "年度金额", "quantity": "数量",
-    "missing": "需补充信息", "unknown_parameters": "未知标准值", "failed": "不符合的条件",
-    "reason": "原因", "excluded_by": "被替代为", "value_region": "标准所属地区",
-    "is_floor": "是否保底标准", "reliability": "来源可靠性", "version": "规则版本",
-    "errors": "错误", "amount_at_least": "金额不低于", "amount_possibly_outdated": "金额可能已过时",
-}
-
-
 def rename_headers(frame: pl.DataFrame, std: StandardsSet, headers: str) -> pl.DataFrame:
-    """Chinese headers on request (``headers="zh"``): 孤儿基本生活费.金额 and so on."""
+    """Chinese headers on request (``headers="zh"``): 孤儿基本生活费.状态 and so on (the
+    headers only; ``gongfu batch --headers zh`` writes the whole caseworker's layout,
+    :mod:`gongfu_rules.layout`)."""
     if headers != "zh":
         return frame
     names = {}
@@ -658,16 +838,17 @@ def rename_headers(frame: pl.DataFrame, std: StandardsSet, headers: str) -> pl.D
 # --- the summary -----------------------------------------------------------------------------
 class _Summary:
     """Counts and totals per standard and region (the region each standard tests, as a
-    county code), added up chunk by chunk. Over a period, ``amount_total`` adds the period
-    totals and ``annual_total`` is empty."""
+    county code), added up chunk by chunk. ``amount_total`` adds the known amounts (those
+    unknown are counted in ``eligible_amount_unknown``; with none known, it is empty). Over a
+    period it adds the period totals, and ``months_eligible`` the eligible months."""
 
     def __init__(self, std: StandardsSet):
         self.std = std
         self.parts: dict[str, list[pl.DataFrame]] = {}  # per region basis, a row per region
 
     _MEASURES = ("eligible", "undetermined", "not_eligible", "not_in_force", "amount_total",
-                 "annual_total",
-                 "eligible_amount_unknown")
+                 "annual_total", "months_eligible", "eligible_amount_unknown",
+                 "eligible_amount_known")
 
     def add(self, wide: pl.DataFrame, typed: pl.DataFrame) -> None:
         if typed.height == 0:
@@ -716,13 +897,16 @@ class _Summary:
             return pl.col(name) if name in wide.columns else pl.lit(None, dtype=NUMBER_OUT)
         amount = money(f"{s.id}.total" if over_period else f"{s.id}.amount")
         annual = pl.lit(None, dtype=NUMBER_OUT) if over_period else money(f"{s.id}.annual_amount")
+        months = pl.col(f"{s.id}.months_eligible") if over_period else pl.lit(None, pl.Int64)
         values = {
+            "months_eligible": months.sum(),
             "eligible": (status == "eligible").sum(),
             "undetermined": (status == "undetermined").sum(),
             "not_eligible": (status == "not_eligible").sum(),
             "not_in_force": (status == "not_in_force").sum(),
             "amount_total": amount.sum(), "annual_total": annual.sum(),
             "eligible_amount_unknown": ((status == "eligible") & amount.is_null()).sum(),
+            "eligible_amount_known": ((status == "eligible") & amount.is_not_null()).sum(),
         }
         return [values[m].alias(f"{s.id}|{m}") for m in self._MEASURES]
 
@@ -732,19 +916,33 @@ class _Summary:
             return pl.DataFrame()
         long = self._long().with_columns(pl.col("value").cast(NUMBER_OUT))
         wide = long.pivot("measure", index=["standard", "region"], values="value")
-        counts = ["eligible", "undetermined", "not_eligible", "not_in_force",
-                  "eligible_amount_unknown"]
-        return wide.select("standard", "region", *(
+        counts = ["eligible", "undetermined", "not_eligible", "not_in_force", "months_eligible",
+                  "eligible_amount_unknown", "eligible_amount_known"]
+        wide = wide.select("standard", "region", *(
             pl.col(m).cast(pl.Int64) if m in counts else pl.col(m) for m in self._MEASURES))
+        # The known amounts added up; where persons are eligible but none of their amounts is
+        # known, the total is unknown (empty), not 0.00.
+        unknown = (pl.col("eligible_amount_unknown") > 0) & (pl.col("eligible_amount_known") == 0)
+        return wide.with_columns(pl.when(~unknown).then(pl.col(m)).alias(m)
+                                 for m in ("amount_total", "annual_total")) \
+            .drop("eligible_amount_known")
 
-    def write(self, writer: _Writer) -> None:
-        """Completes the summary in ``writer`` (to ``NAME.partial``; renamed by the caller)."""
+    def write(self, writer: _Writer, zh: bool = False, period: bool = False) -> None:
+        """Completes the summary in ``writer`` (to ``NAME.partial``; renamed by the caller):
+        on a date without ``months_eligible``, over a period without ``annual_total`` (a
+        period has totals, not annual amounts); Chinese headers with ``zh``."""
         folded = self._folded()
         if folded.height:
             names = {s.id: s.name.zh for s in self.std}
             folded = folded.with_columns(pl.col("standard").replace_strict(names).alias("name")) \
                 .sort("standard", "region")
-        writer.write(folded)
+            folded = folded.drop("annual_total" if period else "months_eligible")
+        if not folded.width:  # nothing summed (no row evaluated): the header still
+            dropped = ("eligible_amount_known", "annual_total" if period else "months_eligible")
+            measures = [m for m in self._MEASURES if m not in dropped]
+            folded = pl.DataFrame(schema=dict.fromkeys(  # tells a reader what it would hold
+                ("standard", "region", *measures, "name"), pl.String))
+        writer.write(summary_zh(folded, period) if zh else folded)
         writer.finish()
 
 

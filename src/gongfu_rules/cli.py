@@ -116,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     ba.add_argument("--chunk-rows", type=int, default=50_000, help="rows read at a time")
     ba.add_argument("--ignore-extra-columns", action="store_true",
                     help="skip columns that are not profile fields (they are listed, not read)")
+    ba.add_argument("--keep", help="input columns carried into the results, first: 姓名,村组,...")
     ba.add_argument("--no-progress", action="store_true", help="no progress bar")
     ba.add_argument("--standards")
     ba.set_defaults(run=_cmd_batch)
@@ -298,11 +299,13 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                        headers=args.headers, standards=std, chunk_rows=args.chunk_rows,
                        only=args.only.split(",") if args.only else None,
                        ignore_extra_columns=args.ignore_extra_columns,
-                       progress=False if args.no_progress else None, detail=args.detail)
+                       progress=False if args.no_progress else None, detail=args.detail,
+                       keep=args.keep.split(",") if args.keep else None)
     print(f"{report.rows} rows read, {report.evaluated} evaluated, {report.failed_rows} set aside"
           f"\n  results: {report.output}\n  summary: {report.summary}\n  errors:  {report.errors}")
     if report.ignored_columns:
-        print("  columns not read: " + ", ".join(report.ignored_columns))
+        from .columns import unread_warning
+        print("warning: " + unread_warning(report.ignored_columns), file=sys.stderr)
     return 3 if report.failed_rows else 0
 
 

@@ -2,9 +2,12 @@
 
 One row per person. Headers may be the English field names of a profile
 (``docs/profiles.md``) or the Chinese labels forms use (身份证号, 出生日期, 户籍地区划代码 ...);
-:func:`header_map` lists every accepted header. Household facts are ``household.NAME`` (or
-``household_NAME``, or the Chinese label) and repeat on every member's row; ``household_id``
-links the members (without that column every row is a household of its own).
+:func:`header_map` lists every accepted header (the fact registry's labels, so the docs'
+tables are generated from the same source: :func:`headers_markdown`). Household facts are
+``household.NAME`` (or ``household_NAME``, or the Chinese label) and repeat on every member's
+row; ``household_id`` links the members (without that column every row is a household of its
+own). Other columns are an error, unless kept (:func:`kept_headers`, copied into the results
+as written) or ignored (then named: :func:`unread_warning`).
 
 Cells are read as :mod:`gongfu_rules.profile` reads a profile — the same Chinese spellings,
 ID-number checks (check digit, birth date, sex) and region codes — but a column at a time.
@@ -17,6 +20,7 @@ ID numbers never appear in an error message.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +30,7 @@ from pydantic_core import PydanticCustomError
 
 from .errors import ErrorDetail, InputError
 from .facts import fact_specs
+from .households import SOURCE_ROW
 from .profile import (
     _ID_CHECK,
     _ID_SHAPE,
@@ -66,17 +71,18 @@ def _columns() -> tuple[tuple[Column, ...], tuple[str, ...]]:
         Column("birth_date", "date", ("birth_date", "出生日期")),
         Column("sex", "enum", ("sex", "性别"), Sex),
         Column("death_date", "date", ("death_date", "死亡日期")),
-        Column("hukou_region", "region", ("hukou_region", "户籍地区划代码", "户籍地")),
-        Column("residence_region", "region", ("residence_region", "居住地区划代码", "居住地")),
+        Column("hukou_region", "region", ("hukou_region", "户籍地区划代码", "户籍地", "户籍所在地")),
+        Column("residence_region", "region",
+               ("residence_region", "居住地区划代码", "居住地", "常住地")),
         Column("disability_grade", "grade", ("disability_grade", "残疾等级")),
         Column("household.region", "region",
-               ("household.region", "household_region", "家庭居住地区划代码")),
+               ("household.region", "household_region", "家庭居住地区划代码", "家庭居住地")),
     ]
     core = len(cols)
     for spec in fact_specs():
         name = spec.name if spec.entity == "person" else f"household.{spec.name}"
-        headers = (name, spec.zh) if spec.entity == "person" else \
-            (name, f"household_{spec.name}", spec.zh)
+        headers = (name, spec.zh, *spec.also) if spec.entity == "person" else \
+            (name, f"household_{spec.name}", spec.zh, *spec.also)
         cols.append(Column(name, spec.type, headers, ENUMS.get(spec.name)))
     return tuple(cols), tuple(c.name for c in cols[:core])
 
@@ -87,6 +93,23 @@ COLUMNS, CORE_FIELDS = _columns()
 _BY_NAME = {c.name: c for c in COLUMNS}
 
 
+def label_zh(name: str) -> str:
+    """A field's Chinese label: the first Chinese header accepted for it (the fact registry's
+    label for a catalog fact), else its name."""
+    col = _BY_NAME.get(name)
+    return next((h for h in col.headers if not h.isascii()), name) if col else name
+
+
+def headers_markdown() -> str:
+    """Every field a caseload file may have and the Chinese headers accepted for it, as the
+    Markdown table of ``docs/batch.md`` (a test keeps the document equal to this)."""
+    lines = ["| Field | Chinese headers accepted |", "|---|---|"]
+    for c in COLUMNS:
+        zh = ", ".join(h for h in c.headers if not h.isascii())
+        lines.append(f"| `{c.name}` | {zh} |")
+    return "\n".join(lines)
+
+
 def header_map() -> dict[str, str]:
     """Every accepted header (case- and space-insensitive) and the field it names."""
     return {_key(h): c.name for c in COLUMNS for h in c.headers}
@@ -95,20 +118,27 @@ def header_map() -> dict[str, str]:
 _HEADERS = header_map()
 
 
-def map_headers(headers: list[str], ignore_unknown: bool = False) -> tuple[dict[str, str], list[str]]:
-    """``({header: field}, ignored headers)``; an unknown or repeated field is an InputError."""
+def map_headers(headers: list[str], ignore_unknown: bool = False,
+                keep: tuple[str, ...] | list[str] = ()) -> tuple[dict[str, str], list[str]]:
+    """``({header: field}, ignored headers)``; an unknown or repeated field is an InputError.
+    ``keep``: headers carried into the results as they are (:func:`kept_headers`), which are
+    then not unknown."""
     mapping: dict[str, str] = {}
     ignored: list[str] = []
     problems: list[ErrorDetail] = []
     seen: dict[str, str] = {}
+    kept = {_key(k) for k in keep}
     for h in headers:
         field = _HEADERS.get(_key(h))
         if field is None:
+            if _key(h) in kept or h == SOURCE_ROW:
+                continue
             if ignore_unknown:
                 ignored.append(h)
             else:
-                problems.append(ErrorDetail("column_unknown", f"unknown column '{h}'; see "
-                                            "docs/batch.md for the accepted headers, or pass "
+                problems.append(ErrorDetail("column_unknown", f"unknown column '{h}'{_hint(h)}; "
+                                            "see docs/batch.md for the accepted headers, keep it "
+                                            "in the results with --keep, or pass "
                                             "--ignore-extra-columns", loc=(h,)))
             continue
         if field in seen:
@@ -120,6 +150,33 @@ def map_headers(headers: list[str], ignore_unknown: bool = False) -> tuple[dict[
     if problems:
         raise InputError(problems)
     return mapping, ignored
+
+
+def _hint(header: str) -> str:
+    """`` (did you mean 出生日期?)`` for a header close to an accepted one, else nothing."""
+    close = difflib.get_close_matches(_key(header), list(_SPELLED), n=1, cutoff=0.75)
+    return f" (did you mean '{_SPELLED[close[0]]}'?)" if close else ""
+
+
+_SPELLED = {_key(h): h for c in COLUMNS for h in c.headers}
+
+
+def unread_warning(ignored: list[str]) -> str:
+    """What a run says of the columns it skipped: each is neither a profile field nor kept, so
+    a mistyped header (出生日其) is named, with the accepted header it is close to."""
+    return ("columns neither read nor kept (a mistyped header?): "
+            + ", ".join(f"'{h}'{_hint(h)}" for h in ignored))
+
+
+def kept_headers(headers: list[str], keep: tuple[str, ...] | list[str]) -> list[str]:
+    """The file's headers for the columns to keep (``--keep 姓名,村组``), matched as headers
+    are (case, spaces, ``_`` and ``-`` aside); one the file lacks is an InputError."""
+    by_key = {_key(h): h for h in headers}
+    missing = [k for k in keep if _key(k) not in by_key]
+    if missing:
+        raise InputError([ErrorDetail("keep_column_missing", f"the column '{k}' to keep is not "
+                                      "in the file", loc=(k,)) for k in missing])
+    return list(dict.fromkeys(by_key[_key(k)] for k in keep))
 
 
 # --- reading the cells -----------------------------------------------------------------------
@@ -262,8 +319,13 @@ def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
     """
     reverse = {field: header for header, field in mapping.items()}
     # Rows numbered before the columns are chosen: a chunk none of whose columns is a profile
-    # field keeps its rows (a frame of no columns has none).
-    df = raw.with_row_index(ROW, offset=first_row).select(ROW, *mapping).rename(mapping)
+    # field keeps its rows (a frame of no columns has none). A batch's chunks carry their
+    # input row numbers (households gathered from apart are not in file order).
+    if SOURCE_ROW in raw.columns:
+        df = raw.select(pl.col(SOURCE_ROW).cast(pl.Int64).alias(ROW), *mapping)
+    else:
+        df = raw.with_row_index(ROW, offset=first_row).select(ROW, *mapping)
+    df = df.rename(mapping)
     typed = {f for f in mapping.values() if _already_typed(_BY_NAME[f], df.schema[f])}
     df = df.with_columns(_text(f).alias(f) for f in mapping.values() if f not in typed)
     readers = {f: r for f in mapping.values() if (r := _reader(_BY_NAME[f])) is not None}
@@ -279,7 +341,7 @@ def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
               for field, (_, _, code, message) in readers.items()]
     df, more = _identity(df, reverse, last_day)
     errors += more
-    df = _complete(df)
+    df = _complete(df, HOUSEHOLD in reverse)
     df, more = _household_checks(df, reverse)
     errors += more
     return _set_aside(df, errors, reverse)
@@ -357,12 +419,13 @@ def _identity(df: pl.DataFrame, reverse: dict[str, str], last_day: date | None
     return df, errors
 
 
-def _complete(df: pl.DataFrame) -> pl.DataFrame:
+def _complete(df: pl.DataFrame, has_households: bool) -> pl.DataFrame:
     """Every core field as a typed column (absent ones null), and ids for households and
-    persons."""
+    persons (without a household column, each row is a household of its own; with one, an
+    empty id is an error, even in a chunk of nothing but empty ids)."""
     missing = [c for c in COLUMNS if c.name not in df.columns and c.name in CORE_FIELDS]
     df = df.with_columns(pl.lit(None, dtype=_dtype(c)).alias(c.name) for c in missing)
-    if df.get_column(HOUSEHOLD).null_count() == df.height:
+    if not has_households:
         df = df.with_columns(pl.concat_str(pl.lit("row"), pl.col(ROW)).alias(HOUSEHOLD))
     # A household's run of consecutive rows: grouping on it is cheaper than on the id's text.
     df = df.with_columns(pl.col(HOUSEHOLD).rle_id().alias("__run"))

@@ -492,20 +492,22 @@ class _Values:
 def bounding(s: Standard, rule: Rule, std: StandardsSet) -> frozenset[str]:
     """The parameters of ``rule``'s amount that a 不低于 floor can bound from below: those the
     amount never falls with (:func:`~gongfu_rules.expr.monotone.rising`) that have a floor in
-    some region. Kept per standards set."""
-    key = ("bounding", s.id, rule.start)
-    found = std._cache.get(key)
+    some region. Kept in the standards set's bounded cache, an entry per standard."""
+    key = ("bounding", s.id)
+    found = std._tables.get(key)
     if found is None:
-        found = frozenset()
-        if rule.amount is not None:
-            defs = {name: std.parameter(s, name) for name in rule.params}
-            signed = frozenset(name for name, p in defs.items() if any(
-                _negative(e.value) for t in p.timelines.values() for e in t))
-            found = frozenset(
-                name for name in rising(rule.amount[1], signed)
-                if any(e.floor for t in defs[name].timelines.values() for e in t))
-        std._cache[key] = found
-    return found
+        found = std._tables.put(key, {r.start: _bounding(s, r, std) for r in s.rules})
+    return found[rule.start]
+
+
+def _bounding(s: Standard, rule: Rule, std: StandardsSet) -> frozenset[str]:
+    if rule.amount is None:
+        return frozenset()
+    defs = {name: std.parameter(s, name) for name in rule.params}
+    signed = frozenset(name for name, p in defs.items() if any(
+        _negative(e.value) for t in p.timelines.values() for e in t))
+    return frozenset(name for name in rising(rule.amount[1], signed)
+                     if any(e.floor for t in defs[name].timelines.values() for e in t))
 
 
 def _negative(value: Any) -> bool:
@@ -632,16 +634,19 @@ def _period_result(s: Standard, series: list[StandardResult], months: tuple[date
     status = next(x for x in _PERIOD_STATUS if x in statuses)
     prorated = s.period not in ("month", "once")
     entries, total, known = [], Decimal(0), True
+    # A month that may be eligible (undetermined) might add to the total: it is unknown then.
+    open_month = "undetermined" in statuses
     for month, r in zip(months, series):
         share = _month_share(s, r)
         entries.append(MonthResult(month, r.status, share))
         if r.status == "eligible":
             known = known and share is not None
             total += share or 0
+    known = known and not open_month
     if s.period == "once":
         first = next((r for r in series if r.status == "eligible"), None)
         total = first.amount if first and first.amount is not None else Decimal(0)
-        known = first is None or first.amount is not None
+        known = first.amount is not None if first else not open_month
     detail = next((r for r in reversed(series) if r.status == status), series[-1])
     return PeriodResult(s, status, total if known else None, entries, prorated, detail,
                         _total_at_least(s, series, [e.amount for e in entries]))

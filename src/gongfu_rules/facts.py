@@ -31,6 +31,7 @@ class _FactEntry(BaseModel):
     zh: str
     en: str
     choices: dict[str, list[str]] | None = None
+    also: list[str] = Field(default_factory=list)  # other Chinese headers accepted in batches
     note: str | None = None
 
 
@@ -52,6 +53,7 @@ class FactSpec:
     en: str
     choices: tuple[tuple[str, tuple[str, ...]], ...] = ()
     file: str = ""
+    also: tuple[str, ...] = ()  # other Chinese headers a batch file may use for it
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -91,7 +93,8 @@ def _spec(name: str, entity: str, entry: _FactEntry, file: str,
         raise FactRegistryError(f"data/facts/{file}: fact '{name}': an enum needs 'choices', "
                                 "and only an enum has them")
     choices = tuple((v, tuple(a)) for v, a in (entry.choices or {}).items())
-    return FactSpec(name, entity, entry.type, entry.zh, entry.en, choices, file)  # type: ignore[arg-type]
+    return FactSpec(name, entity, entry.type, entry.zh, entry.en,  # type: ignore[arg-type]
+                    choices, file, tuple(entry.also))
 
 
 def person_facts() -> tuple[FactSpec, ...]:
@@ -108,14 +111,23 @@ def facts_markdown() -> str:
     lines: list[str] = []
     for entity in ("person", "household"):
         lines += [f"### {'Person' if entity == 'person' else 'Household'} facts from the catalog",
-                  "", "| Field | Type | 中文 | Meaning | Allowed values (Chinese aliases) |",
-                  "|---|---|---|---|---|"]
-        for s in fact_specs():
-            if s.entity != entity or s.file == "core.yaml":
-                continue
-            values = ", ".join(f"`{v}` ({', '.join(a)})" if a else f"`{v}`" for v, a in s.choices)
-            lines.append(f"| `{s.name}` | {_TYPE_WORDS[s.type]} | {s.zh} | {s.en} | {values} |")
-        lines.append("")
+                  "", facts_table(entity, core=False), ""]
+    return "\n".join(lines)
+
+
+def facts_table(entity: str, core: bool) -> str:
+    """One Markdown table of the registry's ``entity`` facts: those of ``core.yaml`` (the
+    profile's own, in ``docs/profiles.md``'s Person and Household sections) or the others.
+    The 中文 column is the label a batch file's header may use (with any other spelling
+    accepted)."""
+    lines = ["| Field | Type | 中文 | Meaning | Allowed values (Chinese aliases) |",
+             "|---|---|---|---|---|"]
+    for s in fact_specs():
+        if s.entity != entity or (s.file == "core.yaml") != core:
+            continue
+        values = ", ".join(f"`{v}` ({', '.join(a)})" if a else f"`{v}`" for v, a in s.choices)
+        zh = ", ".join((s.zh, *s.also))
+        lines.append(f"| `{s.name}` | {_TYPE_WORDS[s.type]} | {zh} | {s.en} | {values} |")
     return "\n".join(lines)
 
 

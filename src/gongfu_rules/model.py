@@ -28,6 +28,13 @@ PLAN_CACHE_SIZE = 2048
 #: a standards set keeps: every Yunnan county's, both entities and bases, on about two dates.
 #: A set of the bundled standards holds about 70 KB (measured), so this bounds them near 70 MB.
 STEP_CACHE_SIZE = 1024
+#: How many compiled rules, region frames and expression stages (each for one standard or
+#: region basis on one date) ``evaluate_table`` and the batch keep: about 200 a date with the
+#: bundled standards, so about 20 dates.
+TABLE_CACHE_SIZE = 4096
+#: How many single-standard steps (one per standard, date and region) ``evaluate_table`` and
+#: the batch keep: about 5,500 a date over Yunnan's 129 counties, so a year's months.
+TABLE_STEP_CACHE_SIZE = 65_536
 
 
 class LRUCache:
@@ -232,6 +239,11 @@ class StandardsSet:
                              repr=False, compare=False)
     _steps: LRUCache = field(default_factory=lambda: LRUCache(STEP_CACHE_SIZE), init=False,
                              repr=False, compare=False)
+    # evaluate_table()'s compiled rules, region frames, expression stages and steps, bounded
+    _tables: LRUCache = field(default_factory=lambda: LRUCache(TABLE_CACHE_SIZE), init=False,
+                              repr=False, compare=False)
+    _table_steps: LRUCache = field(default_factory=lambda: LRUCache(TABLE_STEP_CACHE_SIZE),
+                                   init=False, repr=False, compare=False)
 
     def __iter__(self):
         return iter(self.standards.values())

@@ -115,6 +115,7 @@ class _Compiled:
     aggregates: tuple[Aggregate, ...] = ()
     may_overflow: bool = False
     lets: tuple[tuple[pl.Expr, pl.Expr], ...] = ()  # intermediate columns, in order
+    key: tuple[Any, ...] = ()  # what it was compiled from: its key in the caches
     at_least: V | None = None  # the amount with the 不低于 floors standing in (``lb`` columns)
 
 
@@ -244,7 +245,7 @@ def _compile(s: Standard, on: date, std: StandardsSet, present: frozenset[str]) 
     if reads is None:
         reads = std._cache[used] = facts_read(s)
     key = ("vector", s.id, on, reads & present)
-    cached = std._cache.get(key)
+    cached = std._tables.get(key)
     if cached is not None:
         return cached
     rule, bits, prefix = s.rule_on(on), Bits(), f"__s.{s.id}."
@@ -264,9 +265,8 @@ def _compile(s: Standard, on: date, std: StandardsSet, present: frozenset[str]) 
             at_least = compiler.compile_bound(rule.amount[1])
     compiled = _Compiled(s, on, rule, prefix, bits, conditions, amount, per_year,
                          tuple(compiler.aggregates), compiler.may_overflow or amount is not None,
-                         tuple(compiler.lets), at_least)
-    std._cache[key] = compiled
-    return compiled
+                         tuple(compiler.lets), key, at_least)
+    return std._tables.put(key, compiled)
 
 
 def _table_keys(param: Any) -> tuple[str, ...]:
@@ -364,14 +364,14 @@ def _region_frame(group: str, codes: list[str], members: list[_Compiled], on: da
     whose value is the same in every region (returned apart, with their type). Kept for the
     next chunks: a frame for more codes serves a chunk with fewer (a value the same in more
     regions is the same in fewer), so it is rebuilt only when new codes come."""
-    key = ("regions", group, on, detail, tuple(id(c) for c in members))
-    found = std._cache.get(key)
+    key = ("regions", group, on, detail, tuple(c.key for c in members))
+    found = std._tables.get(key)
     if found is None or not found[0].issuperset(codes):
         every = sorted(set(codes) | (found[0] if found else set()))
         frame = _build_region_frame(every, members, on, std, detail == "full")
         same = {c: (frame.get_column(c)[0], frame.schema[c]) for c in frame.columns[1:]
                 if frame.get_column(c).n_unique() == 1}
-        found = std._cache[key] = (frozenset(every), frame.drop(list(same)), same)
+        found = std._tables.put(key, (frozenset(every), frame.drop(list(same)), same))
     return found[1], found[2]
 
 
@@ -390,9 +390,9 @@ def _cached_step(s: Standard, on: date, region: str | None, input_name: str,
                  std: StandardsSet) -> Any:
     """The single-profile evaluator's step for a region, kept for the next chunk."""
     key = ("step", s.id, on, region, input_name)
-    step = std._cache.get(key)
+    step = std._table_steps.get(key)
     if step is None:
-        step = std._cache[key] = _step(s, on, region, input_name, std)
+        step = std._table_steps.put(key, _step(s, on, region, input_name, std))
     return step
 
 
@@ -469,11 +469,11 @@ def _stages(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet
     """:func:`_decisions` and :func:`_result_columns`, kept for the next chunk (building
     the expressions in Python costs more than evaluating them on a small chunk)."""
     mine = tuple(sorted((k, v) for k, v in consts.items() if k.startswith(c.prefix)))
-    key = ("stages", id(c), full, mine)
-    found = std._cache.get(key)
+    key = ("stages", c.key, full, mine)
+    found = std._tables.get(key)
     if found is None:
-        found = std._cache[key] = (_decisions(c, consts, full),
-                                   _result_columns(c, consts, full, std))
+        found = std._tables.put(key, (_decisions(c, consts, full),
+                                      _result_columns(c, consts, full, std)))
     return found
 
 
@@ -754,7 +754,7 @@ def money_columns(frame: pl.DataFrame, fen: bool = False) -> pl.DataFrame:
 
 # --- periods ---------------------------------------------------------------------------------
 #: The extra columns a period result has per standard, beside the last deciding month's fields.
-PERIOD_FIELDS = ("total", "total_at_least", "prorated")
+PERIOD_FIELDS = ("total", "total_at_least", "months_eligible", "prorated")
 
 
 def evaluate_frame_period(frame: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
@@ -818,13 +818,19 @@ def _period_columns(s: Standard, n_months: int, have: set[str], detail: str) -> 
             out = pl.when(last == i).then(col(field, i)).otherwise(out)
         return out.alias(f"{sid}.{field}")
 
-    status, total = pl.col(f"{sid}.status"), _total(s, col, eligible, months).alias(f"{sid}.total")
-    low = _total_at_least(s, col, eligible, months).alias(f"{sid}.total_at_least")
+    status = pl.col(f"{sid}.status")
+    # A household standard's result is on its first member's row only: the others have none.
+    total = pl.when(status.is_not_null()).then(_total(s, col, eligible, months)) \
+        .alias(f"{sid}.total")
+    counted = pl.sum_horizontal([e.cast(pl.Int64) for e in eligible])
+    counted = pl.when(status.is_not_null()).then(counted).alias(f"{sid}.months_eligible")
+    low = pl.when(status.is_not_null()).then(_total_at_least(s, col, eligible, months)) \
+        .alias(f"{sid}.total_at_least")
     if detail != "full":
         bounded = [low] if f"{sid}.amount_at_least" in have else []
-        return [status, total, *bounded,
+        return [status, total, counted, *bounded,
                 *(detail_(f) for f in ("quantity",) if f"{sid}.{f}" in have)]
-    return [status, total, low,
+    return [status, total, counted, low,
             pl.lit(s.period not in ("month", "once")).alias(f"{sid}.prorated"),
             *(detail_(f) for f in RESULT_FIELDS if f != "status")]
 
@@ -857,18 +863,21 @@ def _total_at_least(s: Standard, col: Any, eligible: list[pl.Expr], months: rang
 
 
 def _total(s: Standard, col: Any, eligible: list[pl.Expr], months: range) -> pl.Expr:
+    # A month that may be eligible (undetermined) might add to the total: it is unknown then.
+    open_month = pl.any_horizontal([col("status", i) == "undetermined" for i in months])
     if s.period == "once":
         first = pl.lit(None, dtype=FIXED)
         found = pl.lit(False)
         for i in reversed(months):
             first = pl.when(eligible[i]).then(col("amount", i)).otherwise(first)
             found = found | eligible[i]
-        return pl.when(~found).then(pl.lit(0, dtype=FIXED)).otherwise(first)
+        return pl.when(found).then(first).when(open_month).then(None) \
+            .otherwise(pl.lit(0, dtype=FIXED))
     # A yearly figure a month: a twelfth, to the millionth (the scalar engine divides exactly;
     # the totals agree to the fen).
     shares = [col("amount", i) if s.period == "month" else div_round(col("annual_amount", i), 12)
               for i in months]
-    unknown = pl.any_horizontal([eligible[i] & shares[i].is_null() for i in months])
+    unknown = pl.any_horizontal([eligible[i] & shares[i].is_null() for i in months]) | open_month
     total = pl.sum_horizontal([pl.when(eligible[i]).then(shares[i])
                                .otherwise(pl.lit(0, dtype=FIXED)) for i in months])
     return pl.when(unknown).then(None).otherwise(total.cast(FIXED))
