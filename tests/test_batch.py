@@ -26,8 +26,9 @@ from gongfu_rules.profile import id_number_check_character
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = ["530102", "530111", "530181", "532301", "532328", "533422", "530402", "53", "5301",
            "110101", None]
-COMPARED = ("status", "amount", "annual_amount", "quantity", "missing", "unknown_parameters",
-            "reason", "excluded_by", "value_region", "is_floor", "reliability")
+COMPARED = ("status", "amount", "annual_amount", "amount_at_least", "quantity", "missing",
+            "unknown_parameters", "reason", "excluded_by", "value_region", "is_floor",
+            "amount_possibly_outdated", "reliability")
 
 
 # --- generating caseloads --------------------------------------------------------------------
@@ -49,6 +50,8 @@ def persons(draw):
         "hukou_region": draw(st.sampled_from(REGIONS)),
         "residence_region": draw(st.sampled_from([None, None, *REGIONS])),
         "disability_grade": draw(st.sampled_from([1, 2, 3, 4, None])),
+        # roles make relatives of members, whose records some facts are read from
+        "role": draw(st.sampled_from(["head", "spouse", "child", "child", "parent", None])),
     }
     for spec in fact_specs():
         if spec.entity == "person":
@@ -99,9 +102,11 @@ def _each_result(evaluation):
 def _scalar(household: dict, on: date) -> dict[tuple[str | None, str], dict]:
     out = {}
     for pid, r in _each_result(evaluate(household, on=on, explain=False)):
-        priced = r.status != "not_eligible"
+        priced = r.status in ("eligible", "undetermined")
         out[pid, r.standard_id] = {
             "status": r.status, "amount": r.amount, "annual_amount": r.annual_amount,
+            "amount_at_least": r.amount_at_least,
+            "amount_possibly_outdated": r.amount_possibly_outdated if priced else None,
             "quantity": r.quantity if priced else None,
             "missing": ";".join(r.missing) or None,
             "unknown_parameters": ";".join(r.unknown_parameters) or None,
@@ -120,7 +125,7 @@ def _fen(x):
 def _assert_same(vector: dict, scalar: dict, where: str) -> None:
     for field in COMPARED:
         a, b = vector[field], scalar[field]
-        if field in ("amount", "annual_amount", "quantity"):
+        if field in ("amount", "annual_amount", "amount_at_least", "quantity"):
             a, b = _fen(a), _fen(b)
         assert a == b, f"{where}: {field} is {a!r} in batch but {b!r} one by one"
 
@@ -350,6 +355,7 @@ def test_period_totals_equal_single_profile_period_totals(caseload, period):
             where = f"household h{h}, {pid}, {r.standard_id}"
             assert row["status"] == r.status, where
             assert _fen(row["total"]) == _fen(r.total), where
+            assert _fen(row["total_at_least"]) == _fen(r.total_at_least), where
             eligible = sum(m.status == "eligible" for m in r.months)
             assert row["months_eligible"] == eligible, where
             assert (row["missing"] or None) == (";".join(r.detail.missing) or None), where
@@ -457,3 +463,80 @@ def test_a_malformed_csv_is_an_input_error_that_quotes_no_cell(tmp_path):
         run_batch(path, tmp_path / "out.csv", on="2025-08-01", progress=False)
     assert e.value.code == "file_unreadable" and "1950" not in str(e.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+
+
+# --- statuses and facts the batch must read as the single-profile evaluator does --------------
+def _assert_paths_agree(caseload: list[dict], on: date) -> dict[tuple, dict]:
+    """Both paths give the same result for every standard; the batch rows, by key."""
+    std = default_standards()
+    got = _batch(caseload, on=on)
+    for h, household in enumerate(caseload):
+        for (pid, sid), expected in _scalar(household, on).items():
+            person = pid if std[sid].entity == "person" else None
+            _assert_same(got[f"h{h}", person, sid], expected, f"household h{h}, {pid}, {sid}")
+    return got
+
+
+def test_not_in_force_and_an_unrecorded_earlier_rule_agree_in_both_paths():
+    parent = {"birth_date": "1950-03-01", "sex": "male", "hukou_region": "530112",
+              "hukou_type": "农业", "only_child_parent": True, "only_child_sex": "女"}
+    dead = {**parent, "death_date": "2021-01-01"}
+    got = _assert_paths_agree([{"members": [parent]}, {"members": [dead]}], date(2022, 7, 28))
+    assert got["h0", "p1", "cervical_cancer_screening"]["status"] == "not_in_force"
+    assert got["h0", "p1", "family_planning_reward"]["reason"] == "earlier_rule_unknown"
+    assert got["h1", "p1", "family_planning_reward"]["reason"] == "deceased"
+
+
+def test_facts_read_from_relatives_agree_in_both_paths():
+    def couple(wife_birth: str) -> dict:
+        return {"members": [
+            {"role": "head", "sex": "male", "birth_date": "1960-01-01", "hukou_region": "532301",
+             "only_child_parent": True, "only_child_status": "disabled"},
+            {"role": "spouse", "sex": "female", "birth_date": wife_birth,
+             "hukou_region": "532301"},
+            {"role": "child", "sex": "female", "birth_date": "2006-01-01",
+             "hukou_region": "530102", "disability_certificate": False,
+             "student_stage": "higher"}]}
+    absent = {"members": [{"role": "head", "sex": "male", "birth_date": "1960-01-01",
+                           "hukou_region": "532301", "only_child_parent": True,
+                           "only_child_status": "disabled", "disability_certificate": True}]}
+    caseload = [couple("1975-05-10"), couple("1975-05-11"), absent]
+    got = _assert_paths_agree(caseload, date(2024, 5, 10))
+    statuses = [got[h, "p1", "family_planning_special_assistance"]["status"]
+                for h in ("h0", "h1", "h2")]
+    assert statuses == ["eligible", "not_eligible", "undetermined"]
+
+
+def test_lower_bounds_and_carried_values_agree_in_both_paths():
+    disabled = {"region": "530102", "dibao": True, "members": [
+        {"birth_date": "1980-01-01", "hukou_region": "530102", "disability_certificate": True,
+         "disability_grade": 2}]}
+    orphan = {"members": [{"birth_date": "2015-05-01", "hukou_region": "530102",
+                           "orphan": True, "child_care_arrangement": "institutional"}]}
+    floor_paid = {**disabled, "region": "532301", "members": [
+        {**disabled["members"][0], "hukou_region": "532301"}]}
+    got = _assert_paths_agree([disabled, orphan, floor_paid], date(2025, 8, 1))
+    assert _fen(got["h0", "p1", "severe_disability_care_subsidy"]["amount_at_least"]) == 70
+    assert got["h0", "p1", "severe_disability_care_subsidy"]["amount"] is None
+    assert _fen(got["h1", "p1", "orphan_basic_living"]["amount"]) == 2074
+    assert got["h1", "p1", "orphan_basic_living"]["amount_possibly_outdated"] is True
+    assert _fen(got["h2", "p1", "severe_disability_care_subsidy"]["amount_at_least"]) == 70
+
+
+def test_the_narrow_output_has_a_lower_bound_column_only_where_a_floor_can_bind():
+    table = evaluate_table(_rows([{"members": [{"birth_date": "1980-01-01"}]}]),
+                           on=date(2025, 8, 1))
+    assert "severe_disability_care_subsidy.amount_at_least" in table.columns
+    assert "orphan_basic_living.amount_at_least" not in table.columns
+    assert "orphan_basic_living.amount_possibly_outdated" not in table.columns
+
+
+def test_a_period_total_unknown_under_a_floor_has_its_lower_bound_in_both_paths():
+    disabled = {"members": [{"birth_date": "1980-01-01", "hukou_region": "530102",
+                             "disability_certificate": True, "disability_grade": 1}]}
+    got = _batch([disabled], period="2024")
+    [r] = [r for r in evaluate(disabled, period="2024", explain=False).persons["p1"]
+           if r.standard_id == "severe_disability_care_subsidy"]
+    row = got["h0", "p1", "severe_disability_care_subsidy"]
+    assert r.total is None and r.total_at_least == 80 * 12
+    assert row["total"] is None and _fen(row["total_at_least"]) == 80 * 12

@@ -126,10 +126,11 @@ def test_the_default_wide_output_is_status_and_amounts_and_full_detail_adds_prov
     narrow = evaluate_table(frame, on=ON, only=[DIBAO, "elderly_health_management"])
     assert [c for c in narrow.columns if "." in c] == [
         f"{DIBAO}.status", f"{DIBAO}.amount", f"{DIBAO}.annual_amount",
+        f"{DIBAO}.amount_at_least",  # the 低保 lines have 不低于 floors
         "elderly_health_management.status", "elderly_health_management.quantity"]
     full = evaluate_table(frame, on=ON, only=[DIBAO], detail="full")
-    assert {f"{DIBAO}.missing", f"{DIBAO}.value_region", f"{DIBAO}.reliability"} <= \
-        set(full.columns)
+    assert {f"{DIBAO}.missing", f"{DIBAO}.value_region", f"{DIBAO}.reliability",
+            f"{DIBAO}.amount_possibly_outdated"} <= set(full.columns)
 
 
 def test_the_cli_writes_provenance_columns_only_with_detail_full(tmp_path):

@@ -92,7 +92,7 @@ def test_json_is_stable_and_records_the_standards_set():
     assert data["schema"] == "gongfu-rules/evaluation/1"
     assert set(data["standards_set"]) == {"name", "version", "digest"}
     [person] = data["persons"]
-    assert set(person) == {"id", "entitlements", "undetermined", "not_eligible"}
+    assert set(person) == {"id", "entitlements", "undetermined", "not_eligible", "not_in_force"}
     orphan = next(e for e in person["entitlements"] if e["standard"] == "orphan_basic_living")
     assert orphan["amount"] == "1374.00" and orphan["annual_amount"] == "16488.00"
     assert orphan["parameters"][0]["region"] == "5301"

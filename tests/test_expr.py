@@ -111,3 +111,20 @@ def test_person_facts_need_an_aggregate_in_household_rules():
 def test_region_test_reads_hukou():
     assert run("hukou_in('5301')", Person(hukou_region="530102")) is True
     assert run("hukou_in('5323')", Person(hukou_region="530102")) is False
+
+
+# --- the parameters an amount never falls with (a floor's lower bound holds for those) ------
+@pytest.mark.parametrize("text, rising_", [
+    ("p.base", {"base"}),
+    ("p.rate['scattered']", {"rate"}),
+    ("ceil(p.base * p.ratio)", {"base", "ratio"}),
+    ("max(0, p.base - household.per_capita_monthly_income) * household.size", {"base"}),
+    ("p.base - p.ratio", {"base"}),
+    ("-p.base", set()),
+    ("p.base if p.base > 100 else 0", set()),
+    ("p.ratio if age >= 80 else p.base", {"base", "ratio"}),
+    ("p.base / household.size", {"base"}),
+])
+def test_an_amount_is_bounded_only_by_the_parameters_it_rises_with(text, rising_):
+    from gongfu_rules.expr.monotone import rising
+    assert rising(parse_expression(text, ENV)) == rising_

@@ -112,3 +112,63 @@ def test_two_sets_coexist_without_global_state(tmp_path):
     assert evaluate(profile, on="2025-01-01", standards=a).get("demo_allowance").amount == 120
     assert evaluate(profile, on="2025-01-01", standards=b).get("demo_allowance").amount == 150
     assert a.digest != b.digest
+
+
+def test_a_value_marked_possibly_outdated_must_repeat_the_previous_one(tmp_path):
+    s = variant()
+    s["parameters"]["rate"]["values"]["5301"]["2025-01-01"] = {
+        "value": 130, "source": "doc", "possibly_outdated": True}
+    [d] = errors_of(tmp_path, s)
+    assert d.code == "outdated_not_carried" and d.loc[-1] == "2025-01-01"
+
+
+def test_a_carried_value_gives_its_amount_flagged_possibly_outdated(tmp_path):
+    s = variant()
+    s["parameters"]["rate"]["values"]["53"]["2025-01-01"] = {
+        "value": 110, "source": "doc", "floor": True}
+    s["parameters"]["rate"]["values"]["5301"]["2025-01-01"] = {
+        "value": 120, "source": "doc", "possibly_outdated": True}
+    std = load_standards(write(tmp_path, s))
+    person = {"birth_date": "1950-01-01", "hukou_region": "530102"}
+    before = evaluate(person, on="2024-12-31", standards=std).get("demo_allowance")
+    after = evaluate(person, on="2025-01-01", standards=std).get("demo_allowance")
+    assert (before.amount, before.amount_possibly_outdated) == (120, False)
+    assert (after.amount, after.amount_possibly_outdated) == (120, True)
+
+
+def test_an_unknown_local_value_under_a_floor_has_the_floor_as_lower_bound(tmp_path):
+    s = variant()
+    s["parameters"]["rate"]["values"]["5301"]["2024-01-01"] = {
+        "value": None, "source": "doc", "note": "raised, amount not published"}
+    std = load_standards(write(tmp_path, s))
+    r = evaluate({"birth_date": "1950-01-01", "hukou_region": "530102"}, on="2025-01-01",
+                 standards=std).get("demo_allowance")
+    assert (r.status, r.amount, r.amount_at_least) == ("eligible", None, 100)
+
+
+def test_already_in_force_before_the_first_version_is_undetermined_not_absent(tmp_path):
+    s = variant(already_in_force={"source": "doc", "note": {"zh": "现阶段执行", "en": "current"}})
+    std = load_standards(write(tmp_path, s))
+    r = evaluate({"birth_date": "1950-01-01", "hukou_region": "530102"}, on="2023-12-31",
+                 standards=std).get("demo_allowance")
+    assert (r.status, r.reason, r.missing) == ("undetermined", "earlier_rule_unknown", ())
+
+
+def test_a_known_earlier_start_must_be_cited_and_before_the_first_version(tmp_path):
+    late = variant(already_in_force={"source": "doc", "since": "2024-06-01", "since_source": "doc",
+                                     "note": {"zh": "现阶段执行", "en": "current"}})
+    assert [d.code for d in errors_of(tmp_path, late)] == ["already_in_force_since"]
+    uncited = variant(already_in_force={"source": "doc", "since": "2020-01-01",
+                                        "note": {"zh": "现阶段执行", "en": "current"}})
+    assert "since_source" in errors_of(tmp_path, uncited)[0].msg
+
+
+def test_before_a_known_earlier_start_the_standard_is_not_in_force(tmp_path):
+    s = variant(already_in_force={"source": "doc", "since": "2020-01-01", "since_source": "doc",
+                                  "note": {"zh": "现阶段执行", "en": "current"}})
+    std = load_standards(write(tmp_path, s))
+    person = {"birth_date": "1950-01-01", "hukou_region": "530102"}
+    assert evaluate(person, on="2019-12-31", standards=std).get("demo_allowance").status \
+        == "not_in_force"
+    assert evaluate(person, on="2020-01-01", standards=std).get("demo_allowance").reason \
+        == "earlier_rule_unknown"

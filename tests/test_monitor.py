@@ -314,3 +314,8 @@ def test_the_cli_ingests_ticks_and_prints_changes_as_json_lines(tmp_path, capsys
     assert {"standard", "kind", "old_amount", "new_amount", "rule_version", "reason", "mode",
             "needs"} <= records[0].keys()
     assert date.fromisoformat(records[0]["effective_date"])
+
+
+def test_a_fact_read_from_a_relative_routes_the_relatives_events_to_the_standard():
+    found = routing.inputs(default_standards()["family_planning_special_assistance"])
+    assert {"spouse_age", "birth_date", "role", "*members"} <= found

@@ -827,7 +827,7 @@ def _empty_schema(std: StandardsSet, layout: str, only: list[str] | None,
     chosen = [s for s in std if only is None or s.id in only]
     schema = {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
               **{f"{s.id}.{f}": pl.String for s in chosen
-                 for f in fields(s, "full" if zh else detail)}}
+                 for f in fields(s, "full" if zh else detail, std)}}
     if zh:
         return dict(wide_zh(pl.DataFrame(schema=schema), std, full=detail == "full").schema)
     return schema
@@ -874,8 +874,9 @@ class _Summary:
         self.std = std
         self.parts: dict[str, list[pl.DataFrame]] = {}  # per region basis, a row per region
 
-    _MEASURES = ("eligible", "undetermined", "not_eligible", "amount_total", "annual_total",
-                 "months_eligible", "eligible_amount_unknown", "eligible_amount_known")
+    _MEASURES = ("eligible", "undetermined", "not_eligible", "not_in_force", "amount_total",
+                 "annual_total", "months_eligible", "eligible_amount_unknown",
+                 "eligible_amount_known")
 
     def add(self, wide: pl.DataFrame, typed: pl.DataFrame) -> None:
         if typed.height == 0:
@@ -930,6 +931,7 @@ class _Summary:
             "eligible": (status == "eligible").sum(),
             "undetermined": (status == "undetermined").sum(),
             "not_eligible": (status == "not_eligible").sum(),
+            "not_in_force": (status == "not_in_force").sum(),
             "amount_total": amount.sum(), "annual_total": annual.sum(),
             "eligible_amount_unknown": ((status == "eligible") & amount.is_null()).sum(),
             "eligible_amount_known": ((status == "eligible") & amount.is_not_null()).sum(),
@@ -942,7 +944,7 @@ class _Summary:
             return pl.DataFrame()
         long = self._long().with_columns(pl.col("value").cast(NUMBER_OUT))
         wide = long.pivot("measure", index=["standard", "region"], values="value")
-        counts = ["eligible", "undetermined", "not_eligible", "months_eligible",
+        counts = ["eligible", "undetermined", "not_eligible", "not_in_force", "months_eligible",
                   "eligible_amount_unknown", "eligible_amount_known"]
         wide = wide.select("standard", "region", *(
             pl.col(m).cast(pl.Int64) if m in counts else pl.col(m) for m in self._MEASURES))

@@ -1,8 +1,9 @@
 """Run the YAML test cases written beside each standard (its ``tests:`` list).
 
 Each case gives a profile, a date (``on``) or a ``period``, and what the standard must give:
-status, amount, annual amount, quantity, the region whose value applied, whether a floor was
-paid, the missing inputs, or the standard that excluded it. pytest runs every case
+status (``not_in_force`` included), amount, its known lower bound (``amount_at_least``) and
+whether it may be outdated, annual amount, quantity, the region whose value applied, whether a
+floor was paid, the reason, the missing inputs, or the standard that excluded it. pytest runs every case
 (``tests/test_standard_cases.py``) and so does ``gongfu validate``.
 """
 
@@ -59,6 +60,10 @@ def _compare(case: Case, result: Any) -> list[str]:
                         f"({_why(got)})")
     checks = {
         "amount": (e.amount, got.get("total" if case.period else "amount")),
+        "amount_at_least": (e.amount_at_least, got.get("amount_at_least")),
+        "amount_possibly_outdated": (e.amount_possibly_outdated,
+                                     got.get("amount_possibly_outdated", False)),
+        "reason": (e.reason, got.get("reason")),
         "annual_amount": (e.annual_amount, got.get("annual_amount")),
         "quantity": (e.quantity, got.get("quantity")),
         "value_region": (e.value_region, got.get("value_region")),
@@ -68,7 +73,8 @@ def _compare(case: Case, result: Any) -> list[str]:
     for name, (want, have) in checks.items():
         if name not in e.model_fields_set:
             continue
-        if isinstance(want, Decimal) or (want is None and name in ("amount", "annual_amount")):
+        if isinstance(want, Decimal) or (want is None and name in ("amount", "annual_amount",
+                                                               "amount_at_least")):
             have = None if have is None else Decimal(have)
         if want != have:
             problems.append(f"{name}: expected {want}, got {have}")

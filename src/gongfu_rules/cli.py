@@ -38,7 +38,7 @@ from .regions import regions
 from .results import Evaluation, money
 
 _STATUS = {"eligible": ("可享受", "eligible"), "undetermined": ("待确定", "undetermined"),
-           "not_eligible": ("不符合", "not eligible")}
+           "not_eligible": ("不符合", "not eligible"), "not_in_force": ("未施行", "not in force")}
 _PERIOD = {"month": ("月", "month"), "year": ("年", "year"), "day": ("天", "day"),
            "semester": ("学期", "semester"), "once": ("次", "once")}
 

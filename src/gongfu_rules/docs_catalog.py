@@ -49,7 +49,7 @@ _ENTITY = {"person": ("个人", "person"), "household": ("家庭", "household")}
 _BASIS = {"hukou": ("户籍地", "place of household registration (hukou)"),
           "residence": ("居住地", "place of residence")}
 _STATUS = {"eligible": ("可享受", "eligible"), "not_eligible": ("不符合", "not eligible"),
-           "undetermined": ("待确定", "undetermined")}
+           "undetermined": ("待确定", "undetermined"), "not_in_force": ("未施行", "not in force")}
 _STATE = {"amount": ("有金额或数量", "amount or quantity"),
           "screening": ("仅用于筛查（金额由地方确定）", "screening (amount set locally)"),
           "not_encoded": ("未编码", "not encoded")}

@@ -12,7 +12,7 @@ adds the months up, so a birthday or a new value inside the period is counted fr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache, partial
@@ -24,13 +24,15 @@ from .compile.scalar import Ctx, Unknown, merge, merge2
 from .dates import parse_date, parse_period
 from .errors import ErrorDetail, InputError, ProfileError, boundary
 from .explain import explain
-from .expr.nodes import Aggregate, HouseholdFact, InRegion, Node, PersonFact, walk
+from .expr.monotone import rising
+from .expr.nodes import Aggregate, HouseholdFact, InRegion, Node, Param, PersonFact, walk
 from .load.loader import load_standards
 from .load.schema import Text
 from .model import LRUCache, Rule, Standard, StandardsSet, weakest
 from .profile import Household, Person, parse_household
 from .regions import is_within, regions
-from .results import Evaluation, MonthResult, ParameterUse, PeriodResult, StandardResult
+from .relations import DERIVED
+from .results import PRICED, Evaluation, MonthResult, ParameterUse, PeriodResult, StandardResult
 
 _PER_YEAR = {"month": Decimal(12), "year": Decimal(1), "semester": Decimal(2)}
 
@@ -96,6 +98,7 @@ class _Step:
     in_scope: bool
     params: dict[str, Any]
     values: "_Values | None"
+    earlier_unknown: bool = False  # no version yet, but in force then under an unrecorded rule
 
 
 #: A step compiled for the profile: ``run(ctx, explain)`` gives the standard's result.
@@ -157,7 +160,8 @@ def _step(s: Standard, on: date, region: str | None, region_input: str,
     if rule is None or region is None:
         unknown = Unknown(frozenset({region_input}))
         params = {name: unknown for name in rule.params} if rule else {}
-        return _Step(s, rule, region, region_input, True, params, None)
+        return _Step(s, rule, region, region_input, True, params, None,
+                     rule is None and s.earlier_rule_unknown(on))
     if not is_within(region, s.scope):
         return _Step(s, rule, region, region_input, False, {}, None)
     values = _lookup(s, rule, region, on, std)
@@ -183,13 +187,24 @@ def _compile(step: _Step) -> Run:
     here, once per plan, so a run only decides the conditions and computes the amount."""
     s, rule = step.standard, step.rule
     if rule is None:
-        return _fixed({"standard": s, "status": "not_eligible", "reason": "not_in_force"}, None)
+        fields = _not_in_force(step)
+        return _fixed(fields, lambda r: explain(r.standard, fields["reason"]))
     if not step.in_scope:
         region = step.region
         return _fixed({"standard": s, "status": "not_eligible", "rule": rule,
                        "reason": "outside_scope"},
                       lambda r: explain(r.standard, "outside_scope", region=region))
     return _decider(s, rule, step)
+
+
+def _not_in_force(step: _Step) -> dict[str, Any]:
+    """The result on a date no version of the standard is in force: ``not_in_force``; or,
+    before the first version of a standard already in force then under a rule the standards do
+    not record, ``undetermined`` (nothing the profile could add decides it)."""
+    if step.earlier_unknown:
+        return {"standard": step.standard, "status": "undetermined",
+                "reason": "earlier_rule_unknown"}
+    return {"standard": step.standard, "status": "not_in_force", "reason": "not_in_force"}
 
 
 def _fixed(fields: dict[str, Any], write: Callable[[StandardResult], Text] | None) -> Run:
@@ -249,6 +264,9 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
     amount_fn = rule.amount[2] if rule.amount is not None else None
     per_year_fn = rule.per_year[2] if rule.per_year else None
     per_year_fixed = _PER_YEAR.get(s.period)
+    bounded = {**params, **values.bounds} if values is not None and values.bounds else None
+    floor_bound = values is not None and values.floor_bound
+    outdated = values is not None and values.outdated
     # an amount read from the profile (an income, a count of members) is computed every time;
     # one from the parameters alone is part of the decision
     profile_amount = _reads(s, rule).profile_amount
@@ -276,8 +294,22 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
         return fields
 
     def price(fields: dict[str, Any], ctx: Ctx) -> None:
-        _amount(fields, amount_fn(ctx),  # type: ignore[misc]
-                per_year_fn(ctx) if per_year_fn is not None else per_year_fixed)
+        amount = amount_fn(ctx)  # type: ignore[misc]
+        _amount(fields, amount, per_year_fn(ctx) if per_year_fn is not None else per_year_fixed)
+        if "amount" in fields:  # known: a lower bound when it rests on a floor paid
+            if floor_bound:
+                fields["amount_at_least"] = fields["amount"]
+            if outdated:
+                fields["amount_possibly_outdated"] = True
+        elif bounded is not None and isinstance(amount, Unknown):
+            # unknown: the amount the floors give in place of the unknown local figures
+            own, ctx.params = ctx.params, bounded
+            try:
+                low = amount_fn(ctx)  # type: ignore[misc]
+            finally:
+                ctx.params = own
+            if not isinstance(low, Unknown):
+                fields["amount_at_least"] = low
 
     key_of = _decision_key(s, rule, next(_TOKENS))
     new = object.__new__  # StandardResult._of, inlined below: these run for every standard
@@ -356,6 +388,8 @@ def _reads(s: Standard, rule: Rule) -> _Reads:
         elif isinstance(node, PersonFact):
             if node.name == "age":
                 age = True
+            elif node.name in DERIVED:  # read from other members: decided every time
+                aggregate = True
             else:
                 person[node.name] = None
         elif isinstance(node, HouseholdFact):
@@ -410,8 +444,8 @@ def _amount(fields: dict[str, Any], amount: Any, per_year: Any) -> None:
 
 def _lifeless(step: _Step, life: str) -> StandardResult:
     """The result for a person who is deceased or not yet born on the date."""
-    if step.rule is None:
-        return StandardResult(step.standard, "not_eligible", reason="not_in_force")
+    if step.rule is None and not step.earlier_unknown:
+        return StandardResult._of(_not_in_force(step))
     return StandardResult(step.standard, "not_eligible", step.rule, reason=life)
 
 
@@ -449,12 +483,60 @@ class _Values:
     value_region: str | None
     is_floor: bool
     reliability: str
+    #: the 不低于 floors standing in for the amount's unknown local figures (see :func:`bounding`)
+    bounds: dict[str, Any] = field(default_factory=dict)
+    floor_bound: bool = False  # the amount rises with a figure paid at its floor
+    outdated: bool = False  # the amount reads a value marked possibly_outdated
+
+
+def bounding(s: Standard, rule: Rule, std: StandardsSet) -> frozenset[str]:
+    """The parameters of ``rule``'s amount that a 不低于 floor can bound from below: those the
+    amount never falls with (:func:`~gongfu_rules.expr.monotone.rising`) that have a floor in
+    some region. Kept in the standards set's bounded cache, an entry per standard."""
+    key = ("bounding", s.id)
+    found = std._tables.get(key)
+    if found is None:
+        found = std._tables.put(key, {r.start: _bounding(s, r, std) for r in s.rules})
+    return found[rule.start]
+
+
+def _bounding(s: Standard, rule: Rule, std: StandardsSet) -> frozenset[str]:
+    if rule.amount is None:
+        return frozenset()
+    defs = {name: std.parameter(s, name) for name in rule.params}
+    signed = frozenset(name for name, p in defs.items() if any(
+        _negative(e.value) for t in p.timelines.values() for e in t))
+    return frozenset(name for name in rising(rule.amount[1], signed)
+                     if any(e.floor for t in defs[name].timelines.values() for e in t))
+
+
+def _negative(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(v is not None and v < 0 for v in value.values())
+    return value is not None and value < 0
+
+
+def _bound(value: Any, floor: Any) -> Any:
+    """The local value with the floor standing in where it is unknown (a whole value, or a
+    table's entries); None when the floor fills nothing."""
+    if floor is None:
+        return None
+    if value is None:
+        return floor
+    if isinstance(value, dict) and isinstance(floor, dict):
+        filled = {k: floor.get(k) if v is None else v for k, v in value.items()}
+        return filled if filled != value else None
+    return None
 
 
 def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -> _Values:
     chain = regions().chain(region)
     values: dict[str, Any] = {}
     uses: list[ParameterUse] = []
+    rising_ = bounding(s, rule, std)
+    amount_reads = _amount_params(rule)
+    bounds: dict[str, Any] = {}
+    floor_bound = outdated = False
     for name in rule.params:
         p = std.parameter(s, name)
         r = p.resolve(chain, on)
@@ -464,14 +546,30 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -
                 continue
         else:
             values[name] = r.entry.value
+        if name in rising_:
+            floor_bound = floor_bound or r.paid_floor
+            if not r.paid_floor and r.floor is not None:
+                bound = _bound(r.entry.value, r.floor.value)
+                if bound is not None:
+                    bounds[name] = bound
+        outdated = outdated or (name in amount_reads and r.entry.possibly_outdated)
         uses.append(ParameterUse(
             name, p.description, p.unit, r.entry.value, r.region, r.entry.start, r.entry.end,
             r.paid_floor, r.floor.value if r.floor else None, r.floor_region, r.entry.source,
-            r.entry.note, r.entry.below_floor, r.entry.date_source, r.entry.reliability))
+            r.entry.note, r.entry.below_floor, r.entry.date_source, r.entry.reliability,
+            r.entry.possibly_outdated))
     return _Values(
         values, tuple(uses), max((u.region for u in uses), key=len) if uses else None,
         any(u.paid_floor for u in uses),
-        weakest([src.reliability for src in rule.sources] + [u.reliability for u in uses]))
+        weakest([src.reliability for src in rule.sources] + [u.reliability for u in uses]),
+        bounds, floor_bound, outdated)
+
+
+def _amount_params(rule: Rule) -> frozenset[str]:
+    """The parameters the rule's amount reads."""
+    if rule.amount is None:
+        return frozenset()
+    return frozenset(x.name for x in walk(rule.amount[1]) if isinstance(x, Param))
 
 
 def _apply_exclusions(results: list[StandardResult],
@@ -489,7 +587,7 @@ def _apply_exclusions(results: list[StandardResult],
             continue
         for j in others:
             o = results[j] if out is None else out[j]
-            if o.status != "not_eligible":
+            if o.status in PRICED:  # neither not_eligible already nor not in force
                 fields = {"standard": o.standard, "status": "not_eligible", "rule": o.rule,
                           "reason": "excluded", "excluded_by": r.standard.id}
                 if explain_:
@@ -526,10 +624,14 @@ def _sum_months(per_month: list[list[StandardResult]], months: tuple[date, ...])
     return out
 
 
+#: A period's status is the first of these that any of its months has: in force in one month
+#: and not another, the standard is not_eligible (or better) over the period.
+_PERIOD_STATUS = ("eligible", "undetermined", "not_eligible", "not_in_force")
+
+
 def _period_result(s: Standard, series: list[StandardResult], months: tuple[date, ...]) -> PeriodResult:
     statuses = {r.status for r in series}
-    status = "eligible" if "eligible" in statuses else (
-        "undetermined" if "undetermined" in statuses else "not_eligible")
+    status = next(x for x in _PERIOD_STATUS if x in statuses)
     prorated = s.period not in ("month", "once")
     entries, total, known = [], Decimal(0), True
     # A month that may be eligible (undetermined) might add to the total: it is unknown then.
@@ -546,7 +648,35 @@ def _period_result(s: Standard, series: list[StandardResult], months: tuple[date
         total = first.amount if first and first.amount is not None else Decimal(0)
         known = first.amount is not None if first else not open_month
     detail = next((r for r in reversed(series) if r.status == status), series[-1])
-    return PeriodResult(s, status, total if known else None, entries, prorated, detail)
+    return PeriodResult(s, status, total if known else None, entries, prorated, detail,
+                        _total_at_least(s, series, [e.amount for e in entries]))
+
+
+def _total_at_least(s: Standard, series: list[StandardResult],
+                    shares: list[Decimal | None]) -> Decimal | None:
+    """The period total's lower bound (see :attr:`PeriodResult.total_at_least`)."""
+    eligible = [(r, share) for r, share in zip(series, shares) if r.status == "eligible"]
+    if s.period == "once":  # the first eligible month's amount
+        eligible = [(r, r.amount) for r, _ in eligible[:1]]
+    if not any(r.amount_at_least is not None for r, _ in eligible):
+        return None
+    total = Decimal(0)
+    for r, share in eligible:
+        if share is None:
+            share = _low_share(s, r)
+            if share is None:
+                return None
+        total += share
+    return total
+
+
+def _low_share(s: Standard, r: StandardResult) -> Decimal | None:
+    """A month's share as its ``amount_at_least`` gives it (a daily standard's: none)."""
+    low = r.amount_at_least
+    if low is None or s.period == "once" or s.period == "month":
+        return low
+    factor = _PER_YEAR.get(s.period)
+    return None if factor is None else low * factor / 12
 
 
 def _month_share(s: Standard, r: StandardResult) -> Decimal | None:

@@ -35,6 +35,14 @@ def explain(s: "Standard", status: str, *, result: "StandardResult | None" = Non
         return Text(zh=f"{s.name.zh}仅适用于{regions().name(s.scope)}，{where}不在适用范围内。",
                     en=f"{s.name.en} applies only in {regions().name(s.scope)}; "
                        f"{where} is outside it.")
+    if status == "not_in_force":
+        return Text(zh=f"{s.name.zh}在该日期未施行。",
+                    en=f"{s.name.en} is not in force on that date.")
+    if status == "earlier_rule_unknown":
+        first = s.rules[0].start.isoformat()
+        return Text(zh=f"{s.name.zh}在{first}之前已经施行，但当时的条件和标准未收录，无法确定。",
+                    en=f"{s.name.en} was already in force before {first}, but the rule and "
+                       "figures of that time are not recorded, so this cannot be decided.")
     if status == "excluded" and by is not None:
         return Text(zh=f"已享受{by.name.zh}，不再同时享受{s.name.zh}。",
                     en=f"{by.name.en} is paid instead; the two are not paid together.")
@@ -95,8 +103,15 @@ def _amount(s: "Standard", r: "StandardResult") -> tuple[str, str]:
             s.period != "year" else ""
         annual_en = f", {_num(r.annual_amount)} yuan a year" if r.annual_amount is not None and \
             s.period != "year" else ""
-        return (f"金额：{per_zh}{_num(r.amount)}元{annual_zh}。",
-                f"Amount: {_num(r.amount)} yuan {per_en}{annual_en}.")
+        old_zh, old_en = ("（当地最后公布的标准，此后可能已提高）",
+                          " (the last figure published locally; it may have been raised since)") \
+            if r.amount_possibly_outdated else ("", "")
+        return (f"金额：{per_zh}{_num(r.amount)}元{annual_zh}{old_zh}。",
+                f"Amount: {_num(r.amount)} yuan {per_en}{annual_en}{old_en}.")
+    if r.amount_at_least is not None:
+        return (f"金额：当地标准未公布，{per_zh}不低于{_num(r.amount_at_least)}元。",
+                f"Amount: the local figure is not published; at least "
+                f"{_num(r.amount_at_least)} yuan {per_en}.")
     if r.quantity is not None and r.rule.quantity_unit is not None:
         return (f"可享受{_num(r.quantity)}{r.rule.quantity_unit.zh}。",
                 f"Provides {_num(r.quantity)} {r.rule.quantity_unit.en}.")

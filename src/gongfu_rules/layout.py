@@ -30,15 +30,17 @@ FIELD_ZH = {
     "reason": "原因", "excluded_by": "被替代为", "value_region": "标准所属地区",
     "is_floor": "是否保底标准", "reliability": "来源可靠性", "version": "规则版本",
     "total": "期间合计（元）", "months_eligible": "符合月数", "prorated": "是否按月折算",
-    "errors": "错误",
+    "errors": "错误", "amount_at_least": "金额不低于", "total_at_least": "期间合计不低于（元）",
+    "amount_possibly_outdated": "金额可能已过时",
 }
 #: Coded values of the ``--detail full`` fields, in Chinese.
 REASON_ZH = {"not_in_force": "该日期无有效版本", "outside_scope": "不在适用地区或范围",
-             "deceased": "已故", "not_born": "尚未出生", "excluded": "被其他标准替代"}
+             "deceased": "已故", "not_born": "尚未出生", "excluded": "被其他标准替代",
+             "earlier_rule_unknown": "此前已施行，当时的标准未收录"}
 RELIABILITY_ZH = {"official": "官方文件", **{k: zh for k, (zh, _) in _RELIABILITY.items()}}
 YES_NO_ZH = {True: "是", False: "否"}
 _CODED = {"reason": REASON_ZH, "reliability": RELIABILITY_ZH, "is_floor": YES_NO_ZH,
-          "prorated": YES_NO_ZH}
+          "prorated": YES_NO_ZH, "amount_possibly_outdated": YES_NO_ZH}
 MISSING = "需补充"
 HOUSEHOLD_MARK = "（户）"
 
@@ -83,7 +85,7 @@ def wide_zh(wide: pl.DataFrame, std: StandardsSet, full: bool) -> pl.DataFrame:
         if f"{sid}.missing" in columns:
             undetermined.append(member(pl.when(pl.col(f"{sid}.status") == "undetermined")
                                        .then(pl.col(f"{sid}.missing"))))
-        for field in _shown(s, _fields(sid, columns), full):
+        for field in _shown(s, _fields(sid, columns), full, std):
             value = _status(sid, columns) if field == "status" else _value(f"{sid}.{field}",
                                                                                  field)
             body.append(member(value).alias(f"{name}.{_header(field, s.period)}"))
@@ -106,20 +108,22 @@ def _fields(sid: str, columns: list[str]) -> list[str]:
     return [c.removeprefix(f"{sid}.") for c in columns if c.startswith(f"{sid}.")]
 
 
-def _shown(s: Standard, present: list[str], full: bool) -> list[str]:
+def _shown(s: Standard, present: list[str], full: bool, std: StandardsSet) -> list[str]:
     """The fields shown, status first: all of them with ``full``; else on a date those of
-    ``--detail narrow``, over a period the status, total, months eligible and quantity."""
+    ``--detail narrow``, over a period the status, total, months eligible, the total's lower
+    bound and quantity."""
     if full:
         return ["status", *(f for f in present if f != "status")]
-    narrow = fields(s, "narrow")
+    narrow = fields(s, "narrow", std)
     if "total" in present:
-        narrow = ("status", "total", "months_eligible", *(f for f in narrow if f == "quantity"))
+        narrow = ("status", "total", "months_eligible", "total_at_least",
+                  *(f for f in narrow if f == "quantity"))
     return [f for f in narrow if f in present]
 
 
 def _header(field: str, period: str) -> str:
-    if field == "amount":
-        return f"金额（{PER_ZH.get(period, '元')}）"
+    if field in ("amount", "amount_at_least"):
+        return f"{FIELD_ZH[field]}（{PER_ZH.get(period, '元')}）"
     return FIELD_ZH.get(field, field)
 
 
@@ -194,7 +198,8 @@ def errors_zh(errors: pl.DataFrame) -> pl.DataFrame:
 SUMMARY_HEADERS_ZH = {
     "standard": "标准编号", "name": "标准", "region": "地区代码",
     "eligible": "符合（人或户）", "undetermined": "待确定（人或户）",
-    "not_eligible": "不符合（人或户）", "amount_total": "金额合计（元）",
+    "not_eligible": "不符合（人或户）", "not_in_force": "未施行（人或户）",
+    "amount_total": "金额合计（元）",
     "annual_total": "年度金额合计（元）", "months_eligible": "符合月数合计",
     "eligible_amount_unknown": "符合但金额未知（人或户）", "region_name": "地区",
 }

@@ -83,6 +83,7 @@ class ValueEntry:
     note: str | None = None
     below_floor: bool = False
     date_source: Source | None = None
+    possibly_outdated: bool = False  # the region's last published value, carried on
 
     @property
     def reliability(self) -> str:
@@ -171,6 +172,17 @@ class Rule:
         return self.start <= on and (self.end is None or on < self.end)
 
 
+@dataclass(frozen=True, slots=True)
+class AlreadyInForce:
+    """The standard was in force before its first version (a plan's 现阶段执行标准): since
+    ``since`` when a source gives it, else since a date not known."""
+
+    source: Source
+    note: Text
+    since: date | None = None
+    since_source: Source | None = None
+
+
 @dataclass(frozen=True)
 class Standard:
     id: str
@@ -191,12 +203,20 @@ class Standard:
     alternatives: tuple[Alternative, ...]
     tests: tuple[Case, ...]
     file: str
+    already_in_force: AlreadyInForce | None = None
 
     def rule_on(self, on: date) -> Rule | None:
         for rule in self.rules:
             if rule.in_force(on):
                 return rule
         return None
+
+    def earlier_rule_unknown(self, on: date) -> bool:
+        """Whether ``on`` falls before the first version of a standard that was already in
+        force then, under a rule the standards do not record."""
+        before = self.already_in_force
+        return before is not None and bool(self.rules) and on < self.rules[0].start and (
+            before.since is None or before.since <= on)
 
 
 @dataclass(frozen=True)

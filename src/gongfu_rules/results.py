@@ -15,7 +15,12 @@ from typing import Any, Literal
 from .load.schema import Source, Text
 from .model import Rule, Standard
 
-Status = Literal["eligible", "not_eligible", "undetermined"]
+#: ``not_in_force``: no version of the standard is in force on the date (before its start or
+#: after its end) — distinct from ``not_eligible`` (in force, a condition fails) and from a
+#: region outside its scope (``not_eligible`` with reason ``outside_scope``).
+Status = Literal["eligible", "not_eligible", "undetermined", "not_in_force"]
+#: The statuses whose results carry amounts and provenance.
+PRICED = frozenset({"eligible", "undetermined"})
 SCHEMA = "gongfu-rules/evaluation/1"
 FEN = Decimal("0.01")
 #: Reliability grades a result must warn about (in its JSON and its explanation).
@@ -47,6 +52,7 @@ class ParameterUse:
     below_floor: bool = False
     date_source: Source | None = None
     reliability: str = "official"
+    possibly_outdated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +62,7 @@ class ParameterUse:
             "floor": plain(self.floor_value), "floor_region": self.floor_region,
             "source": self.source.model_dump(exclude_none=True), "note": self.note,
             "below_floor": self.below_floor, "reliability": self.reliability,
+            **({"possibly_outdated": True} if self.possibly_outdated else {}),
             **({"date_source": self.date_source.model_dump(exclude_none=True)}
                if self.date_source else {}),
         }
@@ -92,6 +99,12 @@ class StandardResult:
     rule: Rule | None = field(default=None, repr=False)
     amount: Decimal | None = None
     annual_amount: Decimal | None = None
+    #: the known lower bound of the amount: where the local figure is unknown, the amount the
+    #: 不低于 floors above it give; where a floor was paid (``is_floor``), that amount
+    amount_at_least: Decimal | None = None
+    #: the amount rests on a region's last published value carried past a newer change above
+    #: it (a raised floor): the local figure may have been raised since
+    amount_possibly_outdated: bool = False
     quantity: Decimal | None = None
     parameters: tuple[ParameterUse, ...] = ()
     value_region: str | None = None
@@ -100,7 +113,8 @@ class StandardResult:
     failed: tuple[Text, ...] = ()
     missing: tuple[str, ...] = ()
     unknown_parameters: tuple[str, ...] = ()
-    reason: str | None = None  # not_in_force | outside_scope | deceased | not_born | excluded
+    # not_in_force | earlier_rule_unknown | outside_scope | deceased | not_born | excluded
+    reason: str | None = None
     excluded_by: str | None = None
     explanation: Text | None = _Explanation()  # type: ignore[assignment]
 
@@ -132,9 +146,11 @@ class StandardResult:
             "period": s.period, "status": self.status,
             "version": self.rule.start.isoformat() if self.rule else None,
         }
-        if self.status != "not_eligible":
+        if self.status in PRICED:
             out |= {
                 "amount": money(self.amount), "annual_amount": money(self.annual_amount),
+                "amount_at_least": money(self.amount_at_least),
+                "amount_possibly_outdated": self.amount_possibly_outdated,
                 "unit": s.unit, "quantity": plain(self.quantity),
                 "quantity_unit": self.rule.quantity_unit.model_dump()
                 if self.rule and self.rule.quantity_unit else None,
@@ -179,6 +195,10 @@ class PeriodResult:
     months: list[MonthResult]
     prorated: bool
     detail: StandardResult = field(repr=False)  # the last month that decided the status, with its parameters
+    #: the known lower bound of the total: each eligible month's share, or where it is unknown
+    #: the share its ``amount_at_least`` gives; None unless some month has a lower bound and
+    #: every unknown share has one (a daily standard's share has none)
+    total_at_least: Decimal | None = None
 
     @property
     def standard_id(self) -> str:
@@ -187,7 +207,8 @@ class PeriodResult:
     def to_dict(self) -> dict[str, Any]:
         out = self.detail.to_dict()
         out |= {
-            "status": self.status, "total": money(self.total), "prorated": self.prorated,
+            "status": self.status, "total": money(self.total),
+            "total_at_least": money(self.total_at_least), "prorated": self.prorated,
             "months": [{"month": m.month.strftime("%Y-%m"), "status": m.status,
                         "amount": money(m.amount)} for m in self.months],
         }
@@ -238,9 +259,9 @@ class Evaluation:
 
 def _grouped(results: list[Any]) -> dict[str, list[dict[str, Any]]]:
     groups: dict[str, list[dict[str, Any]]] = {"entitlements": [], "undetermined": [],
-                                               "not_eligible": []}
+                                               "not_eligible": [], "not_in_force": []}
     key = {"eligible": "entitlements", "undetermined": "undetermined",
-           "not_eligible": "not_eligible"}
+           "not_eligible": "not_eligible", "not_in_force": "not_in_force"}
     for r in results:
         groups[key[r.status]].append(r.to_dict())
     return groups

@@ -49,17 +49,18 @@ from .compile.vector import (
     residence,
     to_fixed,
 )
-from .evaluate import _PER_YEAR, _step
+from .evaluate import _PER_YEAR, _step, bounding
 from .expr.nodes import HouseholdFact, PersonFact, walk
 from .model import Rule, Standard, StandardsSet, weakest
+from .relations import DERIVED, INPUTS
 
 KEY = "__household"  # the household's run number in the frame
-STATUS = pl.Enum(["eligible", "not_eligible", "undetermined"])
+STATUS = pl.Enum(["eligible", "not_eligible", "undetermined", "not_in_force"])
 #: The columns each standard contributes to a wide result frame with ``detail="full"``,
 #: ``ID.FIELD``; :func:`fields` gives those of the narrow default.
-RESULT_FIELDS = ("status", "amount", "annual_amount", "quantity", "missing",
+RESULT_FIELDS = ("status", "amount", "annual_amount", "amount_at_least", "quantity", "missing",
                  "unknown_parameters", "failed", "reason", "excluded_by", "value_region",
-                 "is_floor", "reliability", "version")
+                 "is_floor", "amount_possibly_outdated", "reliability", "version")
 DETAILS = ("narrow", "full")
 MONEY = pl.Decimal(18, 2)  # up to 10^16 元; stored as 64-bit integers in Parquet
 QUANTITY = pl.Decimal(38, 6)
@@ -67,21 +68,24 @@ QUANTITY = pl.Decimal(38, 6)
 #: Amounts are millionths of a 元 (compile.vector) until :func:`money_columns` makes them
 #: Decimal 元 to the fen.
 FIELD_TYPES: dict[str, pl.DataType] = {
-    "status": STATUS, "amount": FIXED, "annual_amount": FIXED, "quantity": QUANTITY,
+    "status": STATUS, "amount": FIXED, "annual_amount": FIXED, "amount_at_least": FIXED,
+    "quantity": QUANTITY, "amount_possibly_outdated": pl.Boolean,
     "missing": pl.String, "unknown_parameters": pl.String, "failed": pl.String,
     "reason": pl.String, "excluded_by": pl.String, "value_region": pl.String,
     "is_floor": pl.Boolean, "reliability": pl.String, "version": pl.String,
 }
 # Made once: an Enum literal costs a Series, and there are three per standard.
-_STATUS = {v: pl.lit(v, dtype=STATUS) for v in ("eligible", "not_eligible", "undetermined")}
+_STATUS = {v: pl.lit(v, dtype=STATUS) for v in STATUS.categories}
 #: Set on a row where a value grew too large for the engine's integers (the batch sets the
 #: household aside with an error row).
 OVERFLOW_COLUMN = "__overflow"
 
 
-def fields(s: Standard, detail: str = "narrow") -> tuple[str, ...]:
+def fields(s: Standard, detail: str = "narrow", std: StandardsSet | None = None
+           ) -> tuple[str, ...]:
     """The result fields a standard has in a wide frame: every one with ``detail="full"``;
-    by default its status, and its amount and annual amount, quantity, where it has them."""
+    by default its status, and its amount and annual amount, quantity, where it has them, and
+    ``amount_at_least`` where a 不低于 floor of ``std`` can bound its amount."""
     if detail == "full":
         return RESULT_FIELDS
     out = ["status"]
@@ -89,6 +93,8 @@ def fields(s: Standard, detail: str = "narrow") -> tuple[str, ...]:
         out.append("amount")
         if s.period in _PER_YEAR or any(r.per_year for r in s.rules):
             out.append("annual_amount")
+        if std is not None and any(bounding(s, r, std) for r in s.rules):
+            out.append("amount_at_least")
     if any(r.quantity is not None for r in s.rules):
         out.append("quantity")
     return tuple(out)
@@ -99,6 +105,7 @@ class _Compiled:
     """One standard's rule on one date, compiled to column expressions."""
 
     standard: Standard
+    on: date
     rule: Rule | None
     prefix: str
     bits: Bits
@@ -109,6 +116,7 @@ class _Compiled:
     may_overflow: bool = False
     lets: tuple[tuple[pl.Expr, pl.Expr], ...] = ()  # intermediate columns, in order
     key: tuple[Any, ...] = ()  # what it was compiled from: its key in the caches
+    at_least: V | None = None  # the amount with the 不低于 floors standing in (``lb`` columns)
 
 
 def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
@@ -121,8 +129,8 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     ``detail``, and :data:`OVERFLOW_COLUMN`. Amounts are in millionths of a 元.
     """
     chosen = [s for s in std if standards is None or s.id in standards]
-    df = _prepare(frame, on)
-    present = frozenset(frame.columns)
+    df = _relatives(_prepare(frame, on))
+    present = frozenset(frame.columns) | (frozenset(DERIVED) & frozenset(df.columns))
     compiled = [_compile(s, on, std, present) for s in chosen]
     df, consts = _join_regions(df, compiled, on, std, detail)
     df = _aggregate_members(df, compiled, consts)
@@ -140,7 +148,7 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     out = _apply_exclusions(out, chosen)
     out = out.select(HOUSEHOLD, PERSON, "__first", *(
         pl.col(f"{c.standard.id}.{f}").cast(FIELD_TYPES[f])
-        for c in compiled for f in fields(c.standard, detail)), OVERFLOW_COLUMN)
+        for c in compiled for f in fields(c.standard, detail, std)), OVERFLOW_COLUMN)
     return _household_rows_on_first_member(out, chosen).drop("__first")
 
 
@@ -166,6 +174,44 @@ def _prepare(frame: pl.DataFrame, on: date) -> pl.DataFrame:
     )
 
 
+def _relatives(df: pl.DataFrame) -> pl.DataFrame:
+    """The facts read from a person's relatives among the members, as
+    :mod:`gongfu_rules.relations` reads them (its docstring has the roles), each falling back
+    to the person's own answer; nothing without a ``role`` column."""
+    if "role" not in df.columns:
+        return df
+    role, alive = pl.col("role"), pl.col("__life").is_null()
+
+    def count(when: pl.Expr) -> pl.Expr:
+        return (alive & when).fill_null(False).sum().over(KEY)
+
+    def only(r: str, column: str) -> pl.Expr:
+        """``column`` of the household's one living member with role ``r``."""
+        return pl.col(column).filter(alive & (role == r)).first().over(KEY)
+
+    def own(name: str, dtype: Any) -> pl.Expr:
+        return pl.col(name) if name in df.columns else pl.lit(None, dtype=dtype)
+
+    one = {r: count(role == r) == 1 for r in ("head", "spouse", "child")}
+    spouse_age = (pl.when((role == "head") & one["spouse"]).then(only("spouse", "__age"))
+                  .when((role == "spouse") & one["head"]).then(only("head", "__age")))
+    derived = {"spouse_age": pl.coalesce(spouse_age, own("spouse_age", pl.Int64))}
+    if "sex" in df.columns:
+        sex = pl.when(role.is_in(("head", "spouse")) & one["child"]).then(only("child", "sex"))
+        derived["only_child_sex"] = pl.coalesce(sex, own("only_child_sex", pl.String))
+    if "disability_certificate" in df.columns:
+        certified = pl.col("disability_certificate")
+        parents = [(role == "child", ("head", "spouse")), (role == "head", ("parent",))]
+        value = pl.lit(None, dtype=pl.Boolean)
+        for mine, theirs in reversed(parents):
+            of_parent = role.is_in(theirs)
+            value = (pl.when(mine & (count(of_parent & certified) > 0)).then(True)
+                     .when(mine & (count(of_parent) == 2) & (count(of_parent & ~certified) == 2))
+                     .then(False).otherwise(value))
+        derived["parent_disabled"] = pl.coalesce(value, own("parent_disabled", pl.Boolean))
+    return df.with_columns(e.alias(name) for name, e in derived.items())
+
+
 def _region_column(s: Standard) -> tuple[pl.Expr, str]:
     """The region a standard tests for each row, and the input named when it is missing."""
     if s.entity == "person":
@@ -187,6 +233,7 @@ def facts_read(s: Standard) -> frozenset[str]:
             for node in walk(root):
                 if isinstance(node, PersonFact):
                     out.add("birth_date" if node.name == "age" else node.name)
+                    out.update(INPUTS.get(node.name, ()))  # a relative's record
                 elif isinstance(node, HouseholdFact) and node.name != "size":
                     out.add(f"household.{node.name}")
     return frozenset(out)
@@ -207,16 +254,18 @@ def _compile(s: Standard, on: date, std: StandardsSet, present: frozenset[str]) 
     compiler = Compiler(bits, lambda name: _table_keys(std.parameter(s, name)), prefix,
                         present)
     conditions: tuple[V, ...] = ()
-    amount = per_year = None
+    amount = per_year = at_least = None
     if rule is not None:
         for name in rule.params:
             bits.param(name)
         conditions = tuple(compiler.compile(c.node) for c in rule.conditions)
         amount = compiler.compile(rule.amount[1]) if rule.amount else None
         per_year = compiler.compile(rule.per_year[1]) if rule.per_year else None
-    compiled = _Compiled(s, rule, prefix, bits, conditions, amount, per_year,
+        if rule.amount and bounding(s, rule, std):
+            at_least = compiler.compile_bound(rule.amount[1])
+    compiled = _Compiled(s, on, rule, prefix, bits, conditions, amount, per_year,
                          tuple(compiler.aggregates), compiler.may_overflow or amount is not None,
-                         tuple(compiler.lets), key)
+                         tuple(compiler.lets), key, at_least)
     return std._tables.put(key, compiled)
 
 
@@ -363,17 +412,32 @@ def _region_values(c: _Compiled, steps: list[Any], columns: dict[str, list[Any]]
         put("is_floor", pl.Boolean, [st.values.is_floor if st.values else None for st in steps])
         put("reliability", pl.String,
             [st.values.reliability if st.values else None for st in steps])
+    if c.rule is not None and c.rule.amount is not None:
+        put("floor_bound", pl.Boolean, [bool(st.values and st.values.floor_bound) for st in steps])
+        put("outdated", pl.Boolean, [bool(st.values and st.values.outdated) for st in steps])
     for name in (c.rule.params if c.rule else ()):
         raw = [st.params.get(name) for st in steps]
-        put(f"u.{name}", MASK, [_unknown_mask(c.bits, v) for v in raw])
-        keys = _table_keys(std.parameter(c.standard, name))
-        if keys:
-            for k in keys:
-                put(f"p.{name}[{k}]", FIXED,
-                    [_fixed(v.get(k)) if isinstance(v, dict) else None for v in raw])
-            put(f"p.{name}", FIXED, [None] * len(raw))
-        else:
-            put(f"p.{name}", FIXED, [_fixed(v) for v in raw])
+        _param_columns(put, "p", "u", name, raw, c.bits, std.parameter(c.standard, name))
+        if c.at_least is not None:  # the floors standing in for unknown local figures
+            bound = [st.values.bounds.get(name, v) if st.values else v
+                     for st, v in zip(steps, raw)]
+            _param_columns(put, "lb", "lbu", name, bound, c.bits,
+                           std.parameter(c.standard, name))
+
+
+def _param_columns(put: Any, values: str, unknowns: str, name: str, raw: list[Any],
+                   bits: Bits, param: Any) -> None:
+    """A parameter's value columns (``VALUES.NAME``, a table's ``VALUES.NAME[KEY]``) and its
+    unknown mask (``UNKNOWNS.NAME``), one entry per region."""
+    put(f"{unknowns}.{name}", MASK, [_unknown_mask(bits, v) for v in raw])
+    keys = _table_keys(param)
+    if keys:
+        for k in keys:
+            put(f"{values}.{name}[{k}]", FIXED,
+                [_fixed(v.get(k)) if isinstance(v, dict) else None for v in raw])
+        put(f"{values}.{name}", FIXED, [None] * len(raw))
+    else:
+        put(f"{values}.{name}", FIXED, [_fixed(v) for v in raw])
 
 
 def _fixed(value: Any) -> int | None:
@@ -409,7 +473,7 @@ def _stages(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet
     found = std._tables.get(key)
     if found is None:
         found = std._tables.put(key, (_decisions(c, consts, full),
-                                      _result_columns(c, consts, full)))
+                                      _result_columns(c, consts, full, std)))
     return found
 
 
@@ -425,7 +489,8 @@ def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr
         return [ZERO.alias(f"{sid}.__failed"), ZERO.alias(f"{sid}.__unknown"),
                 pl.lit(None, dtype=FIXED).alias(f"{sid}.__amount"),
                 pl.lit(None, dtype=FIXED).alias(f"{sid}.__annual"),
-                ZERO.alias(f"{sid}.__amount_unknown")]
+                ZERO.alias(f"{sid}.__amount_unknown"),
+                pl.lit(None, dtype=FIXED).alias(f"{sid}.__at_least")]
     failed = [(~v.value).fill_null(False) for v in c.conditions]
     if not failed:
         failed_mask = ZERO
@@ -442,20 +507,41 @@ def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr
     return [failed_mask.alias(f"{sid}.__failed"),
             (or_masks([v.unknown for v in c.conditions]) | region_bit).alias(f"{sid}.__unknown"),
             amount.alias(f"{sid}.__amount"), per_year.alias(f"{sid}.__annual"),
-            amount_unknown.alias(f"{sid}.__amount_unknown")]
+            amount_unknown.alias(f"{sid}.__amount_unknown"),
+            _at_least(c).alias(f"{sid}.__at_least")]
 
 
-def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr]:
+def _at_least(c: _Compiled) -> pl.Expr:
+    """Where the amount itself is unknown, the amount the floors give in place of the unknown
+    local figures (null unless that is known), in millionths."""
+    if c.at_least is None or c.amount is None:
+        return pl.lit(None, dtype=FIXED)
+    low = c.at_least.fixed()
+    return pl.when((c.amount.unknown != 0) & (low.unknown == 0)).then(low.value)
+
+
+def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet
+                    ) -> list[pl.Expr]:
     """Second stage: the result fields, from the first stage's columns."""
     s, rule, p = c.standard, c.rule, c.prefix
     sid = s.id
     if rule is None:
-        return [pl.lit("not_eligible", dtype=STATUS).alias(f"{sid}.status"),
-                pl.lit("not_in_force").alias(f"{sid}.reason"),
-                *_empty(sid, ("amount", "annual_amount")),
+        status, reason = _STATUS["not_in_force"], pl.lit("not_in_force")
+        is_floor = pl.lit(None, dtype=pl.Boolean)
+        if s.earlier_rule_unknown(c.on):  # in force then, under a rule not recorded
+            status, reason = _STATUS["undetermined"], pl.lit("earlier_rule_unknown")
+            if s.entity == "person":  # the deceased and the unborn get nothing either way
+                life = pl.col("__life")
+                status = pl.when(life.is_not_null()).then(_STATUS["not_eligible"]) \
+                    .otherwise(status)
+                reason = pl.when(life.is_not_null()).then(life).otherwise(reason)
+            is_floor = pl.when(status == "undetermined").then(False)
+        return [status.alias(f"{sid}.status"), reason.alias(f"{sid}.reason"),
+                *_empty(sid, ("amount", "annual_amount", "amount_at_least")),
+                is_floor.alias(f"{sid}.amount_possibly_outdated"),  # False where priced
                 pl.lit(None, dtype=QUANTITY).alias(f"{sid}.quantity"),
                 pl.lit(None, dtype=pl.String).alias(f"{sid}.value_region"),
-                pl.lit(None, dtype=pl.Boolean).alias(f"{sid}.is_floor"),
+                is_floor.alias(f"{sid}.is_floor"),
                 pl.lit(None, dtype=pl.String).alias(f"{sid}.reliability"),
                 pl.lit(0, dtype=MASK).alias(f"{sid}.mask"), ZERO.alias(f"{sid}.failed_mask")]
     failed_mask, unknown = pl.col(f"{sid}.__failed"), pl.col(f"{sid}.__unknown")
@@ -473,11 +559,22 @@ def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl
     eligible = ~excluded & (unknown == 0)
     priced = ~excluded
     annual = pl.col(f"{sid}.__annual")
+    known = amount.is_not_null()
+    if rule.amount is not None:  # a lower bound: the floor paid, or the floors' amount
+        at_least = pl.when(eligible).then(
+            pl.when(known).then(pl.when(_col(p + "floor_bound", consts, pl.Boolean))
+                                .then(amount))
+            .otherwise(pl.col(f"{sid}.__at_least")))
+        outdated = pl.when(priced).then(eligible & known & _col(p + "outdated", consts,
+                                                                  pl.Boolean))
+    else:
+        at_least, outdated = pl.lit(None, dtype=FIXED), pl.when(priced).then(False)
     values = {"status": status, "reason": reason, "amount": pl.when(eligible).then(amount),
-              "annual_amount": pl.when(eligible).then(annual),
+              "annual_amount": pl.when(eligible).then(annual), "amount_at_least": at_least,
+              "amount_possibly_outdated": outdated,
               "quantity": pl.when(priced).then(_quantity(rule.quantity))}
     out = [e.alias(f"{sid}.{f}") for f, e in values.items()
-           if f in fields(s, "full" if full else "narrow")]
+           if f in fields(s, "full" if full else "narrow", std)]
     if not full:
         return out
     return out + [
@@ -552,7 +649,7 @@ def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame
         return out
     exprs = []
     for other, by in updates.items():
-        hit = pl.col(f"{other}.status") != "not_eligible"
+        hit = pl.col(f"{other}.status").is_in(("eligible", "undetermined"))
         by_id = pl.lit(None, dtype=pl.String)
         for cond, sid in reversed(by):
             by_id = pl.when(cond).then(pl.lit(sid)).otherwise(by_id)
@@ -561,8 +658,9 @@ def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame
             pl.when(excluded).then(_STATUS["not_eligible"])
             .otherwise(pl.col(f"{other}.status")).alias(f"{other}.status"),
             *(pl.when(excluded).then(None).otherwise(pl.col(f"{other}.{f}")).alias(f"{other}.{f}")
-              for f in ("amount", "annual_amount", "quantity", "value_region", "is_floor",
-                        "reliability", "missing", "unknown_parameters", "failed")
+              for f in ("amount", "annual_amount", "amount_at_least", "quantity",
+                        "value_region", "is_floor", "amount_possibly_outdated", "reliability",
+                        "missing", "unknown_parameters", "failed")
               if f"{other}.{f}" in out.columns),
         ]
         if f"{other}.reason" in out.columns:  # full detail
@@ -636,7 +734,7 @@ def to_long(wide: pl.DataFrame, std: StandardsSet, keep_not_eligible: bool = Fal
                            pl.lit(sid).alias("standard"), *cols)
         part = part.filter(pl.col("status").is_not_null())
         if not keep_not_eligible:
-            part = part.filter(pl.col("status") != "not_eligible")
+            part = part.filter(pl.col("status").is_in(("eligible", "undetermined")))
         parts.append(part)
     if not parts:
         return pl.DataFrame()
@@ -646,7 +744,7 @@ def to_long(wide: pl.DataFrame, std: StandardsSet, keep_not_eligible: bool = Fal
 def money_columns(frame: pl.DataFrame, fen: bool = False) -> pl.DataFrame:
     """Amount columns (millionths) rounded half away from zero to the fen, as results show
     money: exact ``Decimal(18, 2)`` 元, or with ``fen`` whole fen as ``Int64``."""
-    cols = [c for c in frame.columns if c.endswith(("amount", "total"))]
+    cols = [c for c in frame.columns if c.endswith(("amount", "total", "_at_least"))]
     whole = [div_round(pl.col(c), FEN) for c in cols]
     if fen:
         return frame.with_columns(w.alias(c) for w, c in zip(whole, cols))
@@ -656,7 +754,7 @@ def money_columns(frame: pl.DataFrame, fen: bool = False) -> pl.DataFrame:
 
 # --- periods ---------------------------------------------------------------------------------
 #: The extra columns a period result has per standard, beside the last deciding month's fields.
-PERIOD_FIELDS = ("total", "months_eligible", "prorated")
+PERIOD_FIELDS = ("total", "total_at_least", "months_eligible", "prorated")
 
 
 def evaluate_frame_period(frame: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
@@ -688,9 +786,12 @@ def evaluate_frame_period(frame: pl.DataFrame, months: tuple[date, ...], std: St
 
 def _period_status(sid: str, n_months: int) -> pl.Expr:
     statuses = [pl.col(f"{sid}.status@{i}") for i in range(n_months)]
+    # the first status any month has, in the scalar engine's order (evaluate._PERIOD_STATUS)
     status = (pl.when(pl.any_horizontal([x == "eligible" for x in statuses])).then(pl.lit("eligible"))
               .when(pl.any_horizontal([x == "undetermined" for x in statuses]))
-              .then(pl.lit("undetermined")).otherwise(pl.lit("not_eligible")).cast(STATUS))
+              .then(pl.lit("undetermined"))
+              .when(pl.any_horizontal([x == "not_eligible" for x in statuses]))
+              .then(pl.lit("not_eligible")).otherwise(pl.lit("not_in_force")).cast(STATUS))
     return pl.when(statuses[0].is_null()).then(None).otherwise(status).alias(f"{sid}.status")
 
 
@@ -723,12 +824,42 @@ def _period_columns(s: Standard, n_months: int, have: set[str], detail: str) -> 
         .alias(f"{sid}.total")
     counted = pl.sum_horizontal([e.cast(pl.Int64) for e in eligible])
     counted = pl.when(status.is_not_null()).then(counted).alias(f"{sid}.months_eligible")
+    low = pl.when(status.is_not_null()).then(_total_at_least(s, col, eligible, months)) \
+        .alias(f"{sid}.total_at_least")
     if detail != "full":
-        return [status, total, counted,
+        bounded = [low] if f"{sid}.amount_at_least" in have else []
+        return [status, total, counted, *bounded,
                 *(detail_(f) for f in ("quantity",) if f"{sid}.{f}" in have)]
-    return [status, total, counted,
+    return [status, total, counted, low,
             pl.lit(s.period not in ("month", "once")).alias(f"{sid}.prorated"),
             *(detail_(f) for f in RESULT_FIELDS if f != "status")]
+
+
+def _total_at_least(s: Standard, col: Any, eligible: list[pl.Expr], months: range) -> pl.Expr:
+    """The period total's lower bound, as ``evaluate._total_at_least``: each eligible month's
+    share, or its ``amount_at_least``'s where the share is unknown; null unless some month
+    has a lower bound and every unknown share has one."""
+    factor = _PER_YEAR.get(s.period)
+    if s.period == "once":
+        firsts = [eligible[i] & ~pl.any_horizontal([eligible[j] for j in range(i)] or
+                                                     [pl.lit(False)]) for i in months]
+        eligible = firsts
+    shares, lows = [], []
+    for i in months:
+        low = col("amount_at_least", i)
+        if s.period in ("month", "once"):
+            shares.append(col("amount", i))
+            lows.append(low)
+        else:
+            shares.append(div_round(col("annual_amount", i), 12))
+            lows.append(div_round(low * int(factor), 12) if factor is not None
+                        else pl.lit(None, dtype=FIXED))
+    some = pl.any_horizontal([eligible[i] & col("amount_at_least", i).is_not_null()
+                              for i in months])
+    parts = [pl.when(eligible[i]).then(pl.coalesce(shares[i], lows[i]))
+             .otherwise(pl.lit(0, dtype=FIXED)) for i in months]
+    gap = pl.any_horizontal([p.is_null() for p in parts])
+    return pl.when(some & ~gap).then(pl.sum_horizontal(parts).cast(FIXED))
 
 
 def _total(s: Standard, col: Any, eligible: list[pl.Expr], months: range) -> pl.Expr:

@@ -20,6 +20,7 @@ from typing import Any
 from ..dates import age_on
 from ..expr import nodes as n
 from ..regions import is_within
+from ..relations import DERIVED, derived
 
 
 class Unknown:
@@ -138,6 +139,11 @@ def _person_fact(node: n.PersonFact) -> Fn:
     if name == "age":
         return lambda ctx: ctx.age()
     unknown = _missing(name)
+    if name in DERIVED:  # a relative's fact: from the relative's own record when a member
+        def relative(ctx: Ctx) -> Any:
+            v = derived(name, ctx.person, ctx.household.members, ctx.on)
+            return unknown if v is None else v
+        return relative
 
     def fact(ctx: Ctx) -> Any:
         v = getattr(ctx.person, name)

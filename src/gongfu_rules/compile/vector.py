@@ -20,7 +20,9 @@ household aside with an error row.
 Columns the expressions read (prepared by :mod:`gongfu_rules.table`): one per person fact, one
 per household fact (``household.NAME``), ``__age``, ``__household_size``, and per standard its
 parameter columns ``PREFIXp.NAME`` (a table parameter: ``PREFIXp.NAME[KEY]``) with their unknown
-masks ``PREFIXu.NAME``, joined from a frame of the regions in the data. A fact the frame lacks
+masks ``PREFIXu.NAME`` (and, for an amount a 不低于 floor can bound, the same with the floors
+standing in for unknown local figures: ``PREFIXlb.NAME``, ``PREFIXlbu.NAME``), joined from a
+frame of the regions in the data. A fact the frame lacks
 is not a column: it compiles to a constant null with its missing bit. Each node type has exactly
 one handler in ``HANDLERS``.
 """
@@ -135,6 +137,9 @@ class Compiler:
         self.lets: list[tuple[pl.Expr, pl.Expr]] = []  # intermediate columns, in order
         self.inline = False  # inside an aggregate (a group-by): no intermediate columns
         self.read_inline: set[str] = set()  # parameter columns an aggregate reads
+        # the parameter columns read: the values (``p``, ``u``), or the values with the
+        # 不低于 floors standing in for unknown local figures (``lb``, ``lbu``)
+        self.values, self.unknowns = "p", "u"
 
     def let(self, v: V) -> V:
         """``v`` as columns of its own, computed before the rule (``lets``), so that the
@@ -147,10 +152,19 @@ class Compiler:
         return V(pl.col(name), pl.col(name + ".u"), v.num)
 
     def param(self, name: str, key: str | None = None) -> pl.Expr:
-        return self._read(f"{self.prefix}p.{name}" + ("" if key is None else f"[{key}]"))
+        return self._read(f"{self.prefix}{self.values}.{name}" +
+                          ("" if key is None else f"[{key}]"))
 
     def param_unknown(self, name: str) -> pl.Expr:
-        return self._read(f"{self.prefix}u.{name}")
+        return self._read(f"{self.prefix}{self.unknowns}.{name}")
+
+    def compile_bound(self, node: n.Node) -> V:
+        """``node`` over the parameter values with the floors standing in (``lb`` columns)."""
+        self.values, self.unknowns = "lb", "lbu"
+        try:
+            return self.compile(node)
+        finally:
+            self.values, self.unknowns = "p", "u"
 
     def _read(self, column: str) -> pl.Expr:
         if self.inline:

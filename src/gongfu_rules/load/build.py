@@ -25,7 +25,7 @@ from ..expr import nodes as n
 from ..expr.bounds import Range, value_range
 from ..expr.names import MAP, NUM
 from ..expr.parse import Env, ParamInfo, parse_expression
-from ..model import CompiledCondition, ParameterDef, Rule, Standard, ValueEntry
+from ..model import AlreadyInForce, CompiledCondition, ParameterDef, Rule, Standard, ValueEntry
 from ..regions import NATIONAL, is_within, regions
 from .schema import (
     CatalogEntry,
@@ -111,8 +111,11 @@ class Builder:
             source = self.source(v.source, sources, file, (*vloc, "source"))
             date_source = None if v.date_source is None else \
                 self.source(v.date_source, sources, file, (*vloc, "date_source"))
+            if v.possibly_outdated and (i == 0 or by_date[starts[i - 1]].value != v.value):
+                self.fail("outdated_not_carried", "a value marked possibly_outdated carries the "
+                          "region's previous value on; it must repeat that value", file, vloc)
             entries.append(ValueEntry(start, end, v.value, v.floor, source, v.note,
-                                      v.below_floor, date_source))
+                                      v.below_floor, date_source, v.possibly_outdated))
         return tuple(entries)
 
     def _check_value(self, value: object, deduction: bool, file: str, loc: Loc) -> None:
@@ -214,7 +217,22 @@ class Builder:
             scope=scope or NATIONAL, sources=MappingProxyType(dict(sf.sources)),
             parameters=MappingProxyType(own), rules=rules, end=sf.end,
             excludes=tuple(sf.excludes), alternatives=tuple(sf.alternatives),
-            tests=tuple(sf.tests), file=file)
+            tests=tuple(sf.tests), file=file,
+            already_in_force=self._already_in_force(sf, file))
+
+    def _already_in_force(self, sf: StandardFile, file: str) -> AlreadyInForce | None:
+        before = sf.already_in_force
+        if before is None:
+            return None
+        loc: Loc = ("already_in_force",)
+        first = min(sf.versions)
+        if before.since is not None and before.since >= first:
+            self.fail("already_in_force_since", f"since {before.since} is not before the first "
+                      f"version ({first})", file, (*loc, "since"), str(before.since))
+        since_source = None if before.since_source is None else \
+            self.source(before.since_source, dict(sf.sources), file, (*loc, "since_source"))
+        return AlreadyInForce(self.source(before.source, dict(sf.sources), file, (*loc, "source")),
+                              before.note, before.since, since_source)
 
     def rule(self, sf: StandardFile, start: date, end: date | None, env: Env, file: str) -> Rule:
         rv: RuleVersion = sf.versions[start]

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-_FORMAT = 1  # bump when what is stored changes
+_FORMAT = 2  # bump when what is stored changes
 
 
 def cache_dir() -> Path | None:

@@ -83,6 +83,7 @@ class Value(_Closed):
     date_source: SourceRef | None = None
     floor: bool = False
     below_floor: bool = False
+    possibly_outdated: bool = False
     end: date | None = None
     note: str | None = None
 
@@ -158,9 +159,36 @@ class Alternative(_Closed):
     source: SourceRef | None = None
 
 
+class AlreadyInForce(_Closed):
+    """The standard was already in force before its first version: the plan states the rule
+    as the one applied at present (现阶段执行标准), not as a new one.
+
+    ``since`` is the earlier start date when a source gives it (then ``since_source`` cites
+    it); when it is not known (``null``), the engine cannot say whether the standard was in
+    force on a date before the first version, nor what it gave: results then are
+    ``undetermined`` with reason ``earlier_rule_unknown``. Before ``since`` they are
+    ``not_in_force``.
+    """
+
+    source: str
+    since: date | None = None
+    since_source: SourceRef | None = None
+    note: Text
+
+    @model_validator(mode="after")
+    def _since_cited(self) -> "AlreadyInForce":
+        if (self.since is None) != (self.since_source is None):
+            raise ValueError("'since' (an earlier start date) and 'since_source' (its "
+                             "citation) are given together or not at all")
+        return self
+
+
 class Expect(_Closed):
-    status: Literal["eligible", "not_eligible", "undetermined"]
+    status: Literal["eligible", "not_eligible", "undetermined", "not_in_force"]
     amount: Decimal | None = None
+    amount_at_least: Decimal | None = None
+    amount_possibly_outdated: bool | None = None
+    reason: str | None = None
     annual_amount: Decimal | None = None
     quantity: Decimal | None = None
     value_region: str | None = None
@@ -202,6 +230,7 @@ class StandardFile(_Closed):
     sources: dict[str, Source] = Field(min_length=1)
     parameters: dict[str, Parameter] = {}
     versions: dict[date, RuleVersion] = Field(min_length=1)
+    already_in_force: AlreadyInForce | None = None
     end: date | None = None
     excludes: list[str] = []
     alternatives: list[Alternative] = []

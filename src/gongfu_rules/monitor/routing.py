@@ -24,6 +24,7 @@ from decimal import Decimal
 from ..expr.nodes import Aggregate, Compare, Const, HouseholdFact, Index, InRegion, Node, Param, \
     PersonFact, walk
 from ..model import Standard, StandardsSet
+from ..relations import INPUTS
 from .events import EVENT_TYPES, Event, MonitorError
 
 _FLIP = {"<": 0, ">=": 0, "<=": 1, ">": 1, "==": 0, "!=": 0}
@@ -49,6 +50,8 @@ def inputs(s: Standard) -> frozenset[str]:
         match node:
             case PersonFact(name="age"):
                 out.add("birth_date")
+            case PersonFact(name=name) if name in INPUTS:  # read from a relative's record
+                out.update((name, *INPUTS[name], "*members"))
             case PersonFact(name=name):
                 out.add(name)
             case HouseholdFact(name=name):

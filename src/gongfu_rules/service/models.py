@@ -21,7 +21,7 @@ from ..load.schema import Source  # a citation, as the standards files write it
 
 MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
 Money = Annotated[str, Field(pattern=MONEY_PATTERN, examples=["1374.00"])]
-Status = Literal["eligible", "not_eligible", "undetermined"]
+Status = Literal["eligible", "not_eligible", "undetermined", "not_in_force"]
 Lang = Literal["zh", "en"]
 Detail = Literal["full", "summary"]
 
@@ -100,6 +100,7 @@ class ParameterUseOut(_Out):
     below_floor: bool
     reliability: str
     date_source: Source | None = None
+    possibly_outdated: bool | None = None
 
 
 class MonthOut(_Out):
@@ -120,6 +121,8 @@ class ResultOut(_Out):
     version: str | None
     amount: Money | None = None
     annual_amount: Money | None = None
+    amount_at_least: Money | None = None
+    amount_possibly_outdated: bool | None = None
     unit: str | None = None
     quantity: str | None = None
     quantity_unit: LocalText | None = None
@@ -138,6 +141,7 @@ class ResultOut(_Out):
     excluded_by: str | None = None
     explanation: LocalText | None = None
     total: Money | None = None
+    total_at_least: Money | None = None
     prorated: bool | None = None
     months: list[MonthOut] | None = None
 
@@ -152,6 +156,7 @@ class _Groups(_Out):
     entitlements: list[ResultOut]
     undetermined: list[ResultOut]
     not_eligible: list[ResultOut]
+    not_in_force: list[ResultOut]
 
 
 class HouseholdResultsOut(_Groups):

@@ -54,7 +54,7 @@ def shape(data: Any, lang: str | None, detail: str) -> Any:
 
 def _summary(evaluation: dict[str, Any]) -> dict[str, Any]:
     def group(g: dict[str, Any]) -> dict[str, Any]:
-        return {**g, "not_eligible": [],
+        return {**g, "not_eligible": [], "not_in_force": [],
                 "entitlements": [_brief(r) for r in g["entitlements"]],
                 "undetermined": [_brief(r) for r in g["undetermined"]]}
     return {**evaluation, "household": group(evaluation["household"]),
@@ -87,8 +87,8 @@ def screen(household: Household, on: date, std: StandardsSet, lang: str | None) 
     owners = [*((pid, r) for pid, rs in evaluation.persons.items() for r in rs),
               *((None, r) for r in evaluation.household)]
     for pid, r in owners:
-        if r.status == "not_eligible":
-            continue
+        if r.status in ("not_eligible", "not_in_force") or r.reason == "earlier_rule_unknown":
+            continue  # nothing the citizen could add decides these
         item = {**_brief(r.to_dict()), "person": pid}
         if r.status == "eligible":
             applies.append(item)
