@@ -183,7 +183,8 @@ def _compile(step: _Step) -> Run:
     here, once per plan, so a run only decides the conditions and computes the amount."""
     s, rule = step.standard, step.rule
     if rule is None:
-        return _fixed({"standard": s, "status": "not_eligible", "reason": "not_in_force"}, None)
+        return _fixed({"standard": s, "status": "not_eligible", "reason": "not_in_force"},
+                      lambda r: explain(r.standard, "not_in_force"))
     if not step.in_scope:
         region = step.region
         return _fixed({"standard": s, "status": "not_eligible", "rule": rule,
@@ -467,7 +468,7 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -
         uses.append(ParameterUse(
             name, p.description, p.unit, r.entry.value, r.region, r.entry.start, r.entry.end,
             r.paid_floor, r.floor.value if r.floor else None, r.floor_region, r.entry.source,
-            r.entry.note, r.entry.below_floor, r.entry.date_source, r.entry.reliability))
+            r.entry.note, r.entry.below_floor, r.entry.date_source, r.entry.reliability, p.keys))
     return _Values(
         values, tuple(uses), max((u.region for u in uses), key=len) if uses else None,
         any(u.paid_floor for u in uses),

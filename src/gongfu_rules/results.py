@@ -7,11 +7,13 @@ any language reads the exact figure. ``docs/results.md`` documents every key.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+from .explain import explain_period
 from .load.schema import Source, Text
 from .model import Rule, Standard
 
@@ -47,6 +49,7 @@ class ParameterUse:
     below_floor: bool = False
     date_source: Source | None = None
     reliability: str = "official"
+    keys: Mapping[str, Text] = field(default_factory=dict)  # a table key's label (not serialized)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,8 +187,18 @@ class PeriodResult:
     def standard_id(self) -> str:
         return self.standard.id
 
+    @property
+    def explanation(self) -> Text | None:
+        """The period's explanation: its total and each stretch of months at one rate (the
+        last month's rate alone would misstate a period whose figure changed)."""
+        if self.detail.explanation is None:  # evaluated without explanations
+            return None
+        return explain_period(self)
+
     def to_dict(self) -> dict[str, Any]:
         out = self.detail.to_dict()
+        if "explanation" in out:
+            out["explanation"] = self.explanation.model_dump()
         out |= {
             "status": self.status, "total": money(self.total), "prorated": self.prorated,
             "months": [{"month": m.month.strftime("%Y-%m"), "status": m.status,
