@@ -128,7 +128,8 @@ def _eligible(s: "Standard", r: "StandardResult") -> list[tuple[str, str]]:
 def _parameter(u: "ParameterUse", r: "StandardResult") -> tuple[str, str]:
     where = regions().name(u.region)
     zh = f"{u.description.zh}：{_value(u, r, 'zh')}（{where}，自{_date_zh(u.start)}起执行"
-    en = f"{u.description.en}: {_value(u, r, 'en')} ({where}, in force from {_date_en(u.start)}"
+    en = f"{_cap(u.description.en)}: {_value(u, r, 'en')} ({where}, in force from " \
+        f"{_date_en(u.start)}"
     if u.paid_floor:
         zh += "；当地标准未收录，按上级不低于标准"
         en += "; the local figure is not recorded, so the minimum (不低于) set above applies"
@@ -279,6 +280,11 @@ def _documents(r: "StandardResult") -> list[str]:
     for src in [*r.rule.sources, *(u.source for u in r.parameters)]:
         seen[f"{src.document}{' ' + src.section if src.section else ''}"] = None
     return list(seen)
+
+
+def _cap(text: str) -> str:
+    """A sentence's first letter in upper case (descriptions are written as phrases)."""
+    return text[:1].upper() + text[1:]
 
 
 def _date_zh(d: date) -> str:

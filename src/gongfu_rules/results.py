@@ -1,4 +1,6 @@
-"""What an evaluation returns, and its stable JSON form (schema ``gongfu-rules/evaluation/1``).
+"""What an evaluation returns, and its stable JSON forms: full (schema
+``gongfu-rules/evaluation/1``, what the HTTP service returns) and compact
+(``gongfu-rules/evaluation-compact/1``, each source and standard once, by id).
 
 Money is a decimal string with two places (``"1374.00"``), never a binary float, so a portal in
 any language reads the exact figure. ``docs/results.md`` documents every key.
@@ -317,8 +319,10 @@ class Refs:
 
 @lru_cache(maxsize=8192)
 def _source_id(src: Source) -> tuple[str, dict[str, Any]]:
-    body = src.model_dump(exclude_none=True)
-    text = json.dumps(body, ensure_ascii=False, sort_keys=True)
+    """The id and compact body of a source: without its ``note``, which is written for the
+    standards' reviewers (where in the seed a quote sits), not for a portal."""
+    body = src.model_dump(exclude_none=True, exclude={"note"})
+    text = json.dumps(src.model_dump(exclude_none=True), ensure_ascii=False, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:10], body
 
 
