@@ -12,7 +12,7 @@ a state, the test data below says so, and the test checks that it indeed cannot.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
 
@@ -99,6 +99,11 @@ def eligible_result(sid: str) -> StandardResult | None:
         if r.status == "eligible":
             return r
     return None
+
+
+@cache
+def eligible_case(sid: str):
+    return next((c for c in STD[sid].tests if c.expect.status == "eligible" and c.on), None)
 
 
 @cache
@@ -207,6 +212,29 @@ def test_a_period_explanation_gives_each_rate_not_only_the_last_month():
     assert p.to_dict()["explanation"]["zh"] == text.zh
 
 
+def period_result(sid, case, month):
+    ev = evaluate(case.profile, period=month.strftime("%Y-%m"))
+    return ev.get(sid, None if STD[sid].entity == "household" else case.person)
+
+
+@pytest.mark.parametrize("sid", SHOWN)
+def test_a_period_explanation_reads_cleanly_and_keeps_a_services_words(sid):
+    s, case = STD[sid], eligible_case(sid)
+    # a period's month is evaluated on its first day: the case's month, or the next one when
+    # the case's date is a birthday or a start date inside its month
+    month = case.on.replace(day=1)
+    following = (month + timedelta(days=31)).replace(day=1)
+    p = next(r for r in (period_result(sid, case, m) for m in (month, following))
+             if r.status == "eligible")
+    text = p.explanation
+    assert problems(text) == []
+    if p.total is not None:
+        total = p.total.quantize(Decimal("0.01")).normalize()
+        assert f"期间合计{total:f}元" in text.zh
+    elif p.detail.rule.amount is None:
+        assert "期间合计" not in text.zh and text.zh == p.detail.explanation.zh
+
+
 def test_the_care_subsidy_shows_the_dispersed_row_for_a_dispersed_person():
     ev = evaluate({"birth_date": "1950-01-01", "hukou_region": "530102", "tekun": True,
                    "tekun_support_mode": "分散供养", "self_care": "完全丧失"}, ON)
@@ -214,3 +242,19 @@ def test_the_care_subsidy_shows_the_dispersed_row_for_a_dispersed_person():
     assert r.status == "eligible"
     assert "集中供养" not in r.explanation.zh and "centralized" not in r.explanation.en
     assert "完全丧失生活自理能力" in r.explanation.zh
+
+
+def test_a_deceased_person_reads_why_for_every_standard():
+    from gongfu_rules.terminal import render
+    ev = evaluate({"members": [{"hukou_region": "530102", "birth_date": "1930-01-01",
+                                "death_date": "2024-01-01"}]}, ON)
+    text = Text(zh=render(ev, "zh", show_all=True), en=render(ev, "en", show_all=True))
+    assert problems(text) == [] and "deceased on that date" in text.en
+
+
+@pytest.mark.parametrize("sid", IDS)
+def test_a_month_before_birth_reads_why(sid):
+    s = STD[sid]
+    text = explain(s, "not_eligible", result=StandardResult(s, "not_eligible", s.rules[-1],
+                                                            reason="not_born"))
+    assert problems(text) == [] and "尚未出生" in text.zh

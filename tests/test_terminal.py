@@ -128,3 +128,11 @@ def test_a_period_shows_each_persons_period_total(capsys):
     out = capsys.readouterr().out
     assert "yuan over the period" in out
     assert "Orphans' basic living allowance — 16488 yuan over the period" in out
+
+
+def test_a_deceased_member_reads_why_nothing_applies():
+    household = {"members": [{"id": "late", "birth_date": "1930-01-01", "death_date": "2024-01-01",
+                              "hukou_region": "530102"}]}
+    text = render(evaluate(household, "2025-08-01"), "en", show_all=True)
+    assert "Orphans' basic living allowance does not apply: the person is deceased on that date." \
+        in text

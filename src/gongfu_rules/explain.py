@@ -36,6 +36,7 @@ _RELIABILITY = {
     "derived": ("推算值", "a figure derived by calculation"),
     "unverified": ("未经核实的资料", "an unverified source"),
 }
+_LIFE = {"deceased": ("已故", "deceased"), "not_born": ("尚未出生", "not yet born")}
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 
@@ -67,6 +68,10 @@ def explain(s: "Standard", status: str, *, result: "StandardResult | None" = Non
                     en=f"{by.name.en} is paid instead; the two are not paid together.")
     if status == "not_in_force" or (result is not None and result.reason == "not_in_force"):
         return _not_in_force(s)
+    if result is not None and result.reason in _LIFE:
+        zh, en = _LIFE[result.reason]
+        return Text(zh=f"{s.name.zh}不适用：该日期{zh}。",
+                    en=f"{s.name.en} does not apply: the person is {en} on that date.")
     assert result is not None
     if status == "not_eligible":
         return Text(zh=f"不符合{s.name.zh}的条件：" + "；".join(t.zh for t in result.failed) + "。",
@@ -87,7 +92,8 @@ def explain_period(p: "PeriodResult") -> Text:
     if p.status != "eligible" or r.status != "eligible":
         return r.explanation or explain(p.standard, p.status, result=r)
     parts = _eligible(p.standard, r)
-    parts[1] = _period_amount(p)
+    if p.total is not None or r.rule.amount is not None:  # a service keeps its own words
+        parts[1] = _period_amount(p)
     return _join(parts)
 
 

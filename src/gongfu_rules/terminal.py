@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import InputError
+from .explain import explain
 from .expr.names import input_label
 from .model import StandardsSet
 from .results import Evaluation
@@ -131,9 +132,12 @@ def _name(t: _Text, r: Any) -> str:
 
 
 def _explanation(r: Any, lang: str) -> str:
+    """The result's explanation; one written here for a result made without one (a person
+    deceased or not yet born on the date)."""
     text = r.explanation
     if text is None:
-        return ""
+        d = _detail(r)
+        text = explain(d.standard, d.status, result=d)
     return getattr(text, lang)
 
 
