@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .compile.scalar import Ctx
 from .expr.names import input_label
+from .expr.nodes import Aggregate, HouseholdFact, InRegion, PersonFact, walk
 from .load.schema import Text
 from .regions import regions
 
@@ -147,24 +149,58 @@ def _parameter(u: "ParameterUse", r: "StandardResult") -> tuple[str, str]:
 
 
 def _shown(r: "StandardResult") -> list["ParameterUse"]:
-    """The figures to show: of the tables the amount may come from, only the one holding the
-    amount (a dispersed-support person reads the dispersed table, not the centralized one)."""
-    uses = list(r.parameters)
-    if r.amount is None:
-        return uses
-    holding = [u for u in uses if isinstance(u.value, dict) and r.amount in u.value.values()]
-    if not holding:
-        return uses
-    return [u for u in uses if not isinstance(u.value, dict) or u in holding
-            or u.unit != holding[0].unit]
+    """The figures to show, of a table only the rows the amount comes from (a dispersed-support
+    person reads the dispersed table, not the centralized one)."""
+    rows = _rows_used(r)
+    if rows is None:
+        return list(r.parameters)
+    return [u for u in r.parameters if not isinstance(u.value, dict) or rows.get(u.name)]
+
+
+def _rows_used(r: "StandardResult") -> dict[str, list[str]] | None:
+    """The table rows the amount comes from, by table; None when that cannot be told.
+
+    An amount computed from the parameters alone is computed again here with tables that
+    record the rows read. Otherwise (it reads the profile, which an explanation does not see)
+    a table's rows equal to the amount are the ones; a table holding no such row is left out
+    when another holds one."""
+    if r.amount is None or r.rule is None or r.rule.amount is None:
+        return None
+    _, node, fn = r.rule.amount
+    if not any(isinstance(x, (PersonFact, HouseholdFact, InRegion, Aggregate))
+               for x in walk(node)):
+        params = {u.name: _Recorder(u.value) if isinstance(u.value, dict) else u.value
+                  for u in r.parameters}
+        try:
+            fn(Ctx(None, None, r.rule.start, params))
+        except Exception:  # a parameter not recorded: fall back to the amount's rows
+            pass
+        else:
+            return {k: v.read for k, v in params.items() if isinstance(v, _Recorder)}
+    found = {u.name: [k for k, v in u.value.items() if v == r.amount]
+             for u in r.parameters if isinstance(u.value, dict)}
+    return found if any(found.values()) else None
+
+
+class _Recorder(dict):
+    """A table that remembers which rows were read (the scalar executor reads with ``get``)."""
+
+    def __init__(self, table: dict[str, Any]):
+        super().__init__(table)
+        self.read: list[str] = []
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if key not in self.read:
+            self.read.append(key)
+        return super().get(key, default)
 
 
 def _value(u: "ParameterUse", r: "StandardResult", lang: str) -> str:
-    """A figure in its unit; of a table, the row that gives the amount (or every row, labelled)."""
-    if isinstance(u.value, dict) and r.amount is not None:
-        rows = [k for k, v in u.value.items() if v == r.amount]
+    """A figure in its unit; of a table, the rows the amount comes from (or every row)."""
+    if isinstance(u.value, dict):
+        rows = (_rows_used(r) or {}).get(u.name)
         if rows:
-            return _rows(u, {rows[0]: u.value[rows[0]]}, lang)
+            return _rows(u, {k: u.value[k] for k in rows if k in u.value}, lang)
     return _value_of(u.value, u, lang)
 
 
