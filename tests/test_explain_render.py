@@ -262,7 +262,8 @@ def test_a_month_before_birth_reads_why(sid):
 
 def test_an_amount_computed_from_a_table_shows_the_row_it_read():
     # the unemployment benefit is 0.9 x the monthly minimum wage of the county's class
-    ev = evaluate({"birth_date": "1987-03-07", "hukou_region": "530102", "unemployed": True,
+    ev = evaluate({"birth_date": "1987-03-07", "hukou_region": "530102",
+                   "residence_region": "530102", "unemployed": True,
                    "unemployment_insured_months": 30}, ON)
     text = ev.get("unemployment_insurance_benefit").explanation
     assert "class I wage areas: 2070 yuan a month" in text.en
