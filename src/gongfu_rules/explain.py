@@ -80,11 +80,23 @@ def explain(s: "Standard", status: str, *, result: "StandardResult | None" = Non
                     en=f"Not eligible for {s.name.en}: not " + "; not ".join(
                         t.en for t in result.failed) + ".")
     if status == "undetermined":
-        zh, en = _weak_note(result)
-        return Text(zh=f"尚不能确定是否符合{s.name.zh}，需要补充：{_missing(result, 'zh')}。{zh}",
-                    en=f"Eligibility for {s.name.en} cannot be decided yet; "
-                       f"please tell us: {_missing(result, 'en')}.{' ' + en if en else ''}")
+        return _join([(f"尚不能确定是否符合{s.name.zh}。", f"Eligibility for {s.name.en} cannot "
+                       "be decided yet."), *_asks(result), _weak_note(result)])
     return _join(_eligible(s, result))
+
+
+def _asks(r: "StandardResult") -> list[tuple[str, str]]:
+    """What would decide a result: the facts to tell us, the figures not yet recorded."""
+    parts = []
+    if r.missing:
+        parts.append(("需要补充：" + "、".join(input_label(m, "zh") for m in r.missing) + "。",
+                      "Please tell us: " + ", ".join(input_label(m, "en") for m in r.missing)
+                      + "."))
+    if r.unknown_parameters:
+        parts.append(("当地标准尚未收录：" + "、".join(_figures(r, "zh")) + "。",
+                      "The local figure is not yet recorded here: "
+                      + ", ".join(_figures(r, "en")) + "."))
+    return parts
 
 
 def explain_period(p: "PeriodResult") -> Text:
@@ -255,8 +267,9 @@ def _amount(s: "Standard", r: "StandardResult") -> tuple[str, str]:
     if r.rule.amount_note is not None:
         return (f"金额：{r.rule.amount_note.zh}。", f"Amount: {r.rule.amount_note.en}.")
     if r.rule.amount is not None:
-        return (f"金额暂不能确定：{_missing(r, 'zh')}。",
-                f"The amount cannot be worked out yet: {_missing(r, 'en')}.")
+        asks = _asks(r)
+        return ("金额暂不能确定。" + "".join(z for z, _ in asks),
+                " ".join(["The amount cannot be worked out yet.", *(e for _, e in asks)]))
     return ("", "")
 
 
@@ -305,16 +318,12 @@ def _period_amount(p: "PeriodResult") -> tuple[str, str]:
             f"Total for the period: {_num(p.total)} yuan ({'; '.join(en)}).")
 
 
-def _missing(r: "StandardResult", lang: str) -> str:
-    """What to ask: the facts by their labels; a figure not recorded, by its description."""
-    names = [input_label(m, lang) for m in r.missing]
+def _figures(r: "StandardResult", lang: str) -> list[str]:
+    """The figures not recorded, each by its description (never by its parameter id)."""
     described = {u.name: u.description for u in r.parameters}
-    for name in r.unknown_parameters:
-        d = described.get(name)
-        what = getattr(d, lang) if d else ("当地标准" if lang == "zh" else "the local figure")
-        names.append(f"{what}（本库尚未收录当地数值）" if lang == "zh"
-                     else f"{what} (its local value is not yet recorded here)")
-    return ("、" if lang == "zh" else ", ").join(names)
+    fallback = "当地标准" if lang == "zh" else "the local figure"
+    return [getattr(described[p], lang) if p in described else fallback
+            for p in r.unknown_parameters]
 
 
 def _documents(r: "StandardResult") -> list[str]:
