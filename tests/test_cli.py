@@ -10,14 +10,19 @@ EXAMPLE = "examples/kunming_family.json"
 def test_evaluate_prints_a_chinese_table(capsys):
     assert main(["evaluate", EXAMPLE, "--on", "2025-03-01"]) == 0
     out = capsys.readouterr().out
-    assert "孤儿基本生活费: 1374.00 元/月" in out and "成员 niece" in out
+    assert "孤儿基本生活费 — 每月1374元（全年16488元）" in out and "成员 niece" in out
 
 
 def test_evaluate_json_is_the_documented_schema(capsys):
     assert main(["evaluate", EXAMPLE, "--on", "2025-08-01", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["schema"] == "gongfu-rules/evaluation/1"
+    assert data["schema"] == "gongfu-rules/evaluation-compact/1"
     assert [p["id"] for p in data["persons"]] == ["grandmother", "father", "niece"]
+
+
+def test_evaluate_json_in_full_detail_is_the_service_schema(capsys):
+    assert main(["evaluate", EXAMPLE, "--on", "2025-08-01", "--json", "--detail", "full"]) == 0
+    assert json.loads(capsys.readouterr().out)["schema"] == "gongfu-rules/evaluation/1"
 
 
 def test_evaluate_over_a_period_in_english(capsys):

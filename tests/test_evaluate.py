@@ -88,7 +88,7 @@ def test_unknown_region_leaves_the_result_undetermined():
 
 
 def test_json_is_stable_and_records_the_standards_set():
-    data = json.loads(evaluate(KUNMING_ORPHAN, on="2024-03-01").to_json())
+    data = json.loads(evaluate(KUNMING_ORPHAN, on="2024-03-01").to_json(detail="full"))
     assert data["schema"] == "gongfu-rules/evaluation/1"
     assert set(data["standards_set"]) == {"name", "version", "digest"}
     [person] = data["persons"]

@@ -117,7 +117,7 @@ def test_debug_shows_the_internal_error(tmp_path, monkeypatch):
 def test_a_failed_write_exits_2_naming_the_failure(tmp_path, capsys, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(cli, "_render", full)
+    monkeypatch.setattr(cli.terminal, "render", full)
     exit_code, err = run(capsys, "evaluate", profile_file(tmp_path, json.dumps(PERSON)),
                          "--on", "2025-01-01")
     assert exit_code == 2 and "[io_failed]" in err and "No space left" in err

@@ -1,6 +1,7 @@
 """The ``gongfu`` command.
 
-    gongfu evaluate PROFILE.json [--on DATE | --period P] [--lang zh|en] [--format table|json]
+    gongfu evaluate PROFILE.json [--on DATE | --period P] [--lang zh|en] [--json [--detail full]]
+                    [--all] [--only ID,...] [--domain NAME]
     gongfu batch INPUT -o OUTPUT (--on DATE | --period P) [--layout wide|long] [--headers en|zh]
     gongfu standards list
     gongfu standards show ID [--history]
@@ -22,12 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from . import terminal
 from .cases import run_cases
 from .errors import GongfuError, InputError, InternalError, StandardsError, Terminated
 from .evaluate import evaluate
@@ -35,12 +38,6 @@ from .limits import MAX_NUMBER_CHARS, MAX_PROFILE_BYTES
 from .load.loader import load_standards
 from .model import Standard, StandardsSet
 from .regions import regions
-from .results import Evaluation, money
-
-_STATUS = {"eligible": ("可享受", "eligible"), "undetermined": ("待确定", "undetermined"),
-           "not_eligible": ("不符合", "not eligible"), "not_in_force": ("未施行", "not in force")}
-_PERIOD = {"month": ("月", "month"), "year": ("年", "year"), "day": ("天", "day"),
-           "semester": ("学期", "semester"), "once": ("次", "once")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
     when.add_argument("--period", help="a year (2025) or month (2025-07), evaluated month by month")
     ev.add_argument("--lang", choices=("zh", "en"), default="zh")
     ev.add_argument("--format", choices=("table", "json"), default="table")
+    ev.add_argument("--json", action="store_const", const="json", dest="format",
+                    help="the same as --format json")
+    ev.add_argument("--detail", choices=("compact", "full"), default="compact",
+                    help="JSON: each source once, by id (compact), or in every result (full)")
+    ev.add_argument("--all", action="store_true", help="list every standard, not just what applies")
+    ev.add_argument("--only", help="just these standards: ID,ID,...")
+    ev.add_argument("--domain", help="just the standards of one domain, e.g. 弱有所扶")
     ev.add_argument("--standards", help="a standards directory (default: the bundled one)")
     ev.set_defaults(run=_cmd_evaluate)
 
@@ -166,10 +170,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     std = load_standards(args.standards)
     on = None if args.period else (args.on or date.today().isoformat())
     result = evaluate(profile, on, period=args.period, standards=std)
+    result = terminal.select(result, std, args.only.split(",") if args.only else None,
+                             args.domain)
     if args.format == "json":
-        print(result.to_json())
+        print(result.to_json(detail=args.detail))
     else:
-        print(_render(result, args.lang))
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        print(terminal.render(result, args.lang, show_all=args.all, color=color))
     return 0
 
 
@@ -227,65 +234,6 @@ def _json_decimal(text: str) -> Decimal:
 
 def _json_constant(text: str) -> Any:
     raise _JsonNumber(f"{text} is not a number JSON allows")
-
-
-def _render(result: Evaluation, lang: str) -> str:
-    zh = lang == "zh"
-    when = result.on.isoformat() if result.on else result.period
-    head = (f"评估日期/期间：{when}    标准集：{result.standards_set['version']} "
-            f"({result.standards_set['digest']})") if zh else \
-        (f"Evaluated for: {when}    standards set: {result.standards_set['version']} "
-         f"({result.standards_set['digest']})")
-    blocks = [head]
-    for pid, results in result.persons.items():
-        blocks.append(_render_group(("成员 " if zh else "Person ") + pid, results, lang))
-    if result.household:
-        blocks.append(_render_group("家庭" if zh else "Household", result.household, lang))
-    return "\n\n".join(blocks)
-
-
-def _render_group(title: str, results: list[Any], lang: str) -> str:
-    i = 0 if lang == "zh" else 1
-    lines = [title, "=" * 60]
-    for status in ("eligible", "undetermined", "not_eligible"):
-        group = [r for r in results if r.status == status]
-        if not group:
-            continue
-        lines.append(f"[{_STATUS[status][i]}] ({len(group)})")
-        for r in group:
-            lines.append(f"  - {_label(r, lang)}")
-            detail = r.detail if hasattr(r, "detail") else r
-            if status != "not_eligible" and detail.explanation:
-                lines.append("      " + getattr(detail.explanation, lang))
-            elif status == "not_eligible" and r.status == "not_eligible":
-                why = _why_not(detail, lang)
-                if why:
-                    lines.append("      " + why)
-    return "\n".join(lines)
-
-
-def _label(r: Any, lang: str) -> str:
-    s = r.standard
-    name = getattr(s.name, lang)
-    i = 0 if lang == "zh" else 1
-    if hasattr(r, "total"):  # a period result
-        if r.status == "eligible" and r.total is not None:
-            return f"{name}: {money(r.total)} {'元（期间合计）' if i == 0 else 'yuan over the period'}"
-        return name
-    if r.status == "eligible" and r.amount is not None:
-        per = _PERIOD[s.period][i]
-        return f"{name}: {money(r.amount)} {'元/' if i == 0 else 'yuan / '}{per}"
-    if r.status == "eligible" and r.quantity is not None and r.rule.quantity_unit:
-        return f"{name}: {r.quantity} {getattr(r.rule.quantity_unit, lang)}"
-    return name
-
-
-def _why_not(r: Any, lang: str) -> str:
-    if r.explanation:
-        return getattr(r.explanation, lang)
-    reasons = {"not_in_force": ("该日期无有效版本", "no version in force on this date"),
-               "deceased": ("已故", "deceased"), "not_born": ("尚未出生", "not yet born")}
-    return reasons.get(r.reason or "", ("", ""))[0 if lang == "zh" else 1]
 
 
 # --- batch -----------------------------------------------------------------------------------

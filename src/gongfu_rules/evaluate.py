@@ -557,7 +557,7 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -
             name, p.description, p.unit, r.entry.value, r.region, r.entry.start, r.entry.end,
             r.paid_floor, r.floor.value if r.floor else None, r.floor_region, r.entry.source,
             r.entry.note, r.entry.below_floor, r.entry.date_source, r.entry.reliability,
-            r.entry.possibly_outdated))
+            r.entry.possibly_outdated, p.keys))
     return _Values(
         values, tuple(uses), max((u.region for u in uses), key=len) if uses else None,
         any(u.paid_floor for u in uses),

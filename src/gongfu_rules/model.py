@@ -117,6 +117,7 @@ class ParameterDef:
     timelines: Mapping[str, tuple[ValueEntry, ...]]
     file: str
     note: str | None = None
+    keys: Mapping[str, Text] = field(default_factory=dict)  # a table key's label, for explanations
 
     def entry(self, region: str, on: date) -> ValueEntry | None:
         for e in self.timelines.get(region, ()):

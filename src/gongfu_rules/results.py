@@ -1,4 +1,6 @@
-"""What an evaluation returns, and its stable JSON form (schema ``gongfu-rules/evaluation/1``).
+"""What an evaluation returns, and its stable JSON forms: full (schema
+``gongfu-rules/evaluation/1``, what the HTTP service returns) and compact
+(``gongfu-rules/evaluation-compact/1``, each source and standard once, by id).
 
 Money is a decimal string with two places (``"1374.00"``), never a binary float, so a portal in
 any language reads the exact figure. ``docs/results.md`` documents every key.
@@ -6,12 +8,16 @@ any language reads the exact figure. ``docs/results.md`` documents every key.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
+from .explain import explain_period
 from .load.schema import Source, Text
 from .model import Rule, Standard
 
@@ -22,6 +28,7 @@ Status = Literal["eligible", "not_eligible", "undetermined", "not_in_force"]
 #: The statuses whose results carry amounts and provenance.
 PRICED = frozenset({"eligible", "undetermined"})
 SCHEMA = "gongfu-rules/evaluation/1"
+SCHEMA_COMPACT = "gongfu-rules/evaluation-compact/1"
 FEN = Decimal("0.01")
 #: Reliability grades a result must warn about (in its JSON and its explanation).
 WEAK = frozenset({"secondary", "derived", "unverified"})
@@ -53,18 +60,19 @@ class ParameterUse:
     date_source: Source | None = None
     reliability: str = "official"
     possibly_outdated: bool = False
+    keys: Mapping[str, Text] = field(default_factory=dict)  # a table key's label (not serialized)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, refs: "Refs | None" = None) -> dict[str, Any]:
+        cite = _cite if refs is None else refs.id
         return {
             "name": self.name, "description": self.description.model_dump(), "unit": self.unit,
             "value": plain(self.value), "region": self.region, "from": self.start.isoformat(),
             "to": self.end.isoformat() if self.end else None, "is_floor": self.paid_floor,
             "floor": plain(self.floor_value), "floor_region": self.floor_region,
-            "source": self.source.model_dump(exclude_none=True), "note": self.note,
+            "source": cite(self.source), "note": self.note,
             "below_floor": self.below_floor, "reliability": self.reliability,
             **({"possibly_outdated": True} if self.possibly_outdated else {}),
-            **({"date_source": self.date_source.model_dump(exclude_none=True)}
-               if self.date_source else {}),
+            **({"date_source": cite(self.date_source)} if self.date_source else {}),
         }
 
 
@@ -139,26 +147,33 @@ class StandardResult:
         return (f"StandardResult({self.standard.id!r}, {self.status!r}, amount={self.amount}, "
                 f"missing={list(self.missing)}, reason={self.reason!r})")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, refs: "Refs | None" = None) -> dict[str, Any]:
+        """The result as JSON has it; with ``refs`` (compact), each source as its id and the
+        standard's own fields (name, domain, kind, period, unit) once in ``refs``."""
         s = self.standard
-        out: dict[str, Any] = {
-            "standard": s.id, "name": s.name.model_dump(), "domain": s.domain, "kind": s.kind,
-            "period": s.period, "status": self.status,
-            "version": self.rule.start.isoformat() if self.rule else None,
-        }
+        cite = _cite if refs is None else refs.id
+        if refs is None:
+            out: dict[str, Any] = {
+                "standard": s.id, "name": s.name.model_dump(), "domain": s.domain,
+                "kind": s.kind, "period": s.period, "status": self.status,
+                "version": self.rule.start.isoformat() if self.rule else None,
+            }
+        else:
+            refs.standard(s)
+            out = {"standard": s.id, "status": self.status,
+                   "version": self.rule.start.isoformat() if self.rule else None}
         if self.status in PRICED:
             out |= {
                 "amount": money(self.amount), "annual_amount": money(self.annual_amount),
                 "amount_at_least": money(self.amount_at_least),
                 "amount_possibly_outdated": self.amount_possibly_outdated,
-                "unit": s.unit, "quantity": plain(self.quantity),
+                **({"unit": s.unit} if refs is None else {}), "quantity": plain(self.quantity),
                 "quantity_unit": self.rule.quantity_unit.model_dump()
                 if self.rule and self.rule.quantity_unit else None,
                 "value_region": self.value_region, "is_floor": self.is_floor,
                 "reliability": self.reliability,
-                "parameters": [p.to_dict() for p in self.parameters],
-                "sources": [src.model_dump(exclude_none=True) for src in self.rule.sources]
-                if self.rule else [],
+                "parameters": [p.to_dict(refs) for p in self.parameters],
+                "sources": [cite(src) for src in self.rule.sources] if self.rule else [],
                 "amount_note": self.rule.amount_note.model_dump()
                 if self.rule and self.rule.amount_note else None,
                 "set_locally": bool(self.rule and self.rule.set_locally),
@@ -204,15 +219,38 @@ class PeriodResult:
     def standard_id(self) -> str:
         return self.standard.id
 
-    def to_dict(self) -> dict[str, Any]:
-        out = self.detail.to_dict()
-        out |= {
-            "status": self.status, "total": money(self.total),
-            "total_at_least": money(self.total_at_least), "prorated": self.prorated,
-            "months": [{"month": m.month.strftime("%Y-%m"), "status": m.status,
-                        "amount": money(m.amount)} for m in self.months],
-        }
+    @property
+    def explanation(self) -> Text | None:
+        """The period's explanation: its total and each stretch of months at one rate (the
+        last month's rate alone would misstate a period whose figure changed)."""
+        if self.detail.explanation is None:  # evaluated without explanations
+            return None
+        return explain_period(self)
+
+    def to_dict(self, refs: "Refs | None" = None) -> dict[str, Any]:
+        out = self.detail.to_dict(refs)
+        if "explanation" in out:
+            out["explanation"] = self.explanation.model_dump()
+        out |= {"status": self.status, "total": money(self.total),
+                "total_at_least": money(self.total_at_least), "prorated": self.prorated}
+        if refs is None:
+            out["months"] = [{"month": m.month.strftime("%Y-%m"), "status": m.status,
+                              "amount": money(m.amount)} for m in self.months]
+        else:
+            out["runs"] = self._runs()
         return out
+
+    def _runs(self) -> list[dict[str, Any]]:
+        """Consecutive months with the same status and amount, as one entry each."""
+        runs: list[dict[str, Any]] = []
+        for m in self.months:
+            month, amount = m.month.strftime("%Y-%m"), money(m.amount)
+            last = runs[-1] if runs else None
+            if last and last["status"] == m.status and last["amount"] == amount:
+                last["to"] = month
+            else:
+                runs.append({"from": month, "to": month, "status": m.status, "amount": amount})
+        return runs
 
 
 @dataclass
@@ -245,25 +283,81 @@ class Evaluation:
     def _is_household(self, standard_id: str) -> bool:
         return any(r.standard_id == standard_id for r in self.household)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": SCHEMA, "standards_set": self.standards_set,
+    def to_dict(self, detail: Literal["full", "compact"] = "full") -> dict[str, Any]:
+        """The evaluation as JSON has it (``docs/results.md``).
+
+        ``full`` (schema ``gongfu-rules/evaluation/1``, what the HTTP service returns) gives
+        every source in full in each result that cites it; ``compact`` (schema
+        ``gongfu-rules/evaluation-compact/1``) lists each source once, under ``sources`` by id,
+        and results cite it by that id; each standard's name, domain, kind, period and unit
+        once, under ``standards``; and a period's months as runs of equal months.
+        """
+        refs = Refs() if detail == "compact" else None
+        out = {
+            "schema": SCHEMA if refs is None else SCHEMA_COMPACT,
+            "standards_set": self.standards_set,
             "on": self.on.isoformat() if self.on else None, "period": self.period,
-            "household": {"id": self.household_id, **_grouped(self.household)},
-            "persons": [{"id": pid, **_grouped(rs)} for pid, rs in self.persons.items()],
+            "household": {"id": self.household_id, **_grouped(self.household, refs)},
+            "persons": [{"id": pid, **_grouped(rs, refs)} for pid, rs in self.persons.items()],
         }
+        if refs is not None:
+            out["standards"] = refs.standards
+            out["sources"] = refs.sources
+        return out
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+    def to_json(self, indent: int | None = None,
+                detail: Literal["full", "compact"] = "compact") -> str:
+        """The evaluation as JSON text: compact (each source once, by id) unless ``detail``
+        is ``full``; on one line unless ``indent`` is given."""
+        return json.dumps(self.to_dict(detail), ensure_ascii=False, indent=indent,
+                          separators=None if indent else (",", ":"))
 
 
-def _grouped(results: list[Any]) -> dict[str, list[dict[str, Any]]]:
+class Refs:
+    """What a compact evaluation lists once: the sources its results cite, by a short id, and
+    the standards they are results of, by standard id.
+
+    A source's id is the first 10 hex digits of the SHA-1 of its JSON, so the same source has
+    the same id in every evaluation (a portal can cache it).
+    """
+
+    __slots__ = ("sources", "standards")
+
+    def __init__(self) -> None:
+        self.sources: dict[str, dict[str, Any]] = {}
+        self.standards: dict[str, dict[str, Any]] = {}
+
+    def standard(self, s: Standard) -> None:
+        if s.id not in self.standards:
+            self.standards[s.id] = {"name": s.name.model_dump(), "domain": s.domain,
+                                    "kind": s.kind, "period": s.period, "unit": s.unit}
+
+    def id(self, src: Source) -> str:
+        key, body = _source_id(src)
+        self.sources.setdefault(key, body)
+        return key
+
+
+@lru_cache(maxsize=8192)
+def _source_id(src: Source) -> tuple[str, dict[str, Any]]:
+    """The id and compact body of a source: without its ``note``, which is written for the
+    standards' reviewers (where in the seed a quote sits), not for a portal."""
+    body = src.model_dump(exclude_none=True, exclude={"note"})
+    text = json.dumps(src.model_dump(exclude_none=True), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:10], body
+
+
+def _cite(src: Source) -> dict[str, Any]:
+    return src.model_dump(exclude_none=True)
+
+
+def _grouped(results: list[Any], refs: Refs | None) -> dict[str, list[dict[str, Any]]]:
     groups: dict[str, list[dict[str, Any]]] = {"entitlements": [], "undetermined": [],
                                                "not_eligible": [], "not_in_force": []}
     key = {"eligible": "entitlements", "undetermined": "undetermined",
            "not_eligible": "not_eligible", "not_in_force": "not_in_force"}
     for r in results:
-        groups[key[r.status]].append(r.to_dict())
+        groups[key.get(r.status, "not_eligible")].append(r.to_dict(refs))
     return groups
 
 

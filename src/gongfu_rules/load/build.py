@@ -85,9 +85,12 @@ class Builder:
                 continue
             written[region] = region_key
             for start, v in by_date.items():
-                self._check_value(v.value, p.deduction, file, (*rloc, str(start), "value"))
+                vloc = (*rloc, str(start), "value")
+                self._check_value(v.value, p.deduction, file, vloc)
+                self._check_labels(v.value, p.keys, file, vloc)
             timelines[region] = self._timeline(by_date, sources, file, rloc)
-        param = ParameterDef(name, p.description, p.unit, MappingProxyType(timelines), file, p.note)
+        param = ParameterDef(name, p.description, p.unit, MappingProxyType(timelines), file, p.note,
+                             MappingProxyType(dict(p.keys)))
         self._check_shapes(param, loc)
         self._check_floors(param, loc)
         return param
@@ -117,6 +120,15 @@ class Builder:
             entries.append(ValueEntry(start, end, v.value, v.floor, source, v.note,
                                       v.below_floor, date_source, v.possibly_outdated))
         return tuple(entries)
+
+    def _check_labels(self, value: object, keys: dict, file: str, loc: Loc) -> None:
+        """Every table key has a label under ``keys``: an explanation names the row a citizen is
+        paid from, and a key such as ``age_80_89`` is not something to show them."""
+        for key in value if isinstance(value, dict) else ():
+            if key not in keys:
+                self.fail("label_missing", f"table key {key!r} needs a label under the "
+                          f"parameter's 'keys' ({key}: {{zh: ..., en: ...}})", file, (*loc, key),
+                          key)
 
     def _check_value(self, value: object, deduction: bool, file: str, loc: Loc) -> None:
         """Finite, within :data:`MAX_NUMBER`, not negative unless a deduction; table keys are names."""

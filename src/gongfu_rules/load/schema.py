@@ -108,12 +108,15 @@ class Parameter(_Closed):
     """A named figure with its values by region and start date.
 
     Values are never negative, unless ``deduction: true`` says the figure is one that a rule
-    subtracts and its sources give it with a sign.
+    subtracts and its sources give it with a sign. A table's keys each need a label in ``keys``
+    (``{scattered: {zh: 散居, en: in scattered care}}``): explanations name a row by its label,
+    never by its key.
     """
 
     description: Text
     unit: str
     values: dict[str, dict[date, Value]] = Field(min_length=1)
+    keys: dict[str, Text] = {}
     note: str | None = None
     deduction: bool = False
 

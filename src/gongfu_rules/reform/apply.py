@@ -206,7 +206,8 @@ class _Overlay:
                       (*loc, "parameter"), name)
             return
         merged = Parameter.model_construct(description=base.description, unit=base.unit,
-                                           values=_merged(base, change.values), note=base.note)
+                                           values=_merged(base, change.values), note=base.note,
+                                           keys=dict(base.keys))
         new = replace(self.builder.parameter(base.name, merged, dict(self.reform.spec.sources),
                                              self.reform.file, loc), file=base.file)
         if sid:

@@ -520,8 +520,7 @@ def _explained(before: Any, after: Any, only: list[str]) -> list[dict[str, Any]]
 
 
 def _side(r: Any) -> dict[str, Any]:
-    detail = getattr(r, "detail", r)  # a period's result explains through its deciding month
-    explanation = detail.explanation
+    explanation = r.explanation  # a period's: its total and each stretch of months at one rate
     return {"status": r.status, "amount": _amount(r),
             "zh": explanation.zh if explanation else "", "en": explanation.en if explanation else ""}
 
