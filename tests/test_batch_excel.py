@@ -19,6 +19,7 @@ import pytest
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
+from gongfu_rules import spreadsheet
 from gongfu_rules.batch import read_chunks
 from gongfu_rules.cli import main
 from gongfu_rules.profile import id_number_check_character
@@ -155,6 +156,74 @@ def test_a_file_that_is_no_workbook_is_an_input_error(tmp_path, capsys):
 def test_blank_rows_at_the_end_of_a_sheet_are_not_rows(tmp_path):
     path = _roster(tmp_path / "r.xlsx", PEOPLE[:2] + [[None] * 8 + [""]] * 3)
     assert pl.concat(read_chunks(path, None)).height == 2
+
+
+# --- a large sheet, streamed ------------------------------------------------------------------
+@pytest.fixture
+def streamed(monkeypatch):
+    """Every sheet read in chunks is streamed (as one above STREAM_ROWS rows is), and the
+    whole-sheet reader is not used at all."""
+    monkeypatch.setattr(spreadsheet, "STREAM_ROWS", 0)
+
+    def whole(*args, **kwargs):
+        raise AssertionError("the whole sheet was read")
+    monkeypatch.setattr(fastexcel.ExcelReader, "load_sheet_eager", whole, raising=False)
+
+
+def _mixed(path: Path) -> Path:
+    """The roster with a true/false cell, a date-time that is not midnight, a float, a blank
+    row between rows and blank rows at the end."""
+    people = [p[:] for p in PEOPLE] + [[None] * 9] + [
+        ["cx005", "周八", "x", "户主", datetime(1970, 1, 2, 8, 30), 532301.0, True, "农村", 0.1],
+        [None] * 8 + [" "], [None] * 9]
+    book = xlsxwriter.Workbook(str(path))
+    ws = book.add_worksheet("花名册")
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    ws.write_row(0, 0, HEADERS)
+    for r, person in enumerate(people, start=1):
+        for c, value in enumerate(person):
+            if isinstance(value, (date, datetime)):
+                moment = value if isinstance(value, datetime) else datetime(*value.timetuple()[:3])
+                ws.write_datetime(r, c, moment, day)
+            elif value is not None:
+                ws.write(r, c, value)
+    book.close()
+    return path
+
+
+def test_a_streamed_sheet_reads_as_the_same_text_as_the_whole_sheet(tmp_path, monkeypatch):
+    path = _mixed(tmp_path / "r.xlsx")
+    whole = pl.concat(read_chunks(path, 3))
+    monkeypatch.setattr(spreadsheet, "STREAM_ROWS", 0)
+    assert pl.concat(read_chunks(path, 3)).equals(whole)
+    assert whole.height == len(PEOPLE) + 2  # the blank row between stays; those at the end go
+
+
+def test_a_streamed_sheet_comes_in_chunks_of_the_asked_rows(tmp_path, streamed):
+    chunks = list(read_chunks(_roster(tmp_path / "r.xlsx"), 2))
+    assert [c.height for c in chunks] == [2, 2, 1]
+
+
+def test_a_streamed_sheet_with_a_title_row_is_an_input_error(tmp_path, capsys, streamed):
+    path = _roster(tmp_path / "r.xlsx", title="楚雄市困难群众花名册")
+    assert _batch(path, tmp_path / "out.xlsx") == 2
+    assert "excel_header_invalid" in capsys.readouterr().err
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_a_streamed_sheet_with_merged_header_cells_is_an_input_error(tmp_path, capsys, streamed):
+    assert _batch(_roster(tmp_path / "r.xlsx", merged=True), tmp_path / "out.xlsx") == 2
+    assert "column F has no header" in capsys.readouterr().err
+
+
+def test_the_roster_streamed_gives_the_results_read_whole(tmp_path, monkeypatch):
+    path = _roster(tmp_path / "r.xlsx")
+    assert _batch(path, tmp_path / "whole.csv") == 3  # the bad row set aside
+    monkeypatch.setattr(spreadsheet, "STREAM_ROWS", 0)
+    assert _batch(path, tmp_path / "streamed.csv") == 3
+    for name in ("{}.csv", "{}.errors.csv", "{}.summary.csv"):
+        whole, streamed = (tmp_path / name.format(n) for n in ("whole", "streamed"))
+        assert whole.read_bytes() == streamed.read_bytes()
 
 
 # --- the roster through gongfu batch, xlsx to xlsx -------------------------------------------
