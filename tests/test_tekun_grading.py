@@ -4,7 +4,8 @@ Kunming's published figures (昆民发【2024】8号 956, 2025 968) are official
 dates are official; the day before, the 2023 figure rests on a secondary report. A region with
 no figure of its own pays the provincial guidance as a floor, graded as that notice is. Every
 published figure equals ceil(1.3 x the same day's urban dibao standard), the rule the plan
-states, so the figures and the formula cannot drift apart unnoticed.
+states (the standard's tekun_ratio), so the figures and the formula cannot drift apart
+unnoticed.
 """
 
 from decimal import ROUND_CEILING, Decimal
@@ -43,14 +44,17 @@ def test_every_published_figure_is_the_formula_of_the_plan():
     std = default_standards()
     s = std.standards["tekun_basic_living"]
     published = std.parameter(s, "published_standard")
-    dibao = std.parameter(std.standards["dibao_household_allowance"], "dibao_urban_standard")
+    ratio = std.parameter(s, "tekun_ratio")
+    dibao = std.parameter(s, "dibao_urban_standard")
     checked = 0
     for region, timeline in published.timelines.items():
         for entry in timeline:
             if entry.value is None:
                 continue
-            base = dibao.resolve(regions().chain(region), entry.start).entry.value
-            expected = (Decimal("1.3") * base).quantize(Decimal(1), rounding=ROUND_CEILING)
+            chain = regions().chain(region)
+            times = ratio.resolve(chain, entry.start).entry.value
+            base = dibao.resolve(chain, entry.start).entry.value
+            expected = (times * base).quantize(Decimal(1), rounding=ROUND_CEILING)
             assert entry.value == expected, (region, entry.start)
             checked += 1
     assert checked == 11
