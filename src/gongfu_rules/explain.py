@@ -167,11 +167,14 @@ def _parameter(u: "ParameterUse", r: "StandardResult") -> tuple[str, str]:
 
 def _shown(r: "StandardResult") -> list["ParameterUse"]:
     """The figures to show, of a table only the rows the amount comes from (a dispersed-support
-    person reads the dispersed table, not the centralized one)."""
+    person reads the dispersed table, not the centralized one). A known amount did not come
+    from a figure that is not recorded (the other branch of an ``if``, say the two-daughter
+    rate for an only child's parent): such a figure is left out."""
+    uses = [u for u in r.parameters if r.amount is None or u.value is not None]
     rows = _rows_used(r)
     if rows is None:
-        return list(r.parameters)
-    return [u for u in r.parameters if not isinstance(u.value, dict) or rows.get(u.name)]
+        return uses
+    return [u for u in uses if not isinstance(u.value, dict) or rows.get(u.name)]
 
 
 def _rows_used(r: "StandardResult") -> dict[str, list[str]] | None:
