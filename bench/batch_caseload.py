@@ -272,7 +272,20 @@ def generate(persons: int, seed: int, on: date) -> pl.DataFrame:
         "household.per_capita_monthly_income": _nullable(income[hh], _blank(rng, n, 0.10)),
     })
     # household facts must be the same on every member's row: blank them per household
-    return _household_consistent(frame)
+    return _only_child_consistent(_household_consistent(frame))
+
+
+def _only_child_consistent(frame: pl.DataFrame) -> pl.DataFrame:
+    """A head's or spouse's only child, where the household lists one ``child`` member, is that
+    member, as in a real roster: their sex is the stated only child's sex (gongfu reads the
+    member; the OpenFisca model reads the stated answer, so the two must agree)."""
+    child = pl.col("role") == "child"
+    one_child = child.sum().over("household_id") == 1
+    child_sex = pl.col("sex").filter(child).first().over("household_id")
+    owner = pl.col("role").is_in(["head", "spouse"]) & pl.col("only_child_parent").fill_null(False)
+    return frame.with_columns(pl.when(owner & one_child & child_sex.is_not_null())
+                              .then(child_sex).otherwise(pl.col("only_child_sex"))
+                              .alias("only_child_sex"))
 
 
 def _household_consistent(frame: pl.DataFrame) -> pl.DataFrame:

@@ -282,11 +282,9 @@ def _aged_65_service(person, period, P, region):
 
 
 def _tekun_amount(person, period, P, region):
-    # ceil(1.3 x the urban dibao standard). In floating point 1.3 * 700 is 910.0000000000001,
-    # whose ceiling is 911: round to 6 decimals first (gongfu computes in Decimal).
-    raw = CountyValues(P.tekun_ratio, region).value \
-        * CountyValues(P.dibao_urban_standard, region).value
-    return np.where(person("tekun", period), np.ceil(np.round(raw, 6)), 0.0)
+    # the published figure of the county's city or province (NaN where none is published)
+    return np.where(person("tekun", period), CountyValues(P.published_standard, region).value,
+                    0.0)
 
 
 def _unemployment_amount(person, period, P, region):
@@ -300,8 +298,8 @@ def _unemployment_amount(person, period, P, region):
 
 MIRRORS: dict[str, Mirror] = {
     "tekun_basic_living": Mirror(
-        frozenset({"tekun_ratio", "dibao_urban_standard"}), _tekun_amount,
-        "特困 person; ceil(1.3 x urban dibao standard), Kunming's own or the provincial guidance"),
+        frozenset({"published_standard"}), _tekun_amount,
+        "特困 person; the published figure, Kunming's own or the province's"),
     "unemployment_insurance_benefit": Mirror(
         frozenset({"unemployment_ratio", "min_wage_class", "min_wage_monthly"}),
         _unemployment_amount,
@@ -329,8 +327,9 @@ MIRRORS: dict[str, Mirror] = {
         frozenset({"child_living_standard"}), _de_facto_amount,
         "de facto unsupported child < 18, scattered rate; not when an orphan"),
     "family_planning_reward": Mirror(
-        frozenset({"min_age", "rate"}), _family_planning_amount,
-        "agricultural hukou only-child parent, age >= 60 (Diqing 55); 960 son / 1080 daughter"),
+        frozenset({"min_age", "rate", "two_daughter_rate"}), _family_planning_amount,
+        "agricultural hukou only-child parent, age >= 60 (Diqing 55); 960 son / 1080 daughter "
+        "(two-daughter parents, a fact the caseload does not carry, are not modelled)"),
 }
 
 

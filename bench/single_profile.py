@@ -189,6 +189,7 @@ class Generator:
             else:
                 ages.append(("child", rng.randrange(0, max(1, min(35, head_age - 18)))))
         members = [self.person(role, age, home, urban, agricultural, dibao) for role, age in ages]
+        _only_child_consistent(members, [role for role, _ in ages])
         for i, m in enumerate(members):
             if maybe(0.8):
                 m["id"] = f"m{i + 1}"
@@ -204,6 +205,20 @@ class Generator:
 
 
 _ZH_ROLE = {"head": "户主", "spouse": "配偶", "child": "子女", "parent": "父母", "other": "其他"}
+
+
+def _only_child_consistent(members: list[dict], roles: list[str]) -> None:
+    """Where the household lists one ``child`` member, a head's or spouse's only child is that
+    member, as in a real roster: their sex becomes the stated only child's sex (gongfu reads
+    the member; the OpenFisca model reads the stated answer, so the two must agree)."""
+    children = [m for m, r in zip(members, roles) if r == "child"]
+    if len(children) != 1:
+        return
+    c = children[0]
+    male = c["sex"] in ("男", "male", "M") if "sex" in c else int(c["id_number"][16]) % 2 == 1
+    for m, r in zip(members, roles):
+        if r in ("head", "spouse") and m.get("only_child_parent"):
+            m["only_child_sex"] = "male" if male else "female"
 
 
 def _stage(age: int, rng: random.Random) -> str | None:
