@@ -70,10 +70,15 @@ def read_sheet(path: Path, sheet: str | None, chunk_rows: int | None,
     if name not in names:
         raise InputError.one("sheet_missing", f"{path.name} has no sheet {sheet!r}; its sheets: "
                              + ", ".join(names), loc=("sheet",))
-    if chunk_rows is not None and _rows(path, name) > STREAM_ROWS:
-        del reader
-        yield from _streamed(path, name, chunk_rows, pick)
-        return
+    if chunk_rows is not None:
+        book = _open_streaming(path)  # its rows are read only when the sheet is streamed
+        try:
+            if (book[name].max_row or 0) > STREAM_ROWS:
+                del reader
+                yield from _streamed(book, path, name, chunk_rows, pick)
+                return
+        finally:
+            book.close()
     try:
         batch = reader.load_sheet_eager(name, header_row=0, dtypes="string")
     except fastexcel.FastExcelError as e:
@@ -103,15 +108,6 @@ def read_sheet(path: Path, sheet: str | None, chunk_rows: int | None,
 STREAM_ROWS = 100_000
 
 
-def _rows(path: Path, sheet: str) -> int:
-    """The sheet's row count as its dimension records it (0 when it records none)."""
-    book = _open_streaming(path)
-    try:
-        return book[sheet].max_row or 0
-    finally:
-        book.close()
-
-
 def _open_streaming(path: Path) -> Any:
     try:
         import openpyxl
@@ -124,39 +120,36 @@ def _open_streaming(path: Path) -> Any:
         raise _unreadable(path, e) from None
 
 
-def _streamed(path: Path, sheet: str, chunk_rows: int,
+def _streamed(book: Any, path: Path, sheet: str, chunk_rows: int,
               pick: Callable[[list[str]], list[str]]) -> Iterator[pl.DataFrame]:
-    """:func:`read_sheet`'s chunks, streamed: a chunk of rows is in memory at a time (and
-    blank rows held back until a filled one follows, since trailing blank rows are no rows)."""
-    book = _open_streaming(path)
-    try:
-        rows = book[sheet].iter_rows(values_only=True)
-        first = next(rows, None)
-        if first is None or all(v is None for v in first):
-            raise InputError.one("file_empty", f"sheet {sheet!r} of {path.name} is empty: it "
-                                 "needs a header row and a row per person", loc=("path",))
-        width = len(first)
-        headers = [_UNNAMED + str(i) if v is None else str(v) for i, v in enumerate(first)]
-        _check_headers(headers, sheet)
-        keep = [headers.index(h) for h in pick(headers)]
-        names = [headers[i] for i in keep]
-        chunk: list[list[str | None]] = []
-        blank: list[list[str | None]] = []
-        for row in rows:
-            cells = [_text(row[i]) if i < len(row) else None for i in keep]
-            if any(v is not None and str(v).strip() for v in row[:width]):
-                chunk.extend(blank)
-                blank = []
-                chunk.append(cells)
-            else:
-                blank.append(cells)
-            if len(chunk) >= chunk_rows:
-                yield _frame(chunk[:chunk_rows], names)
-                chunk = chunk[chunk_rows:]
-        if chunk or not names:
-            yield _frame(chunk, names)
-    finally:
-        book.close()
+    """:func:`read_sheet`'s chunks from the open read-only ``book``, streamed: a chunk of rows
+    is in memory at a time (and blank rows held back until a filled one follows, since
+    trailing blank rows are no rows)."""
+    rows = book[sheet].iter_rows(values_only=True)
+    first = next(rows, None)
+    if first is None or all(v is None for v in first):
+        raise InputError.one("file_empty", f"sheet {sheet!r} of {path.name} is empty: it "
+                             "needs a header row and a row per person", loc=("path",))
+    width = len(first)
+    headers = [_UNNAMED + str(i) if v is None else str(v) for i, v in enumerate(first)]
+    _check_headers(headers, sheet)
+    keep = [headers.index(h) for h in pick(headers)]
+    names = [headers[i] for i in keep]
+    chunk: list[list[str | None]] = []
+    blank: list[list[str | None]] = []
+    for row in rows:
+        cells = [_text(row[i]) if i < len(row) else None for i in keep]
+        if any(v is not None and str(v).strip() for v in row[:width]):
+            chunk.extend(blank)
+            blank = []
+            chunk.append(cells)
+        else:
+            blank.append(cells)
+        if len(chunk) >= chunk_rows:
+            yield _frame(chunk[:chunk_rows], names)
+            chunk = chunk[chunk_rows:]
+    if chunk or not names:
+        yield _frame(chunk, names)
 
 
 def _text(value: Any) -> str | None:
