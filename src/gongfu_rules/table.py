@@ -164,7 +164,9 @@ def _prepare(frame: pl.DataFrame, on: date) -> pl.DataFrame:
             .otherwise(pl.lit(None, dtype=pl.String)))
     # A household's rows are consecutive (columns.typed_frame checks it), so a run number
     # is its key: grouping on an integer is much cheaper than on the id's text.
-    frame = frame.with_columns(pl.col(HOUSEHOLD).rle_id().alias(KEY))
+    # Flagged sorted (it is: run numbers never decrease), so that group-bys and windows over
+    # it take Polars' much faster path for sorted keys.
+    frame = frame.with_columns(pl.col(HOUSEHOLD).rle_id().set_sorted().alias(KEY))
     return frame.with_columns(
         age.cast(pl.Int64).alias("__age"),
         pl.len().over(KEY).alias("__household_size"),
@@ -284,32 +286,45 @@ def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled],
     """Add every rule's ``any_member``/``count``/``sum_members`` columns.
 
     The members see the *evaluated* person's parameter values (the scalar engine gives a
-    member's context the evaluator's parameters), and those depend on the person's region:
-    a person rule's aggregate is computed once per household and region present in it (over
-    the pairs (region, member), a few more rows than members, not members squared). A
-    household rule's parameters are the same on every member's row, and so are a person
+    member's context the evaluator's parameters), and those depend on the person's region.
+    A household rule's parameters are the same on every member's row, and so are a person
     rule's parameters that are the same in every region of the chunk (``consts``): those
-    aggregates are a plain group-by.
+    aggregates are a plain group-by. The others are a group-by per distinct set of their
+    parameter values in the chunk (a handful: regions share figures), each row taking the
+    one of its own values.
     """
     consts = consts or {}
 
     def plain(c: _Compiled, a: Aggregate) -> bool:
         return c.standard.entity == "household" or a.params <= consts.keys()
-    person = [(c, a) for c in compiled for a in c.aggregates if not plain(c, a)]
+    person = [a for c in compiled for a in c.aggregates if not plain(c, a)]
     household = [a for c in compiled for a in c.aggregates if plain(c, a)]
-    if person:
-        regions = sorted({_region_key(c.standard) for c, _ in person})
-        params = sorted({p for _, a in person for p in a.params})
-        facts = [col for col in df.columns if not col.startswith(("__s", "__region"))
-                 and col != HOUSEHOLD]
-        evaluators = df.select(KEY, *regions, *params).unique(subset=[KEY, *regions])
-        pairs = evaluators.join(df.select(facts), on=KEY, how="inner")
-        sums = pairs.group_by(KEY, *regions).agg(e for _, a in person for e in a.agg())
-        df = df.join(sums, on=[KEY, *regions], how="left", maintain_order="left")
     if household:
-        sums = df.group_by(KEY).agg(e for a in household for e in a.agg())
-        df = df.join(sums, on=KEY, how="left", maintain_order="left")
+        df = df.with_columns(_per_household(df, household))
+    if person:
+        params = sorted({p for a in person for p in a.params})
+        combos = df.select(params).unique(maintain_order=True)
+        which = df.select(params).join(combos.with_row_index("__combo"), on=params, how="left",
+                                       nulls_equal=True, maintain_order="left")
+        combo = which.get_column("__combo")
+        parts = [_per_household(df.with_columns(pl.lit(v, dtype=df.schema[k]).alias(k)
+                                                for k, v in values.items()), person)
+                 for values in combos.iter_rows(named=True)] or [_per_household(df, person)]
+        df = df.with_columns(
+            pl.coalesce(pl.when(combo == i).then(part.get_column(name))
+                        for i, part in enumerate(parts)).alias(name)
+            for name in parts[0].columns)
     return df
+
+
+def _per_household(df: pl.DataFrame, aggregates: list[Aggregate]) -> pl.DataFrame:
+    """The aggregates' columns, one row per row of ``df`` (each its household's figure).
+    Households are runs of rows, numbered in order (``KEY``): their figures are gathered
+    back by number rather than joined."""
+    members = df.select(KEY, *(e for a in aggregates for e in a.members()))
+    sums = members.group_by(KEY, maintain_order=True).agg(e for a in aggregates for e in a.agg())
+    key = df.get_column(KEY)
+    return sums.drop(KEY).select(pl.all().gather(key))
 
 
 def _intermediates(df: pl.DataFrame, compiled: list[_Compiled], consts: dict[str, Any]
