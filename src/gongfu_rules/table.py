@@ -29,6 +29,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from .columns import HOUSEHOLD, PERSON
@@ -170,7 +171,7 @@ def _prepare(frame: pl.DataFrame, on: date) -> pl.DataFrame:
     return frame.with_columns(
         age.cast(pl.Int64).alias("__age"),
         pl.len().over(KEY).alias("__household_size"),
-        (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True).alias("__first"),
+        pl.col(KEY).is_first_distinct().alias("__first"),
         pl.col("hukou_region").first().over(KEY).alias("__first_hukou"),
         life.alias("__life"),
     )
@@ -179,39 +180,67 @@ def _prepare(frame: pl.DataFrame, on: date) -> pl.DataFrame:
 def _relatives(df: pl.DataFrame) -> pl.DataFrame:
     """The facts read from a person's relatives among the members, as
     :mod:`gongfu_rules.relations` reads them (its docstring has the roles), each falling back
-    to the person's own answer; nothing without a ``role`` column."""
+    to the person's own answer; nothing without a ``role`` column.
+
+    What a household's living members say (how many have each role; which row is its one
+    head, spouse or child) is counted with :func:`household_sums`; a relative's fact is read
+    from the row of the household's one member with that role."""
     if "role" not in df.columns:
         return df
     role, alive = pl.col("role"), pl.col("__life").is_null()
+    relative = {"head": "head", "spouse": "spouse", "child": "child"}
+    flags = {f"n.{r}": (alive & (role == r)).fill_null(False) for r in relative}
+    parents = [(role == "child", ("head", "spouse")), (role == "head", ("parent",))]
+    if "disability_certificate" in df.columns:
+        certified = pl.col("disability_certificate")
+        for i, (_, theirs) in enumerate(parents):
+            of_parent = alive & role.is_in(theirs)
+            flags |= {f"p{i}.n": of_parent.fill_null(False),
+                      f"p{i}.yes": (of_parent & certified).fill_null(False),
+                      f"p{i}.no": (of_parent & ~certified).fill_null(False)}
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    # The row of the one living member with a role (a sum of row numbers: read only where
+    # exactly one member counts).
+    flags |= {f"row.{r}": pl.when(flags[f"n.{r}"]).then(row).otherwise(0) for r in relative}
+    h = household_sums(df.get_column(KEY), df.select(**flags))
 
-    def count(when: pl.Expr) -> pl.Expr:
-        return (alive & when).fill_null(False).sum().over(KEY)
-
-    def only(r: str, column: str) -> pl.Expr:
-        """``column`` of the household's one living member with role ``r``."""
-        return pl.col(column).filter(alive & (role == r)).first().over(KEY)
+    def of_one(r: str, column: str) -> pl.Expr:
+        """``column`` of the household's one living member with role ``r`` (else null)."""
+        at = pl.when(pl.lit(h[f"n.{r}"]) == 1).then(pl.lit(h[f"row.{r}"]))
+        return pl.col(column).gather(at)
 
     def own(name: str, dtype: Any) -> pl.Expr:
         return pl.col(name) if name in df.columns else pl.lit(None, dtype=dtype)
 
-    one = {r: count(role == r) == 1 for r in ("head", "spouse", "child")}
-    spouse_age = (pl.when((role == "head") & one["spouse"]).then(only("spouse", "__age"))
-                  .when((role == "spouse") & one["head"]).then(only("head", "__age")))
+    spouse_age = (pl.when(role == "head").then(of_one("spouse", "__age"))
+                  .when(role == "spouse").then(of_one("head", "__age")))
     derived = {"spouse_age": pl.coalesce(spouse_age, own("spouse_age", pl.Int64))}
     if "sex" in df.columns:
-        sex = pl.when(role.is_in(("head", "spouse")) & one["child"]).then(only("child", "sex"))
+        sex = pl.when(role.is_in(("head", "spouse"))).then(of_one("child", "sex"))
         derived["only_child_sex"] = pl.coalesce(sex, own("only_child_sex", pl.String))
     if "disability_certificate" in df.columns:
-        certified = pl.col("disability_certificate")
-        parents = [(role == "child", ("head", "spouse")), (role == "head", ("parent",))]
         value = pl.lit(None, dtype=pl.Boolean)
-        for mine, theirs in reversed(parents):
-            of_parent = role.is_in(theirs)
-            value = (pl.when(mine & (count(of_parent & certified) > 0)).then(True)
-                     .when(mine & (count(of_parent) == 2) & (count(of_parent & ~certified) == 2))
-                     .then(False).otherwise(value))
+        for i, (mine, _) in reversed(list(enumerate(parents))):
+            n, yes, no = (pl.lit(h[f"p{i}.{x}"]) for x in ("n", "yes", "no"))
+            value = (pl.when(mine & (yes > 0)).then(True)
+                     .when(mine & (n == 2) & (no == 2)).then(False).otherwise(value))
         derived["parent_disabled"] = pl.coalesce(value, own("parent_disabled", pl.Boolean))
     return df.with_columns(e.alias(name) for name, e in derived.items())
+
+
+def household_sums(key: pl.Series, columns: pl.DataFrame) -> dict[str, pl.Series]:
+    """Each column's sum over the household of each row, on every row (as Int64).
+
+    Households are runs of rows numbered 0, 1, … (``key``, :data:`KEY`): a run's sum is the
+    difference of the running sums at its two ends: a few passes over the columns, much less
+    than a group-by and a join back."""
+    bounds = np.zeros(key.n_unique() + 1, dtype=np.int64)
+    np.cumsum(key.rle().struct.field("len").to_numpy(), out=bounds[1:])
+    running = np.zeros((columns.height + 1, columns.width), dtype=np.int64)
+    np.cumsum(columns.to_numpy().astype(np.int64, copy=False), axis=0, out=running[1:])
+    at_ends = running[bounds]
+    sums = (at_ends[1:] - at_ends[:-1])[key.to_numpy()]
+    return {name: pl.Series(name, sums[:, i]) for i, name in enumerate(columns.columns)}
 
 
 def _region_column(s: Standard) -> tuple[pl.Expr, str]:
