@@ -507,6 +507,24 @@ def test_facts_read_from_relatives_agree_in_both_paths():
     assert statuses == ["eligible", "not_eligible", "undetermined"]
 
 
+def test_a_member_not_yet_born_is_not_a_relative_in_either_path():
+    # A head whose one child member is born in the middle of the year: before the birth there
+    # is no only child yet and the head's own answer (a son) stands; from August the daughter
+    # is read. Both paths agree (hypothesis found the single-profile path counting the unborn).
+    household = {"members": [
+        {"role": "head", "sex": "male", "birth_date": "1950-03-01", "hukou_region": "530112",
+         "hukou_type": "农业", "only_child_parent": True, "only_child_status": "living",
+         "only_child_sex": "男"},
+        {"role": "child", "sex": "female", "birth_date": "2024-07-15",
+         "hukou_region": "530112"}]}
+    reward = "family_planning_reward"
+    got = _batch([household], period="2024")[("h0", "p1", reward)]
+    result = next(r for r in evaluate(household, period="2024", explain=False).persons["p1"]
+                  if r.standard_id == reward)
+    assert _fen(got["total"]) == _fen(result.total)
+    assert result.months[6].amount != result.months[7].amount  # July: unborn; August: born
+
+
 def test_lower_bounds_and_carried_values_agree_in_both_paths():
     disabled = {"region": "530102", "dibao": True, "members": [
         {"birth_date": "1980-01-01", "hukou_region": "530102", "disability_certificate": True,

@@ -37,8 +37,10 @@ CHILD_OWNER_ROLES = ("head", "spouse")
 
 
 def living(members: Sequence[Any], on: date) -> list[Any]:
-    """The members alive on ``on`` (a member who died on or before it is not a relative now)."""
-    return [m for m in members if m.death_date is None or m.death_date > on]
+    """The members alive on ``on``: a member who died on or before it, or who is born after
+    it (a period's months before a child's birth), is not a relative then."""
+    return [m for m in members if (m.death_date is None or m.death_date > on)
+            and (m.birth_date is None or m.birth_date <= on)]
 
 
 def with_role(members: Sequence[Any], role: str) -> list[Any]:
@@ -91,8 +93,8 @@ DERIVED: dict[str, Callable[[Any, Sequence[Any], date], Any]] = {
 #: The member fields each derived fact reads (a batch reads these columns too).
 INPUTS: dict[str, tuple[str, ...]] = {
     "spouse_age": ("role", "birth_date", "death_date"),
-    "parent_disabled": ("role", "disability_certificate", "death_date"),
-    "only_child_sex": ("role", "sex", "death_date"),
+    "parent_disabled": ("role", "disability_certificate", "birth_date", "death_date"),
+    "only_child_sex": ("role", "sex", "birth_date", "death_date"),
 }
 
 

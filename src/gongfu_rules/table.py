@@ -545,11 +545,12 @@ def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr
     else:
         failed_mask = pl.any_horizontal(failed).cast(MASK)
     _, region_input = _region_column(c.standard)
-    region_bit = pl.when(_col(p + "known_region", consts)).then(ZERO) \
+    region_bit = ZERO if consts.get(p + "known_region") is True else \
+        pl.when(_col(p + "known_region", consts)).then(ZERO) \
         .otherwise(pl.lit(c.bits.input(region_input), dtype=MASK))
     amount, per_year, amount_unknown = _amount(c)
     return [failed_mask.alias(f"{sid}.__failed"),
-            (or_masks([v.unknown for v in c.conditions]) | region_bit).alias(f"{sid}.__unknown"),
+            or_masks([*(v.unknown for v in c.conditions), region_bit]).alias(f"{sid}.__unknown"),
             amount.alias(f"{sid}.__amount"), per_year.alias(f"{sid}.__annual"),
             amount_unknown.alias(f"{sid}.__amount_unknown"),
             _at_least(c).alias(f"{sid}.__at_least")]
@@ -670,7 +671,7 @@ def _amount(c: _Compiled) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         factor = _PER_YEAR.get(c.standard.period)
         per_year = None if factor is None else V(pl.lit(int(factor)), ZERO, "int")
     annual = arith("*", amount, per_year) if per_year is not None else V(none, ZERO, "fixed")
-    unknown = amount.unknown | annual.unknown
+    unknown = or_masks([amount.unknown, annual.unknown])
     known = unknown == 0
     return (pl.when(known).then(amount.value), pl.when(known).then(annual.fixed().value),
             unknown)

@@ -179,7 +179,11 @@ class Compiler:
 
 
 def or_masks(masks: list[pl.Expr]) -> pl.Expr:
-    """The union of unknown masks (``0`` when there are none)."""
+    """The union of unknown masks (``0`` when there are none). A mask that is the constant
+    :data:`ZERO` (a value always known) is left out, so that the expressions of rules over
+    facts that are always known stay small: Polars plans every node of every chunk's
+    expressions, and a rule's masks would otherwise be most of them."""
+    masks = [m for m in masks if m is not ZERO]
     return reduce(lambda a, b: a | b, masks) if masks else ZERO
 
 
@@ -251,7 +255,7 @@ def _index(c: Compiler, node: n.Index) -> V:
         value = pl.when(key.value == k).then(c.param(name, k)).otherwise(value)
     # A key the table lacks, or a null entry, leaves the amount undetermined on this parameter.
     entry_unknown = pl.when(value.is_null()).then(bit).otherwise(ZERO)
-    either = base_unknown | key.unknown
+    either = or_masks([base_unknown, key.unknown])
     return c.let(V(value, pl.when(either != 0).then(either).otherwise(entry_unknown), "fixed"))
 
 
@@ -273,8 +277,10 @@ def _junction(c: Compiler, operands: tuple[n.Node, ...], decisive: bool) -> V:
     vs = [c.compile(o) for o in operands]
     combine = pl.any_horizontal if decisive else pl.all_horizontal
     value = combine([v.value for v in vs])
-    return V(value, pl.when(value.is_null()).then(or_masks([v.unknown for v in vs]))
-             .otherwise(ZERO))
+    masks = or_masks([v.unknown for v in vs])
+    if masks is ZERO:  # every operand known: so is the result
+        return V(value, ZERO)
+    return V(value, pl.when(value.is_null()).then(masks).otherwise(ZERO))
 
 
 def _and(c: Compiler, node: n.And) -> V:
@@ -302,7 +308,7 @@ def _arith(c: Compiler, node: n.Arith) -> V:
 
 def arith(op: str, a: V, b: V) -> V:
     """``a op b`` in integers or millionths, guarded against overflow."""
-    unknown = a.unknown | b.unknown
+    unknown = or_masks([a.unknown, b.unknown])
     if a.integral and b.integral and op != "/":
         exact = {"+": a.value + b.value, "-": a.value - b.value, "*": a.value * b.value}[op]
         approx = {"+": _f(a.value) + _f(b.value), "-": _f(a.value) - _f(b.value),
@@ -311,7 +317,7 @@ def arith(op: str, a: V, b: V) -> V:
     if op == "*" and (a.integral or b.integral):  # millionths times a whole number: exact
         return guard(a.value * b.value, _f(a.value) * _f(b.value), unknown)
     a, b = a.fixed(), b.fixed()
-    unknown = a.unknown | b.unknown
+    unknown = or_masks([a.unknown, b.unknown])
     if op in ("+", "-"):
         exact = a.value + b.value if op == "+" else a.value - b.value
         approx = _f(a.value) + _f(b.value) if op == "+" else _f(a.value) - _f(b.value)
@@ -337,7 +343,7 @@ _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 def _compare(c: Compiler, node: n.Compare) -> V:
     a, b = c.compile(node.left), c.compile(node.right)
-    unknown = a.unknown | b.unknown
+    unknown = or_masks([a.unknown, b.unknown])
     if a.integral and b.num == "fixed":
         return V(_int_vs_fixed(node.op, a.value, b.value), unknown)
     if a.num == "fixed" and b.integral:
@@ -376,8 +382,12 @@ def _if_else(c: Compiler, node: n.IfElse) -> V:
     t, a, b = c.compile(node.test), c.compile(node.then), c.compile(node.orelse)
     if _is_number(node) and a.num != b.num:
         a, b = a.fixed(), b.fixed()
-    unknown = (pl.when(t.unknown != 0).then(t.unknown | a.unknown | b.unknown)
-               .when(t.value).then(a.unknown).otherwise(b.unknown))
+    if t.unknown is ZERO:
+        unknown = ZERO if a.unknown is ZERO and b.unknown is ZERO else \
+            pl.when(t.value).then(a.unknown).otherwise(b.unknown)
+    else:
+        unknown = (pl.when(t.unknown != 0).then(or_masks([t.unknown, a.unknown, b.unknown]))
+                   .when(t.value).then(a.unknown).otherwise(b.unknown))
     value = pl.when(t.value.is_null()).then(None).when(t.value).then(a.value).otherwise(b.value)
     return c.let(V(value, unknown, a.num)) if a.num else V(value, unknown, a.num)
 
