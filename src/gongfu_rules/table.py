@@ -382,18 +382,20 @@ def _join_regions(df: pl.DataFrame, compiled: list[_Compiled], on: date, std: St
         groups.setdefault(key, []).append(c)
         exprs[key] = expr
     df = df.with_columns(*(e.fill_null("").alias(k) for k, e in exprs.items()))
+    present = df.select(pl.col(k).unique().implode() for k in groups).row(0, named=True)
     consts: dict[str, Any] = {}
+    literals: list[pl.Expr] = []
+    tables = []
     for key, members in groups.items():
-        codes = df.get_column(key).unique().to_list()
-        table, same = _region_frame(key, codes, members, on, std, detail)
+        table, same, columns = _region_frame(key, present[key], members, on, std, detail)
         consts.update(same)
-        if same:  # the expressions read them as columns too (aggregates, provenance)
-            df = df.with_columns(pl.lit(v, dtype=table_dtype).alias(name)
-                                 for name, (v, table_dtype) in same.items())
+        literals += columns  # the expressions read them as columns too (aggregates, lets)
         if table.width > 1:
-            df = df.join(table.rename({"__region": key}), on=key, how="left",
-                         maintain_order="left")
-    return df, {k: v for k, (v, _) in consts.items()}
+            tables.append((key, table))
+    df = df.with_columns(literals)
+    for key, table in tables:
+        df = df.join(table.rename({"__region": key}), on=key, how="left", maintain_order="left")
+    return df, consts
 
 
 def _region_key(s: Standard) -> str:
@@ -403,20 +405,22 @@ def _region_key(s: Standard) -> str:
 
 def _region_frame(group: str, codes: list[str], members: list[_Compiled], on: date,
                   std: StandardsSet, detail: str
-                  ) -> tuple[pl.DataFrame, dict[str, tuple[Any, Any]]]:
+                  ) -> tuple[pl.DataFrame, dict[str, Any], list[pl.Expr]]:
     """Every standard's scope and values for each region code present, without the columns
-    whose value is the same in every region (returned apart, with their type). Kept for the
-    next chunks: a frame for more codes serves a chunk with fewer (a value the same in more
-    regions is the same in fewer), so it is rebuilt only when new codes come."""
+    whose value is the same in every region (returned apart, as values and as literal
+    columns). Kept for the next chunks: a frame for more codes serves a chunk with fewer (a
+    value the same in more regions is the same in fewer), so it is rebuilt only when new
+    codes come."""
     key = ("regions", group, on, detail, tuple(c.key for c in members))
     found = std._tables.get(key)
     if found is None or not found[0].issuperset(codes):
         every = sorted(set(codes) | (found[0] if found else set()))
         frame = _build_region_frame(every, members, on, std, detail == "full")
-        same = {c: (frame.get_column(c)[0], frame.schema[c]) for c in frame.columns[1:]
-                if frame.get_column(c).n_unique() == 1}
-        found = std._tables.put(key, (frozenset(every), frame.drop(list(same)), same))
-    return found[1], found[2]
+        same = [c for c in frame.columns[1:] if frame.get_column(c).n_unique() == 1]
+        values = {c: frame.get_column(c)[0] for c in same}
+        literals = [pl.lit(values[c], dtype=frame.schema[c]).alias(c) for c in same]
+        found = std._tables.put(key, (frozenset(every), frame.drop(same), values, literals))
+    return found[1], found[2], found[3]
 
 
 def _build_region_frame(codes: list[str], members: list[_Compiled], on: date,
