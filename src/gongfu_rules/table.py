@@ -80,6 +80,7 @@ _STATUS = {v: pl.lit(v, dtype=STATUS) for v in STATUS.categories}
 #: Set on a row where a value grew too large for the engine's integers (the batch sets the
 #: household aside with an error row).
 OVERFLOW_COLUMN = "__overflow"
+_GROUP = 16  # standards whose decision columns are in memory at once
 
 
 def fields(s: Standard, detail: str = "narrow", std: StandardsSet | None = None
@@ -137,13 +138,23 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     df = _aggregate_members(df, compiled, consts)
     df = _intermediates(df, compiled, consts)
     full = detail == "full"
-    stages = [_stages(c, consts, full, std) for c in compiled]
-    df = df.with_columns(e for decisions, _ in stages for e in decisions)
-    columns = [e for _, results in stages for e in results]
-    overflow = [_overflowed(c, consts) for c in compiled if c.may_overflow and c.rule is not None]
-    out = df.select(pl.col(HOUSEHOLD), pl.col(PERSON), pl.col("__first"), *columns,
-                    (pl.any_horizontal(overflow) if overflow else pl.lit(False))
-                    .alias(OVERFLOW_COLUMN))
+    parts, flags = [df.select(HOUSEHOLD, PERSON, "__first")], []
+    # A few standards at a time: their decision columns (six a standard) are dropped before
+    # the next ones', so that a chunk's working memory does not grow with every standard.
+    for i in range(0, len(compiled), _GROUP):
+        group = compiled[i:i + _GROUP]
+        stages = [_stages(c, consts, full, std) for c in group]
+        decided = df.with_columns(e for decisions, _ in stages for e in decisions)
+        overflow = [_overflowed(c, consts) for c in group if c.may_overflow and c.rule is not None]
+        flags.append(f"__overflow{i}")
+        results = [e for _, rs in stages for e in rs]
+        # with_columns, not select: a group of constant results still has a row per person
+        part = decided.with_columns(*results, (pl.any_horizontal(overflow) if overflow
+                                               else pl.lit(False)).alias(flags[-1]))
+        parts.append(part.select(*(e.meta.output_name() for e in results), flags[-1]))
+    out = pl.concat(parts, how="horizontal")
+    overflowed = pl.any_horizontal(flags) if flags else pl.lit(False)
+    out = out.with_columns(overflowed.alias(OVERFLOW_COLUMN)).drop(flags)
     if full:
         out = _decode(out, compiled)
     out = _apply_exclusions(out, chosen)
