@@ -469,15 +469,35 @@ def _household_checks(df: pl.DataFrame, reverse: dict[str, str]
     names = [f for f in reverse if f.startswith("household.")]
     # Members agree when the least and the greatest value given are the same (empty cells
     # aside); the household's value is then that one (a conflict sets the household aside).
+    # A column the same on every member's row (or empty on all: the usual file) is that
+    # already: the windows, the dearest step of reading a chunk, are skipped.
+    varying = _varying_in_households(df, names)
     df = df.with_columns(
-        *((pl.col(n).min().over("__run") != pl.col(n).max().over("__run")).fill_null(False)
-          .alias(f"__bad.conflict.{n}") for n in names),
-        *(pl.col(n).max().over("__run").alias(n) for n in names))
+        *(_conflict(n, n in varying).alias(f"__bad.conflict.{n}") for n in names),
+        *(pl.col(n).max().over("__run").alias(n) for n in varying))
     for name in names:
         errors.append(_Check(f"__bad.conflict.{name}", reverse[name], "household_conflict",
                               "members of this household give different values for this "
                               "household fact"))
     return df, errors
+
+
+def _conflict(name: str, varying: bool) -> pl.Expr:
+    if not varying:
+        return pl.lit(False)
+    return (pl.col(name).min().over("__run") != pl.col(name).max().over("__run")).fill_null(False)
+
+
+def _varying_in_households(df: pl.DataFrame, names: list[str]) -> set[str]:
+    """The columns among ``names`` whose cell differs (an empty cell included) from the row
+    before's in the same household (``__run``)."""
+    if not names or df.height == 0:
+        return set()
+    run = pl.col("__run")
+    same = run == run.shift(1)
+    flags = df.select((same & pl.col(n).ne_missing(pl.col(n).shift(1))).any().alias(n)
+                      for n in names).row(0)
+    return {n for n, flag in zip(names, flags) if flag}
 
 
 def _set_aside(df: pl.DataFrame, errors: list[_Check], reverse: dict[str, str]
