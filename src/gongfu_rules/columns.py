@@ -256,6 +256,31 @@ def _read_distinct(df: pl.DataFrame, name: str, read: Callable[[str], object],
     return value, pl.col(name).is_not_null() & value.is_null()
 
 
+def _read_cells(df: pl.DataFrame, name: str, read: Callable[[str], object],
+                dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+    """A text column as it is in the file, read through ``read`` once per distinct cell
+    (trimmed as :func:`_text` trims it; an empty cell is no value), and where reading failed.
+    A column whose every cell reads as itself (canonical values) is used as it is."""
+    cells = df.get_column(name).drop_nulls().unique()
+    table: dict[str, object] = {}
+    failed = []
+    for cell, text in zip(cells.to_list(), cells.str.strip_chars().to_list()):
+        value = None
+        if text:
+            try:
+                value = read(text)
+            except (ValueError, PydanticCustomError):
+                pass
+            if value is None:
+                failed.append(cell)
+        table[cell] = value
+    if dtype == pl.String and all(value == cell for cell, value in table.items()):
+        value_expr = pl.col(name)
+    else:
+        value_expr = pl.col(name).replace_strict(table, default=None, return_dtype=dtype)
+    return value_expr, pl.col(name).is_in(failed) if failed else pl.lit(False)
+
+
 # A Parquet or JSON file may carry typed columns; those are used as they are, checked.
 _INTEGERS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 _TYPED: dict[str, tuple[type, ...]] = {
@@ -284,8 +309,8 @@ def _checked(col: Column, dtype: pl.DataType, given: pl.DataType) -> tuple[pl.Ex
 
 
 def _text(name: str) -> pl.Expr:
-    cell = pl.col(name).cast(pl.String).str.strip_chars()
-    return pl.when(cell == "").then(None).otherwise(cell)
+    """The cells as text without their surrounding spaces; an empty one is no value."""
+    return pl.col(name).cast(pl.String).str.strip_chars().replace("", None)
 
 
 def _first17(name: str) -> pl.Expr:
@@ -327,12 +352,19 @@ def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
         df = raw.with_row_index(ROW, offset=first_row).select(ROW, *mapping)
     df = df.rename(mapping)
     typed = {f for f in mapping.values() if _already_typed(_BY_NAME[f], df.schema[f])}
-    df = df.with_columns(_text(f).alias(f) for f in mapping.values() if f not in typed)
     readers = {f: r for f in mapping.values() if (r := _reader(_BY_NAME[f])) is not None}
+    # Text read value by value (enumerations, regions, yes/no ...) is trimmed per distinct
+    # cell, not per row.
+    cells = {f for f in readers if f not in typed and _BY_NAME[f].kind not in _FAST
+             and df.schema[f] == pl.String}
+    df = df.with_columns(_text(f).alias(f) for f in mapping.values()
+                         if f not in typed and f not in cells)
     exprs = []  # ids and ID numbers have no reader: kept as text, ID numbers checked below
     for field, (read, dtype, _, _) in readers.items():
         if field in typed:
             value, bad = _checked(_BY_NAME[field], dtype, df.schema[field])
+        elif field in cells:
+            value, bad = _read_cells(df, field, read, dtype)
         else:
             value, bad = _read_column(df, field, _BY_NAME[field].kind, read, dtype)
         exprs += [value.alias(field), bad.alias(f"__bad.{field}")]

@@ -1,0 +1,38 @@
+"""Text cells read once per distinct value (columns.typed_frame): trimmed, an empty cell no
+value, a Chinese spelling read as the canonical value, a bad one an error row."""
+
+import polars as pl
+
+from gongfu_rules.columns import map_headers, typed_frame
+
+
+def _typed(rows: dict[str, list]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    raw = pl.DataFrame(rows, schema={k: pl.String for k in rows})
+    return typed_frame(raw, map_headers(raw.columns)[0])
+
+
+def test_canonical_cells_are_kept_as_they_are():
+    typed, errors = _typed({"role": ["head", "child"], "hukou_region": ["530102", "5301"]})
+    assert errors.height == 0
+    assert typed.select("role", "hukou_region").rows() == [("head", "530102"), ("child", "5301")]
+
+
+def test_cells_are_trimmed_and_chinese_spellings_read_as_the_value():
+    typed, errors = _typed({"role": [" head", "配偶 "], "sex": ["男", " female "],
+                            "household.dibao": ["是 ", "否"]})
+    assert errors.height == 0
+    assert typed.select("role", "sex", "household.dibao").rows() == [
+        ("head", "male", True), ("spouse", "female", False)]
+
+
+def test_a_cell_of_spaces_is_no_value_not_an_error():
+    typed, errors = _typed({"role": ["  ", ""], "hukou_region": [" ", None]})
+    assert errors.height == 0
+    assert typed.select("role", "hukou_region").rows() == [(None, None), (None, None)]
+
+
+def test_a_cell_that_does_not_read_is_an_error_row_naming_its_column():
+    typed, errors = _typed({"role": ["head", " bogus "], "hukou_region": ["530102", "99"]})
+    assert typed.height == 1
+    assert errors.select("row", "column", "code").rows() == [
+        (2, "hukou_region", "region_unknown"), (2, "role", "value_invalid")]
