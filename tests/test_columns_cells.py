@@ -2,8 +2,11 @@
 value, a Chinese spelling read as the canonical value, a bad one an error row."""
 
 import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gongfu_rules.columns import map_headers, typed_frame
+from gongfu_rules.profile import id_number_check_character
 
 
 def _typed(rows: dict[str, list]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -36,3 +39,11 @@ def test_a_cell_that_does_not_read_is_an_error_row_naming_its_column():
     assert typed.height == 1
     assert errors.select("row", "column", "code").rows() == [
         (2, "hukou_region", "region_unknown"), (2, "role", "value_invalid")]
+
+
+@given(st.text("0123456789", min_size=17, max_size=17), st.sampled_from("0123456789X"))
+def test_an_id_numbers_check_character_is_checked_as_one_by_one(first17, check):
+    number = first17 + check
+    _, errors = _typed({"id_number": [number]})
+    wrong = check != id_number_check_character(first17)
+    assert ("id_number_check_digit" in errors.get_column("code").to_list()) == wrong
