@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import queue
 import signal
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -481,6 +483,19 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
     chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only),
                      keep, sheet, bool(ragged))
+
+    def written(wide: pl.DataFrame, typed: pl.DataFrame, bad: pl.DataFrame,
+                kept_rows: pl.DataFrame) -> None:
+        """A chunk's results added to the summary and written (on the writing thread)."""
+        summary.add(wide, typed)
+        result = to_long(wide, std) if layout == "long" else wide
+        if zh:
+            result = long_zh(result, std) if layout == "long" else \
+                wide_zh(result, std, full=shown == "full")
+        writer.write(_with_kept(result, kept_rows, FIELD_ZH[ROW] if zh else ROW))
+        if bad.height:
+            errors.write(errors_zh(bad) if zh else bad)
+    behind = _Behind()
     try:
         with _terminate_as_interrupt() as interrupted:
             mapping: dict[str, str] | None = None
@@ -504,21 +519,14 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                     typed = typed.filter(pl.col(ROW).is_in(wide.get_column(ROW).implode()))
                     bad = pl.concat([bad, overflowed]).sort(ROW, "column", maintain_order=True)
                 wide = money_columns(wide)
-                summary.add(wide, typed)
-                result = to_long(wide, std) if layout == "long" else wide
-                if zh:
-                    result = long_zh(result, std) if layout == "long" else \
-                        wide_zh(result, std, full=shown == "full")
-                result = _with_kept(result, _kept(chunk, kept), FIELD_ZH[ROW] if zh else ROW)
                 interrupted()  # a signal taken inside a cell reader: nothing of it is written
-                writer.write(result)
-                if bad.height:
-                    errors.write(errors_zh(bad) if zh else bad)
+                behind.submit(partial(written, wide, typed, bad, _kept(chunk, kept)))
                 report.rows += chunk.height
                 report.evaluated += wide.height
                 report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
                 if bar is not None:
                     bar.update(chunk.height)
+            behind.wait()
             if bar is not None:  # an Excel workbook is zipped up now: it can take a while
                 bar.set_description("writing")
             table = summary.table(zh, period is not None)
@@ -532,6 +540,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 _commit_set((writer, errors, summed))
     except BaseException:
         with _signals_held():
+            behind.stop()  # nothing is written once the outputs are removed
             chunks.close()
             # Once the marker is made the .partial files are complete: kept for the next run.
             if not _marker((writer, errors, summed)).exists():
@@ -539,10 +548,64 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                     w.abort()
         raise
     finally:
+        behind.stop()
         chunks.close()
         if bar is not None:
             bar.close()
     return report
+
+
+class _Behind:
+    """One background thread that adds up and writes each chunk's results, in order, while
+    the main thread reads and evaluates the next chunk: both are mostly Polars and PyArrow
+    work, which runs without the GIL, so on two cores they overlap. At most one chunk waits
+    for it (:meth:`submit` blocks), so memory stays within two chunks of the reader. A failure
+    there (a full disk) is raised on the main thread, as it was raised, at the next
+    :meth:`submit` or at :meth:`wait`; signals stay the main thread's. :meth:`stop` drops
+    what waits and returns when nothing runs, so the outputs can then be removed."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="gongfu-batch-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None and not self._stopping:
+                    job()
+            except BaseException as e:  # noqa: BLE001 - raised on the main thread
+                self._error = e
+            finally:
+                self._jobs.task_done()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._raise()
+        self._jobs.put(job)
+
+    def wait(self) -> None:
+        """Returns when every submitted job has run; raises the failure of one."""
+        self._jobs.join()
+        self._raise()
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        self._stopping = True
+        self._jobs.put(None)  # the jobs before it are skipped
+        self._thread.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            self._stopping = True  # nothing more is written after a failure
+            raise error
 
 
 def _marker(writers: tuple[_Writer, ...]) -> Path:
