@@ -47,3 +47,26 @@ def test_an_id_numbers_check_character_is_checked_as_one_by_one(first17, check):
     _, errors = _typed({"id_number": [number]})
     wrong = check != id_number_check_character(first17)
     assert ("id_number_check_digit" in errors.get_column("code").to_list()) == wrong
+
+
+def _incomes(values: list[float | None], dtype: pl.DataType) -> tuple[list, list]:
+    column = pl.Series("household.per_capita_monthly_income", values, dtype=pl.Float64)
+    raw = pl.DataFrame([column.cast(dtype)])
+    typed, errors = typed_frame(raw, map_headers(raw.columns)[0])
+    return (typed.select("row", "household.per_capita_monthly_income").rows(),
+            errors.select("row", "code").rows())
+
+
+_HALF_FEN = st.builds(lambda fen, tail: fen / 100 + tail, st.integers(0, 10**13),
+                      st.sampled_from([0.005, 0.00499999, 0.0050001, 0.004, 0.006, 0.0]))
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(), st.floats(0, 2e9), _HALF_FEN), max_size=30))
+def test_a_money_column_of_floats_reads_as_its_text_does(values):
+    assert _incomes(values, pl.Float64) == _incomes(values, pl.String)
+
+
+def test_a_float_income_at_half_a_fen_rounds_up_as_written():
+    rows, errors = _incomes([1.005, 0.125, 743.9999995, 2.675], pl.Float64)
+    assert errors == []
+    assert [fen for _, fen in rows] == [101, 13, 74400, 268]

@@ -281,6 +281,32 @@ def _read_cells(df: pl.DataFrame, name: str, read: Callable[[str], object],
     return value_expr, pl.col(name).is_in(failed) if failed else pl.lit(False)
 
 
+def _read_money_floats(df: pl.DataFrame, name: str, read: Callable[[str], object],
+                       dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+    """A money column of floats (a Parquet or JSON file's) read as its text is read (the
+    float's shortest decimal, 四舍五入 to the fen), and where reading failed.
+
+    Below 10^9 元 that decimal times 100 and the float x·100 differ by less than 10^-4 fen
+    (2^-52 relative, twice), so where x·100 is more than 0.03 from half a fen both round to
+    the same whole fen: x·100 rounded is used. The other cells (near half a fen, negative,
+    large, not a number) go through their text, once per distinct value, as before."""
+    x = pl.col(name).cast(pl.Float64)
+    scaled = x * 100
+    plain = (x >= 0) & (x < 1e9) & ((scaled - scaled.floor() - 0.5).abs() > 0.03)
+    rest = df.filter(pl.col(name).is_not_null() & ~plain.fill_null(False)) \
+        .select(pl.col(name).unique().alias("__float")) \
+        .with_columns(_text("__float").alias(name))
+    value = pl.when(plain).then(scaled.round(0).cast(pl.Int64))
+    if rest.height:
+        text_value, _ = _read_column(rest, name, "money", read, dtype)
+        table = dict(zip(rest.get_column("__float").to_list(),
+                         rest.select(text_value).to_series().to_list()))
+        value = value.otherwise(pl.col(name).replace_strict(table, default=None,
+                                                             return_dtype=dtype))
+    value = value.cast(dtype)
+    return value, pl.col(name).is_not_null() & value.is_null()
+
+
 # A Parquet or JSON file may carry typed columns; those are used as they are, checked.
 _INTEGERS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 _TYPED: dict[str, tuple[type, ...]] = {
@@ -363,14 +389,18 @@ def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
     # cell, not per row.
     cells = {f for f in readers if f not in typed and _BY_NAME[f].kind not in _FAST
              and df.schema[f] == pl.String}
+    floats = {f for f in readers if f not in typed and _BY_NAME[f].kind == "money"
+              and df.schema[f] in (pl.Float32, pl.Float64)}
     df = df.with_columns(_text(f).alias(f) for f in mapping.values()
-                         if f not in typed and f not in cells)
+                         if f not in typed and f not in cells and f not in floats)
     exprs = []  # ids and ID numbers have no reader: kept as text, ID numbers checked below
     for field, (read, dtype, _, _) in readers.items():
         if field in typed:
             value, bad = _checked(_BY_NAME[field], dtype, df.schema[field])
         elif field in cells:
             value, bad = _read_cells(df, field, read, dtype)
+        elif field in floats:
+            value, bad = _read_money_floats(df, field, read, dtype)
         else:
             value, bad = _read_column(df, field, _BY_NAME[field].kind, read, dtype)
         exprs += [value.alias(field), bad.alias(f"__bad.{field}")]
