@@ -1,11 +1,12 @@
-"""The writing thread of a batch run (batch._Behind): chunks written in order, a failure
-raised on the main thread as it was, nothing written after a stop."""
+"""The reading and writing threads of a batch run (batch._Ahead, batch._Behind): chunks in
+order, a failure raised on the main thread as it was, nothing read or written after a stop."""
 
 import threading
+import time
 
 import pytest
 
-from gongfu_rules.batch import _Behind
+from gongfu_rules.batch import _Ahead, _Behind
 
 
 def test_jobs_run_in_the_order_they_were_given_and_wait_returns_when_all_have():
@@ -64,3 +65,51 @@ def test_stop_returns_once_the_running_job_ends_and_drops_the_waiting_one():
     behind.stop()
     assert done == ["slow"]
     assert not behind._thread.is_alive()
+
+
+# --- the reading thread (batch._Ahead) ---------------------------------------------------------
+def test_items_come_in_order_and_the_reader_runs_at_most_two_ahead():
+    produced: list[int] = []
+
+    def items():
+        for i in range(10):
+            produced.append(i)
+            yield i
+    ahead = _Ahead(items())
+    taken = []
+    for item in ahead:
+        taken.append(item)
+        time.sleep(0.01)  # a slow evaluator: the reader waits for it
+        assert len(produced) <= len(taken) + 2
+    assert taken == list(range(10))
+    ahead.close()
+
+
+def test_a_failure_while_reading_is_raised_where_its_item_would_have_been_taken():
+    failure = ValueError("unreadable")
+
+    def items():
+        yield 1
+        raise failure
+    ahead = _Ahead(items())
+    assert next(ahead) == 1
+    with pytest.raises(ValueError) as raised:
+        next(ahead)
+    assert raised.value is failure
+    with pytest.raises(ValueError):  # and again, not a silent end
+        next(ahead)
+    ahead.close()
+
+
+def test_close_ends_the_reading_thread_without_reading_the_rest():
+    produced: list[int] = []
+
+    def items():
+        for i in range(1000):
+            produced.append(i)
+            yield i
+    ahead = _Ahead(items())
+    next(ahead)
+    ahead.close()
+    assert not ahead._thread.is_alive()
+    assert len(produced) <= 3

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import polars as pl
 
@@ -81,6 +81,7 @@ FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jso
            ".ndjson": "jsonl"}
 DEFAULT_CHUNK = 50_000  # about 0.5 GB of working memory with the bundled standards
 NUMBER_OUT = pl.Decimal(38, 2)
+T = TypeVar("T")
 
 
 @dataclass
@@ -487,6 +488,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     def written(wide: pl.DataFrame, typed: pl.DataFrame, bad: pl.DataFrame,
                 kept_rows: pl.DataFrame) -> None:
         """A chunk's results added to the summary and written (on the writing thread)."""
+        wide = money_columns(wide)
         summary.add(wide, typed)
         result = to_long(wide, std) if layout == "long" else wide
         if zh:
@@ -495,30 +497,38 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
         writer.write(_with_kept(result, kept_rows, FIELD_ZH[ROW] if zh else ROW))
         if bad.height:
             errors.write(errors_zh(bad) if zh else bad)
+    def prepared() -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
+                                     dict[str, str], list[str]]]:
+        """Each chunk with its typed rows, error rows, header map and kept headers (on the
+        reading thread)."""
+        mapping: dict[str, str] | None = None
+        kept: list[str] = []
+        rows = 0
+        for chunk in chunks:
+            if mapping is None:
+                mapping, _ = map_headers(chunk.columns, ignore_extra_columns, keep)
+                kept = kept_headers(chunk.columns, keep)
+            _check_cell_types(chunk, mapping)
+            typed, bad = typed_frame(chunk, mapping, first_row=rows + 1, last_day=last_day)
+            rows += chunk.height
+            typed, too_large = _too_large(typed, mapping)
+            if too_large.height:
+                bad = pl.concat([bad, too_large]).sort(ROW, "column", maintain_order=True)
+            if ragged:
+                typed, bad = set_aside(typed, bad, ragged, width,
+                                       chunk.get_column(SOURCE_ROW), _household_header(mapping))
+            yield chunk, typed, bad, mapping, kept
     behind = _Behind()
+    ahead = _Ahead(prepared())
     try:
         with _terminate_as_interrupt() as interrupted:
-            mapping: dict[str, str] | None = None
-            for chunk in chunks:
-                if mapping is None:
-                    mapping, _ = map_headers(chunk.columns, ignore_extra_columns, keep)
-                    kept = kept_headers(chunk.columns, keep)
-                _check_cell_types(chunk, mapping)
-                typed, bad = typed_frame(chunk, mapping,
-                                         first_row=report.rows + 1, last_day=last_day)
-                typed, too_large = _too_large(typed, mapping)
-                if too_large.height:
-                    bad = pl.concat([bad, too_large]).sort(ROW, "column", maintain_order=True)
-                if ragged:
-                    typed, bad = set_aside(typed, bad, ragged, width,
-                                           chunk.get_column(SOURCE_ROW), _household_header(mapping))
+            for chunk, typed, bad, mapping, kept in ahead:
                 wide = _evaluate(typed, months, std, period is not None, only, detail)
                 wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
                 wide, overflowed = _overflowed(wide, mapping)
                 if overflowed.height:
                     typed = typed.filter(pl.col(ROW).is_in(wide.get_column(ROW).implode()))
                     bad = pl.concat([bad, overflowed]).sort(ROW, "column", maintain_order=True)
-                wide = money_columns(wide)
                 interrupted()  # a signal taken inside a cell reader: nothing of it is written
                 behind.submit(partial(written, wide, typed, bad, _kept(chunk, kept)))
                 report.rows += chunk.height
@@ -541,6 +551,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     except BaseException:
         with _signals_held():
             behind.stop()  # nothing is written once the outputs are removed
+            ahead.close()
             chunks.close()
             # Once the marker is made the .partial files are complete: kept for the next run.
             if not _marker((writer, errors, summed)).exists():
@@ -549,10 +560,61 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
         raise
     finally:
         behind.stop()
+        ahead.close()
         chunks.close()
         if bar is not None:
             bar.close()
     return report
+
+
+class _Ahead(Generic[T]):
+    """Runs an iterator on a background thread, at most one item ahead of the one taken (so
+    the file is read and its cells checked while the main thread evaluates the chunk before,
+    and memory stays within two chunks). Its failure is raised, as it was, where its item
+    would have been taken. :meth:`close` returns once the thread has ended; the iterator is
+    then the caller's to close."""
+
+    def __init__(self, items: Iterator[T]) -> None:
+        self._items = items
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gongfu-batch-reader",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for item in self._items:
+                if not self._put(("item", item)):
+                    return
+            self._put(("end", None))
+        except BaseException as e:  # noqa: BLE001 - raised on the main thread
+            self._put(("error", e))
+
+    def _put(self, message: tuple[str, Any]) -> bool:
+        while not self._closing.is_set():
+            try:
+                self._queue.put(message, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> _Ahead[T]:
+        return self
+
+    def __next__(self) -> T:
+        kind, value = self._queue.get()
+        if kind == "item":
+            return value
+        self._queue.put((kind, value))  # the end, or the failure, again for a later call
+        if kind == "end":
+            raise StopIteration
+        raise value
+
+    def close(self) -> None:
+        self._closing.set()
+        self._thread.join()
 
 
 class _Behind:
