@@ -400,11 +400,8 @@ class _Writer:
                 import pyarrow.parquet as pq
                 # Statistics only for the key columns: for hundreds of result columns they
                 # cost a third of the writing time and serve no reader of a results file.
-                # Values are encoded 64k at a time, not 1k: a quarter less time for a wide
-                # frame (a page still closes near its 1 MiB).
                 keys = [c for c in (ROW, HOUSEHOLD, PERSON, "standard") if c in frame.columns]
-                self._parquet = pq.ParquetWriter(self.tmp, table.schema, write_statistics=keys,
-                                                 write_batch_size=1 << 16)
+                self._parquet = pq.ParquetWriter(self.tmp, table.schema, write_statistics=keys)
             self._parquet.write_table(table)
         else:
             self._sheets().write(frame)
