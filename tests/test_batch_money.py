@@ -4,7 +4,7 @@ half away from zero to the fen (table.money_columns)."""
 from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gongfu_rules.compile.vector import LIMIT
@@ -24,6 +24,7 @@ def _amounts(values: list[int | None]) -> pl.DataFrame:
                         schema={"s.amount": pl.Int64, "s.annual_amount": pl.Int64})
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.none(), st.integers(-HELD, HELD)), max_size=40))
 def test_amounts_are_the_millionths_rounded_half_away_from_zero_to_the_fen(values):
     out = money_columns(_amounts(values))

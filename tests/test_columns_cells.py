@@ -2,11 +2,11 @@
 value, a Chinese spelling read as the canonical value, a bad one an error row."""
 
 import polars as pl
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gongfu_rules.columns import map_headers, typed_frame
-from gongfu_rules.profile import id_number_check_character
+from gongfu_rules.profile import _ID_CHECK, _ID_WEIGHTS, id_number_check_character
 
 
 def _typed(rows: dict[str, list]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -41,6 +41,7 @@ def test_a_cell_that_does_not_read_is_an_error_row_naming_its_column():
         (2, "hukou_region", "region_unknown"), (2, "role", "value_invalid")]
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text("0123456789", min_size=17, max_size=17), st.sampled_from("0123456789X"))
 def test_an_id_numbers_check_character_is_checked_as_one_by_one(first17, check):
     number = first17 + check
@@ -61,6 +62,7 @@ _HALF_FEN = st.builds(lambda fen, tail: fen / 100 + tail, st.integers(0, 10**13)
                       st.sampled_from([0.005, 0.00499999, 0.0050001, 0.004, 0.006, 0.0]))
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.none(), st.floats(), st.floats(0, 2e9), _HALF_FEN), max_size=30))
 def test_a_money_column_of_floats_reads_as_its_text_does(values):
     assert _incomes(values, pl.Float64) == _incomes(values, pl.String)
@@ -70,3 +72,13 @@ def test_a_float_income_at_half_a_fen_rounds_up_as_written():
     rows, errors = _incomes([1.005, 0.125, 743.9999995, 2.675], pl.Float64)
     assert errors == []
     assert [fen for _, fen in rows] == [101, 13, 74400, 268]
+
+
+def test_the_check_digit_weights_are_powers_of_two_modulo_eleven():
+    # what lets typed_frame read the 17 digits as one base-13 number (13 ≡ 2 mod 11)
+    assert all(w == pow(2, 17 - i, 11) for i, w in enumerate(_ID_WEIGHTS))
+    assert int("9" * 17, 13) < 2**63
+
+
+def test_each_check_character_completes_its_sum_to_one_modulo_eleven():
+    assert all((i + (10 if c == "X" else int(c))) % 11 == 1 for i, c in enumerate(_ID_CHECK))

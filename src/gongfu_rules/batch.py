@@ -494,6 +494,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
         writer.write(_with_kept(result, kept_rows, FIELD_ZH[ROW] if zh else ROW))
         if bad.height:
             errors.write(errors_zh(bad) if zh else bad)
+
     def prepared() -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
                                      dict[str, str], list[str]]]:
         """Each chunk with its typed rows, error rows, header map and kept headers (on the
@@ -515,6 +516,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 typed, bad = set_aside(typed, bad, ragged, width,
                                        chunk.get_column(SOURCE_ROW), _household_header(mapping))
             yield chunk, typed, bad, mapping, kept
+
     behind = _Behind()
     ahead = _Ahead(prepared())
     try:

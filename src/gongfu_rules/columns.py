@@ -345,19 +345,16 @@ def _first17(name: str) -> pl.Expr:
     return pl.col(name).str.slice(0, 17).cast(pl.Int64, strict=False)
 
 
-# The check digit's weights are 2^17 ... 2^1 modulo 11 (ISO 7064 MOD 11-2), and 13 ≡ 2
-# (mod 11): the 17 digits read as one base-13 number N (below 13^17 < 2^63) give the weighted
-# sum modulo 11 as 2N, in one parse instead of 17 digit extractions. The check character is
-# _ID_CHECK[sum % 11]: its value (X = 10) is the one that makes sum + value ≡ 1 (mod 11).
-assert all(w == pow(2, 17 - i, 11) for i, w in enumerate(_ID_WEIGHTS))
-assert all((i + (10 if c == "X" else int(c))) % 11 == 1 for i, c in enumerate(_ID_CHECK))
-
-
 def _id_checks(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     """``(bad shape, bad check digit, birth date, sex)`` from an ID number column."""
     number = pl.col(name)
     shaped = number.str.contains(f"^{_ID_SHAPE.pattern}$")
     first17 = pl.col("__id17")
+    # The check digit's weights are 2^17 ... 2^1 modulo 11 (ISO 7064 MOD 11-2), and 13 ≡ 2
+    # (mod 11): the 17 digits read as one base-13 number N (below 13^17 < 2^63) give the
+    # weighted sum modulo 11 as 2N, in one parse instead of 17 digit extractions. The check
+    # character is _ID_CHECK[sum % 11]: its value (X = 10) makes sum + value ≡ 1 (mod 11).
+    # (tests/test_columns_cells.py checks both facts.)
     total = number.str.slice(0, 17).str.to_integer(base=13, strict=False) % 11 * 2
     value = number.str.slice(17, 1).cast(pl.Int64, strict=False).fill_null(10)  # X: 10
     born = number.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)

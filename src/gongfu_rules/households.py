@@ -75,8 +75,8 @@ def _runs(chunk: pl.DataFrame, column: str) -> pl.DataFrame:
     key = household_key(column)
     rows = chunk.select(key.alias(_KEY), pl.col(SOURCE_ROW))
     starts = rows.filter(pl.col(_KEY).ne_missing(pl.col(_KEY).shift(1)))
-    end = pl.col(SOURCE_ROW).shift(-1, fill_value=rows.get_column(SOURCE_ROW).last() + 1 if
-                                   rows.height else 0)
+    after = rows.get_column(SOURCE_ROW).last() + 1 if rows.height else 0  # the chunk's end
+    end = pl.col(SOURCE_ROW).shift(-1, fill_value=after)  # where the next run starts
     return starts.select(_KEY, pl.col(SOURCE_ROW).alias("first"), (end - 1).alias("last"),
                          (end - pl.col(SOURCE_ROW)).alias("n")).drop_nulls(_KEY)
 
