@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import queue
 import signal
 import sys
 import tempfile
@@ -29,9 +30,10 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import polars as pl
 
@@ -79,6 +81,7 @@ FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jso
            ".ndjson": "jsonl"}
 DEFAULT_CHUNK = 50_000  # about 0.5 GB of working memory with the bundled standards
 NUMBER_OUT = pl.Decimal(38, 2)
+T = TypeVar("T")
 
 
 @dataclass
@@ -478,44 +481,61 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
     chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only),
                      keep, sheet, bool(ragged))
+
+    def written(wide: pl.DataFrame, typed: pl.DataFrame, bad: pl.DataFrame,
+                kept_rows: pl.DataFrame) -> None:
+        """A chunk's results added to the summary and written (on the writing thread)."""
+        wide = money_columns(wide)
+        summary.add(wide, typed)
+        result = to_long(wide, std) if layout == "long" else wide
+        if zh:
+            result = long_zh(result, std) if layout == "long" else \
+                wide_zh(result, std, full=shown == "full")
+        writer.write(_with_kept(result, kept_rows, FIELD_ZH[ROW] if zh else ROW))
+        if bad.height:
+            errors.write(errors_zh(bad) if zh else bad)
+
+    def prepared() -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
+                                     dict[str, str], list[str]]]:
+        """Each chunk with its typed rows, error rows, header map and kept headers (on the
+        reading thread)."""
+        mapping: dict[str, str] | None = None
+        kept: list[str] = []
+        rows = 0
+        for chunk in chunks:
+            if mapping is None:
+                mapping, _ = map_headers(chunk.columns, ignore_extra_columns, keep)
+                kept = kept_headers(chunk.columns, keep)
+            _check_cell_types(chunk, mapping)
+            typed, bad = typed_frame(chunk, mapping, first_row=rows + 1, last_day=last_day)
+            rows += chunk.height
+            typed, too_large = _too_large(typed, mapping)
+            if too_large.height:
+                bad = pl.concat([bad, too_large]).sort(ROW, "column", maintain_order=True)
+            if ragged:
+                typed, bad = set_aside(typed, bad, ragged, width,
+                                       chunk.get_column(SOURCE_ROW), _household_header(mapping))
+            yield chunk, typed, bad, mapping, kept
+
+    behind = _Behind()
+    ahead = _Ahead(prepared())
     try:
         with _terminate_as_interrupt() as interrupted:
-            mapping: dict[str, str] | None = None
-            for chunk in chunks:
-                if mapping is None:
-                    mapping, _ = map_headers(chunk.columns, ignore_extra_columns, keep)
-                    kept = kept_headers(chunk.columns, keep)
-                _check_cell_types(chunk, mapping)
-                typed, bad = typed_frame(chunk, mapping,
-                                         first_row=report.rows + 1, last_day=last_day)
-                typed, too_large = _too_large(typed, mapping)
-                if too_large.height:
-                    bad = pl.concat([bad, too_large]).sort(ROW, "column", maintain_order=True)
-                if ragged:
-                    typed, bad = set_aside(typed, bad, ragged, width,
-                                           chunk.get_column(SOURCE_ROW), _household_header(mapping))
+            for chunk, typed, bad, mapping, kept in ahead:
                 wide = _evaluate(typed, months, std, period is not None, only, detail)
                 wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
                 wide, overflowed = _overflowed(wide, mapping)
                 if overflowed.height:
                     typed = typed.filter(pl.col(ROW).is_in(wide.get_column(ROW).implode()))
                     bad = pl.concat([bad, overflowed]).sort(ROW, "column", maintain_order=True)
-                wide = money_columns(wide)
-                summary.add(wide, typed)
-                result = to_long(wide, std) if layout == "long" else wide
-                if zh:
-                    result = long_zh(result, std) if layout == "long" else \
-                        wide_zh(result, std, full=shown == "full")
-                result = _with_kept(result, _kept(chunk, kept), FIELD_ZH[ROW] if zh else ROW)
                 interrupted()  # a signal taken inside a cell reader: nothing of it is written
-                writer.write(result)
-                if bad.height:
-                    errors.write(errors_zh(bad) if zh else bad)
+                behind.submit(partial(written, wide, typed, bad, _kept(chunk, kept)))
                 report.rows += chunk.height
                 report.evaluated += wide.height
                 report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
                 if bar is not None:
                     bar.update(chunk.height)
+            behind.wait()
             if bar is not None:  # an Excel workbook is zipped up now: it can take a while
                 bar.set_description("writing")
             table = summary.table(zh, period is not None)
@@ -529,6 +549,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 _commit_set((writer, errors, summed))
     except BaseException:
         with _signals_held():
+            behind.stop()  # nothing is written once the outputs are removed
+            ahead.close()
             chunks.close()
             # Once the marker is made the .partial files are complete: kept for the next run.
             if not _marker((writer, errors, summed)).exists():
@@ -536,10 +558,115 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                     w.abort()
         raise
     finally:
+        behind.stop()
+        ahead.close()
         chunks.close()
         if bar is not None:
             bar.close()
     return report
+
+
+class _Ahead(Generic[T]):
+    """Runs an iterator on a background thread, at most one item ahead of the one taken (so
+    the file is read and its cells checked while the main thread evaluates the chunk before,
+    and memory stays within two chunks). Its failure is raised, as it was, where its item
+    would have been taken. :meth:`close` returns once the thread has ended; the iterator is
+    then the caller's to close."""
+
+    def __init__(self, items: Iterator[T]) -> None:
+        self._items = items
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gongfu-batch-reader",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for item in self._items:
+                if not self._put(("item", item)):
+                    return
+            self._put(("end", None))
+        except BaseException as e:  # noqa: BLE001 - raised on the main thread
+            self._put(("error", e))
+
+    def _put(self, message: tuple[str, Any]) -> bool:
+        while not self._closing.is_set():
+            try:
+                self._queue.put(message, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> _Ahead[T]:
+        return self
+
+    def __next__(self) -> T:
+        kind, value = self._queue.get()
+        if kind == "item":
+            return value
+        self._queue.put((kind, value))  # the end, or the failure, again for a later call
+        if kind == "end":
+            raise StopIteration
+        raise value
+
+    def close(self) -> None:
+        self._closing.set()
+        self._thread.join()
+
+
+class _Behind:
+    """One background thread that adds up and writes each chunk's results, in order, while
+    the main thread reads and evaluates the next chunk: both are mostly Polars and PyArrow
+    work, which runs without the GIL, so on two cores they overlap. At most one chunk waits
+    for it (:meth:`submit` blocks), so memory stays within two chunks of the reader. A failure
+    there (a full disk) is raised on the main thread, as it was raised, at the next
+    :meth:`submit` or at :meth:`wait`; signals stay the main thread's. :meth:`stop` drops
+    what waits and returns when nothing runs, so the outputs can then be removed."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="gongfu-batch-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None and not self._stopping:
+                    job()
+            except BaseException as e:  # noqa: BLE001 - raised on the main thread
+                self._error = e
+            finally:
+                self._jobs.task_done()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._raise()
+        self._jobs.put(job)
+
+    def wait(self) -> None:
+        """Returns when every submitted job has run; raises the failure of one."""
+        self._jobs.join()
+        self._raise()
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        self._stopping = True
+        self._jobs.put(None)  # the jobs before it are skipped
+        self._thread.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            self._stopping = True  # nothing more is written after a failure
+            raise error
 
 
 def _marker(writers: tuple[_Writer, ...]) -> Path:
@@ -892,9 +1019,13 @@ class _Summary:
                 continue
             # One group-by per region basis, every standard's measures side by side; the
             # chunks' sums are added up as numbers, a few chunks at a time (memory stays flat).
+            # Only what varies by row is aggregated; a measure that follows from the others
+            # (or is a constant: no amount column) is computed on the few summed rows.
             parts = self.parts.setdefault(basis, [])
-            parts.append(frame.group_by(region := f"__region.{basis}").agg(
-                e for s in chosen for e in self._measures(s, wide)))
+            measures = [self._measures(s, wide) for s in chosen]
+            summed = frame.group_by(region := f"__region.{basis}").agg(
+                e for summed, _ in measures for e in summed)
+            parts.append(summed.select(region, *(e for _, derived in measures for e in derived)))
             if len(parts) > 16:
                 self.parts[basis] = [self._sum(parts, region)]
 
@@ -917,26 +1048,45 @@ class _Summary:
                 .unnest("key").select("standard", "region", "measure", "value"))
         return pl.concat(longs)
 
-    def _measures(self, s: Any, wide: pl.DataFrame) -> list[pl.Expr]:
+    def _measures(self, s: Any, wide: pl.DataFrame) -> tuple[list[pl.Expr], list[pl.Expr]]:
+        """``(aggregations, measures)``: what a group-by adds up per region, and every measure
+        of :data:`_MEASURES` from those sums (in that order)."""
         status = pl.col(f"{s.id}.status")
         over_period = f"{s.id}.total" in wide.columns
 
-        def money(name: str) -> pl.Expr:  # a narrow frame has no amount where there is none
-            return pl.col(name) if name in wide.columns else pl.lit(None, dtype=NUMBER_OUT)
-        amount = money(f"{s.id}.total" if over_period else f"{s.id}.amount")
-        annual = pl.lit(None, dtype=NUMBER_OUT) if over_period else money(f"{s.id}.annual_amount")
-        months = pl.col(f"{s.id}.months_eligible") if over_period else pl.lit(None, pl.Int64)
-        values = {
-            "months_eligible": months.sum(),
-            "eligible": (status == "eligible").sum(),
-            "undetermined": (status == "undetermined").sum(),
-            "not_eligible": (status == "not_eligible").sum(),
-            "not_in_force": (status == "not_in_force").sum(),
-            "amount_total": amount.sum(), "annual_total": annual.sum(),
-            "eligible_amount_unknown": ((status == "eligible") & amount.is_null()).sum(),
-            "eligible_amount_known": ((status == "eligible") & amount.is_not_null()).sum(),
-        }
-        return [values[m].alias(f"{s.id}|{m}") for m in self._MEASURES]
+        def key(measure: str) -> str:
+            return f"{s.id}|{measure}"
+        amount = f"{s.id}.total" if over_period else f"{s.id}.amount"
+        annual = None if over_period else f"{s.id}.annual_amount"
+        summed = [(status == m).sum().alias(key(m)) for m in
+                  ("eligible", "undetermined", "not_eligible", "not_in_force")]
+        # A sum of nothing is 0: a narrow frame has no amount where there is none (the table
+        # makes the total empty where persons are eligible and no amount is known).
+        nothing = pl.lit(0, dtype=NUMBER_OUT)
+        derived = [pl.col(key(m)) for m in ("eligible", "undetermined", "not_eligible",
+                                            "not_in_force")]
+        if amount in wide.columns:
+            summed += [pl.col(amount).sum().alias(key("amount_total")),
+                       ((status == "eligible") & pl.col(amount).is_not_null()).sum()
+                       .alias(key("eligible_amount_known"))]
+            derived.append(pl.col(key("amount_total")))
+            known = pl.col(key("eligible_amount_known"))
+        else:
+            derived.append(nothing.alias(key("amount_total")))
+            known = pl.lit(0, dtype=pl.UInt32).alias(key("eligible_amount_known"))
+        if annual in wide.columns:
+            summed.append(pl.col(annual).sum().alias(key("annual_total")))
+            derived.append(pl.col(key("annual_total")))
+        else:
+            derived.append(nothing.alias(key("annual_total")))
+        if over_period:
+            summed.append(pl.col(f"{s.id}.months_eligible").sum().alias(key("months_eligible")))
+            derived.append(pl.col(key("months_eligible")))
+        else:
+            derived.append(pl.lit(0, dtype=pl.Int64).alias(key("months_eligible")))
+        derived += [(pl.col(key("eligible")) - known).alias(key("eligible_amount_unknown")),
+                    known]
+        return summed, derived
 
     def _folded(self) -> pl.DataFrame:
         """One row per standard and region, a column per measure."""

@@ -256,6 +256,57 @@ def _read_distinct(df: pl.DataFrame, name: str, read: Callable[[str], object],
     return value, pl.col(name).is_not_null() & value.is_null()
 
 
+def _read_cells(df: pl.DataFrame, name: str, read: Callable[[str], object],
+                dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+    """A text column as it is in the file, read through ``read`` once per distinct cell
+    (trimmed as :func:`_text` trims it; an empty cell is no value), and where reading failed.
+    A column whose every cell reads as itself (canonical values) is used as it is."""
+    cells = df.get_column(name).drop_nulls().unique()
+    table: dict[str, object] = {}
+    failed = []
+    for cell, text in zip(cells.to_list(), cells.str.strip_chars().to_list()):
+        value = None
+        if text:
+            try:
+                value = read(text)
+            except (ValueError, PydanticCustomError):
+                pass
+            if value is None:
+                failed.append(cell)
+        table[cell] = value
+    if dtype == pl.String and all(value == cell for cell, value in table.items()):
+        value_expr = pl.col(name)
+    else:
+        value_expr = pl.col(name).replace_strict(table, default=None, return_dtype=dtype)
+    return value_expr, pl.col(name).is_in(failed) if failed else pl.lit(False)
+
+
+def _read_money_floats(df: pl.DataFrame, name: str, read: Callable[[str], object],
+                       dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+    """A money column of floats (a Parquet or JSON file's) read as its text is read (the
+    float's shortest decimal, 四舍五入 to the fen), and where reading failed.
+
+    Below 10^9 元 that decimal times 100 and the float x·100 differ by less than 10^-4 fen
+    (2^-52 relative, twice), so where x·100 is more than 0.03 from half a fen both round to
+    the same whole fen: x·100 rounded is used. The other cells (near half a fen, negative,
+    large, not a number) go through their text, once per distinct value, as before."""
+    x = pl.col(name).cast(pl.Float64)
+    scaled = x * 100
+    plain = (x >= 0) & (x < 1e9) & ((scaled - scaled.floor() - 0.5).abs() > 0.03)
+    rest = df.filter(pl.col(name).is_not_null() & ~plain.fill_null(False)) \
+        .select(pl.col(name).unique().alias("__float")) \
+        .with_columns(_text("__float").alias(name))
+    value = pl.when(plain).then(scaled.round(0).cast(pl.Int64))
+    if rest.height:
+        text_value, _ = _read_column(rest, name, "money", read, dtype)
+        table = dict(zip(rest.get_column("__float").to_list(),
+                         rest.select(text_value).to_series().to_list()))
+        value = value.otherwise(pl.col(name).replace_strict(table, default=None,
+                                                             return_dtype=dtype))
+    value = value.cast(dtype)
+    return value, pl.col(name).is_not_null() & value.is_null()
+
+
 # A Parquet or JSON file may carry typed columns; those are used as they are, checked.
 _INTEGERS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 _TYPED: dict[str, tuple[type, ...]] = {
@@ -284,13 +335,13 @@ def _checked(col: Column, dtype: pl.DataType, given: pl.DataType) -> tuple[pl.Ex
 
 
 def _text(name: str) -> pl.Expr:
-    cell = pl.col(name).cast(pl.String).str.strip_chars()
-    return pl.when(cell == "").then(None).otherwise(cell)
+    """The cells as text without their surrounding spaces; an empty one is no value."""
+    return pl.col(name).cast(pl.String).str.strip_chars().replace("", None)
 
 
 def _first17(name: str) -> pl.Expr:
-    """The first 17 characters as one integer where they are digits (taken apart with
-    arithmetic below: cheaper than 17 substrings)."""
+    """The first 17 characters as one integer where they are digits (its parity is the
+    sex: cheaper than a substring)."""
     return pl.col(name).str.slice(0, 17).cast(pl.Int64, strict=False)
 
 
@@ -299,14 +350,17 @@ def _id_checks(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     number = pl.col(name)
     shaped = number.str.contains(f"^{_ID_SHAPE.pattern}$")
     first17 = pl.col("__id17")
-    total = pl.sum_horizontal(
-        [(first17 // 10 ** (16 - i)) % 10 * w for i, w in enumerate(_ID_WEIGHTS)])
-    check = pl.lit(_ID_CHECK).str.slice((total % 11).cast(pl.Int64), 1)
+    # The check digit's weights are 2^17 ... 2^1 modulo 11 (ISO 7064 MOD 11-2), and 13 ≡ 2
+    # (mod 11): the 17 digits read as one base-13 number N (below 13^17 < 2^63) give the
+    # weighted sum modulo 11 as 2N, in one parse instead of 17 digit extractions. The check
+    # character is _ID_CHECK[sum % 11]: its value (X = 10) makes sum + value ≡ 1 (mod 11).
+    # (tests/test_columns_cells.py checks both facts.)
+    total = number.str.slice(0, 17).str.to_integer(base=13, strict=False) % 11 * 2
+    value = number.str.slice(17, 1).cast(pl.Int64, strict=False).fill_null(10)  # X: 10
     born = number.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
-    sex = pl.when(number.str.slice(16, 1).cast(pl.Int64, strict=False) % 2 == 1) \
-        .then(pl.lit("male")).otherwise(pl.lit("female"))
+    sex = pl.when(first17 % 2 == 1).then(pl.lit("male")).otherwise(pl.lit("female"))
     given = number.is_not_null()
-    return (given & ~shaped, given & shaped & (number.str.slice(17, 1) != check),
+    return (given & ~shaped, given & shaped & ((total + value) % 11 != 1),
             pl.when(shaped).then(born), pl.when(shaped).then(sex))
 
 
@@ -327,12 +381,23 @@ def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
         df = raw.with_row_index(ROW, offset=first_row).select(ROW, *mapping)
     df = df.rename(mapping)
     typed = {f for f in mapping.values() if _already_typed(_BY_NAME[f], df.schema[f])}
-    df = df.with_columns(_text(f).alias(f) for f in mapping.values() if f not in typed)
     readers = {f: r for f in mapping.values() if (r := _reader(_BY_NAME[f])) is not None}
+    # Text read value by value (enumerations, regions, yes/no ...) is trimmed per distinct
+    # cell, not per row.
+    cells = {f for f in readers if f not in typed and _BY_NAME[f].kind not in _FAST
+             and df.schema[f] == pl.String}
+    floats = {f for f in readers if f not in typed and _BY_NAME[f].kind == "money"
+              and df.schema[f] in (pl.Float32, pl.Float64)}
+    df = df.with_columns(_text(f).alias(f) for f in mapping.values()
+                         if f not in typed and f not in cells and f not in floats)
     exprs = []  # ids and ID numbers have no reader: kept as text, ID numbers checked below
     for field, (read, dtype, _, _) in readers.items():
         if field in typed:
             value, bad = _checked(_BY_NAME[field], dtype, df.schema[field])
+        elif field in cells:
+            value, bad = _read_cells(df, field, read, dtype)
+        elif field in floats:
+            value, bad = _read_money_floats(df, field, read, dtype)
         else:
             value, bad = _read_column(df, field, _BY_NAME[field].kind, read, dtype)
         exprs += [value.alias(field), bad.alias(f"__bad.{field}")]
@@ -469,15 +534,35 @@ def _household_checks(df: pl.DataFrame, reverse: dict[str, str]
     names = [f for f in reverse if f.startswith("household.")]
     # Members agree when the least and the greatest value given are the same (empty cells
     # aside); the household's value is then that one (a conflict sets the household aside).
+    # A column the same on every member's row (or empty on all: the usual file) is that
+    # already: the windows, the dearest step of reading a chunk, are skipped.
+    varying = _varying_in_households(df, names)
     df = df.with_columns(
-        *((pl.col(n).min().over("__run") != pl.col(n).max().over("__run")).fill_null(False)
-          .alias(f"__bad.conflict.{n}") for n in names),
-        *(pl.col(n).max().over("__run").alias(n) for n in names))
+        *(_conflict(n, n in varying).alias(f"__bad.conflict.{n}") for n in names),
+        *(pl.col(n).max().over("__run").alias(n) for n in varying))
     for name in names:
         errors.append(_Check(f"__bad.conflict.{name}", reverse[name], "household_conflict",
                               "members of this household give different values for this "
                               "household fact"))
     return df, errors
+
+
+def _conflict(name: str, varying: bool) -> pl.Expr:
+    if not varying:
+        return pl.lit(False)
+    return (pl.col(name).min().over("__run") != pl.col(name).max().over("__run")).fill_null(False)
+
+
+def _varying_in_households(df: pl.DataFrame, names: list[str]) -> set[str]:
+    """The columns among ``names`` whose cell differs (an empty cell included) from the row
+    before's in the same household (``__run``)."""
+    if not names or df.height == 0:
+        return set()
+    run = pl.col("__run")
+    same = run == run.shift(1)
+    flags = df.select((same & pl.col(n).ne_missing(pl.col(n).shift(1))).any().alias(n)
+                      for n in names).row(0)
+    return {n for n, flag in zip(names, flags) if flag}
 
 
 def _set_aside(df: pl.DataFrame, errors: list[_Check], reverse: dict[str, str]

@@ -53,19 +53,37 @@ def scattered_households(ids: Iterable[pl.DataFrame], column: str, part_rows: in
     """The households whose rows are not consecutive (``column`` of the numbered chunks
     ``ids``), each with the part it is gathered in: parts of about ``part_rows`` rows (a
     larger household alone in its own), in the order of the households' first rows."""
-    stats: pl.DataFrame | None = None
+    # Per chunk, its runs of one id (first row, row count: no hashing); the runs of all
+    # chunks are added up per household a few chunks at a time (memory follows the number of
+    # households), and once at the end.
+    parts: list[pl.DataFrame] = []
     for chunk in ids:
-        part = chunk.select(household_key(column).alias(_KEY), pl.col(SOURCE_ROW)) \
-            .drop_nulls(_KEY).group_by(_KEY).agg(
-                pl.col(SOURCE_ROW).min().alias("first"), pl.col(SOURCE_ROW).max().alias("last"),
-                pl.len().cast(pl.Int64).alias("n"))
-        stats = part if stats is None else pl.concat([stats, part]).group_by(_KEY).agg(
-            pl.col("first").min(), pl.col("last").max(), pl.col("n").sum())
-    if stats is None:
+        parts.append(_runs(chunk, column))
+        if len(parts) > 16:
+            parts = [_per_household(parts)]
+    if not parts:
         return pl.DataFrame(schema={_KEY: pl.String, _PART: pl.Int64})
+    stats = _per_household(parts)
     scattered = stats.filter(pl.col("last") - pl.col("first") + 1 != pl.col("n")).sort("first")
     before = pl.col("n").cum_sum() - pl.col("n")  # rows of the scattered households before it
     return scattered.select(_KEY, (before // max(part_rows, 1)).cast(pl.Int64).alias(_PART))
+
+
+def _runs(chunk: pl.DataFrame, column: str) -> pl.DataFrame:
+    """The runs of rows of one household id of a numbered chunk (its row numbers follow on):
+    each run's first and last row and row count (rows without an id left out)."""
+    key = household_key(column)
+    rows = chunk.select(key.alias(_KEY), pl.col(SOURCE_ROW))
+    starts = rows.filter(pl.col(_KEY).ne_missing(pl.col(_KEY).shift(1)))
+    after = rows.get_column(SOURCE_ROW).last() + 1 if rows.height else 0  # the chunk's end
+    end = pl.col(SOURCE_ROW).shift(-1, fill_value=after)  # where the next run starts
+    return starts.select(_KEY, pl.col(SOURCE_ROW).alias("first"), (end - 1).alias("last"),
+                         (end - pl.col(SOURCE_ROW)).alias("n")).drop_nulls(_KEY)
+
+
+def _per_household(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat(parts).group_by(_KEY).agg(
+        pl.col("first").min(), pl.col("last").max(), pl.col("n").sum())
 
 
 def together(frame: pl.DataFrame, column: str | None) -> pl.DataFrame:
