@@ -4,6 +4,9 @@ bounded LRU, decisions remembered by the facts they read, explanations written w
 import dataclasses
 import importlib
 from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
 
 from hypothesis import given
 from test_properties import FAST, YUNNAN, dates_, households
@@ -102,3 +105,20 @@ def test_without_explanations_none_is_written_even_when_read():
     result = evaluate(FAMILY, on="2025-08-01", explain=False)
     assert all(r.explanation is None for rs in result.persons.values() for r in rs)
     assert "explanation" not in result.to_json()
+
+
+def test_results_are_immutable():
+    result = evaluate(FAMILY, on="2025-08-01").get("orphan_basic_living", "niece")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.amount = Decimal("1")  # type: ignore[misc]
+
+
+def test_evaluations_reaching_one_decision_share_its_result_and_explanation():
+    first = evaluate(FAMILY, on="2025-08-01").get("elderly_allowance", "grandmother")
+    again = evaluate(FAMILY, on="2025-08-01").get("elderly_allowance", "grandmother")
+    plain = evaluate(FAMILY, on="2025-08-01", explain=False).get("elderly_allowance",
+                                                                 "grandmother")
+    assert again is first and first.status == "eligible"
+    assert first.explanation is again.explanation is not None
+    assert plain is not first and plain.explanation is None and plain == dataclasses.replace(
+        first, explanation=None)

@@ -208,11 +208,13 @@ def _not_in_force(step: _Step) -> dict[str, Any]:
 
 
 def _fixed(fields: dict[str, Any], write: Callable[[StandardResult], Text] | None) -> Run:
-    explained = fields if write is None else {**fields, "_explain": write}
-    of = StandardResult._of
+    """A result that depends on nothing in the profile: one object for every evaluation
+    (results are immutable), its explanation written the first time one is read."""
+    plain = StandardResult._of(fields)
+    explained = plain if write is None else StandardResult._of({**fields, "_explain": write})
 
     def run(ctx: Ctx, explain_: bool) -> StandardResult:
-        return of(explained if explain_ else fields)
+        return explained if explain_ else plain
     return run
 
 
@@ -230,14 +232,18 @@ _TOKENS = count()
 
 
 class _Decision:
-    """A remembered decision: the result's fields, and its explanation once one is written (a
-    result's explanation depends only on its fields, so results sharing them share it)."""
+    """A remembered decision: the result's fields, and the result itself, with and without
+    its explanation (results are immutable, so every evaluation that reaches the decision
+    shares them; an explanation depends only on the fields, and is written once, when first
+    read)."""
 
-    __slots__ = ("fields", "text")
+    __slots__ = ("fields", "text", "plain", "explained")
 
     def __init__(self, fields: dict[str, Any]):
         self.fields = fields
         self.text: Text | None = None
+        self.plain = StandardResult._of(fields)
+        self.explained = StandardResult._of({**fields, "_explain": self})
 
     def __call__(self, result: StandardResult) -> Text:
         """Write (or reuse) the explanation: the decision is itself the result's ``_explain``,
@@ -267,8 +273,8 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
     bounded = {**params, **values.bounds} if values is not None and values.bounds else None
     floor_bound = values is not None and values.floor_bound
     outdated = values is not None and values.outdated
-    # an amount read from the profile (an income, a count of members) is computed every time;
-    # one from the parameters alone is part of the decision
+    # an amount read from the household (an income, a count of members) is computed every
+    # time; one from the parameters and the person's own facts is part of the decision
     profile_amount = _reads(s, rule).profile_amount
 
     def decide(ctx: Ctx) -> dict[str, Any]:
@@ -326,48 +332,44 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
     if key_of is not None and not price_each:  # the common case: one lookup
         def run(ctx: Ctx, explain_: bool) -> StandardResult:
             decision = decisions.get(key_of(ctx)) or remember(ctx)
-            result = new(StandardResult)
-            result.__dict__.update(decision.fields)
-            if explain_:
-                result.__dict__["_explain"] = decision
-            return result
+            return decision.explained if explain_ else decision.plain
         return run
 
     def run_priced(ctx: Ctx, explain_: bool) -> StandardResult:
         """Decided every time (the conditions read other members), or priced from the profile."""
         ctx.params = params
-        result = new(StandardResult)
-        fields = result.__dict__
         if key_of is None:
-            fields.update(decide(ctx))
-            write = _explain_decided
+            fields = decide(ctx)
         else:
             decision = decisions.get(key_of(ctx)) or remember(ctx)
-            fields.update(decision.fields)
-            write = decision
+            if decision.fields["status"] != "eligible":  # not priced: the shared result
+                return decision.explained if explain_ else decision.plain
+            fields = {**decision.fields}
         if price_each and fields["status"] == "eligible":
             price(fields, ctx)
-            write = _explain_decided  # the amount is this profile's own
+        result = new(StandardResult)
+        result.__dict__.update(fields)
         if explain_:
-            fields["_explain"] = write
+            result.__dict__["_explain"] = _explain_decided
         return result
     return run_priced
 
 
-def _reads_profile(node: Node) -> bool:
-    return any(isinstance(x, (PersonFact, HouseholdFact, InRegion, Aggregate)) for x in walk(node))
-
-
 @dataclass(frozen=True, slots=True)
 class _Reads:
-    """The facts a rule's conditions read, and whether its amount reads the profile: the same
-    for every date and region, so worked out once per rule."""
+    """The facts that decide a rule's result (what its conditions read, and its amount's
+    person facts), and whether its amount is computed afresh for each profile: the same for
+    every date and region, so worked out once per rule."""
 
     rule: Rule  # held so that the id keying it is not reused while it is cached
     person: tuple[str, ...] | None  # None: the conditions read other members (an aggregate)
     household: tuple[str, ...]
     age: bool
     size: bool
+    #: the person's facts read from their relatives (:data:`~gongfu_rules.relations.DERIVED`)
+    relatives: tuple[str, ...]
+    #: the amount reads the household (an income, a count): computed for each profile, not
+    #: remembered with the decision (its figures would rarely repeat)
     profile_amount: bool
 
 
@@ -380,16 +382,22 @@ def _reads(s: Standard, rule: Rule) -> _Reads:
         return found
     person: dict[str, None] = {}
     household: dict[str, None] = {}
+    relatives: dict[str, None] = {}
     age = size = False
     aggregate = False
-    for node in (x for c in rule.conditions for x in walk(c.node)):
+    amount = tuple(x[1] for x in (rule.amount, rule.per_year) if x)
+    # an amount that reads only the person's own facts is decided with the conditions
+    profile_amount = any(isinstance(x, (HouseholdFact, Aggregate)) for a in amount
+                         for x in walk(a))
+    read = [c.node for c in rule.conditions] + ([] if profile_amount else list(amount))
+    for node in (x for root in read for x in walk(root)):
         if isinstance(node, Aggregate):
             aggregate = True
         elif isinstance(node, PersonFact):
             if node.name == "age":
                 age = True
-            elif node.name in DERIVED:  # read from other members: decided every time
-                aggregate = True
+            elif node.name in DERIVED:  # from the relatives: the value they give is the key
+                relatives[node.name] = None
             else:
                 person[node.name] = None
         elif isinstance(node, HouseholdFact):
@@ -402,22 +410,22 @@ def _reads(s: Standard, rule: Rule) -> _Reads:
             if node.basis == "residence":
                 household["region"] = None
     # a household rule reads members only through aggregates
-    opaque = aggregate or (s.entity != "person" and bool(person or age))
-    profile_amount = any(_reads_profile(x[1]) for x in (rule.amount, rule.per_year) if x)
+    opaque = aggregate or (s.entity != "person" and bool(person or age or relatives))
     return _READS.put(id(rule), _Reads(rule, None if opaque else tuple(person), tuple(household),
-                                       age, size, profile_amount))
+                                       age, size, tuple(relatives), profile_amount))
 
 
 def _decision_key(s: Standard, rule: Rule, token: int) -> Callable[[Ctx], tuple[Any, ...]] | None:
-    """The key of a step's decision: ``token`` (the step) and every fact its conditions read;
-    None when they read other members (an aggregate), which are decided every time."""
+    """The key of a step's decision: ``token`` (the step) and every fact that decides it;
+    None when its conditions read other members (an aggregate), decided every time."""
     reads = _reads(s, rule)
     if reads.person is None:
         return None
     person, household, age, size = reads.person, reads.household, reads.age, reads.size
+    relatives = reads.relatives
     of_person = attrgetter(*person) if person else None
     of_household = attrgetter(*household) if household else None
-    if of_household is None and not size:  # the common shapes, without tests per call
+    if of_household is None and not size and not relatives:  # the common shapes, no tests
         if of_person is None:
             return (lambda ctx: (token, ctx.age())) if age else (lambda ctx: (token,))
         if age:
@@ -427,7 +435,8 @@ def _decision_key(s: Standard, rule: Rule, token: int) -> Callable[[Ctx], tuple[
     def key(ctx: Ctx) -> tuple[Any, ...]:
         return (token, of_person(ctx.person) if of_person else None,
                 of_household(ctx.household) if of_household else None,
-                ctx.age() if age else None, len(ctx.household.members) if size else None)
+                ctx.age() if age else None, len(ctx.household.members) if size else None,
+                *(ctx.relative(name) for name in relatives))
     return key
 
 

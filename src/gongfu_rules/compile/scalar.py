@@ -85,7 +85,7 @@ class Ctx:
     """What a closure reads: one person (or none, for a household rule), the household, the
     evaluation date, the resolved parameter values and the regions the rule tests."""
 
-    __slots__ = ("person", "household", "on", "params", "members", "_age")
+    __slots__ = ("person", "household", "on", "params", "members", "_age", "_relatives")
 
     def __init__(self, person: Any, household: Any, on: date, params: dict[str, Any],
                  members: tuple["Ctx", ...] | None = None):
@@ -95,12 +95,24 @@ class Ctx:
         self.params = params
         self.members = members
         self._age: Any = None
+        self._relatives: dict[str, Any] | None = None
 
     def age(self) -> Any:
         if self._age is None:
             birth = self.person.birth_date
             self._age = _missing("birth_date") if birth is None else age_on(birth, self.on)
         return self._age
+
+    def relative(self, name: str) -> Any:
+        """The fact ``name`` read from the person's relatives (or their own answer), or
+        :class:`Unknown`: worked out once per person and date, however many rules read it."""
+        if self._relatives is None:
+            self._relatives = {}
+        elif name in self._relatives:
+            return self._relatives[name]
+        v = derived(name, self.person, self.household.members, self.on)
+        v = self._relatives[name] = _missing(name) if v is None else v
+        return v
 
     def member_ctxs(self) -> tuple["Ctx", ...]:
         """Every member's context (the evaluator shares one set across a household); each
@@ -140,10 +152,7 @@ def _person_fact(node: n.PersonFact) -> Fn:
         return lambda ctx: ctx.age()
     unknown = _missing(name)
     if name in DERIVED:  # a relative's fact: from the relative's own record when a member
-        def relative(ctx: Ctx) -> Any:
-            v = derived(name, ctx.person, ctx.household.members, ctx.on)
-            return unknown if v is None else v
-        return relative
+        return lambda ctx: ctx.relative(name)
 
     def fact(ctx: Ctx) -> Any:
         v = getattr(ctx.person, name)
