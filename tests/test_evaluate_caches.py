@@ -61,16 +61,17 @@ def test_a_plan_evicted_and_rebuilt_gives_the_same_results(monkeypatch):
 
 def test_the_decision_memo_is_cleared_when_full(monkeypatch):
     monkeypatch.setattr(evaluate_module, "DECISION_CACHE_SIZE", 10)
-    evaluate_module._DECISIONS.clear()
+    evaluate_module._forget_decisions()
     evaluate(FAMILY, on="2025-03-01", explain=False)
-    assert 0 < len(evaluate_module._DECISIONS) <= 10
+    evaluate(FAMILY, on="2024-03-01", explain=False)  # more decisions than fit
+    assert 0 < evaluate_module._decisions_held() <= 10
 
 
 @FAST
 @given(households, dates_)
 def test_remembered_decisions_equal_fresh_ones(household, on):
     warm = evaluate(household, on=on).to_json()
-    evaluate_module._DECISIONS.clear()
+    evaluate_module._forget_decisions()
     assert evaluate(household, on=on, standards=fresh_copy(STD)).to_json() == warm
 
 

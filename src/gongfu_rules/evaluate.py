@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+import weakref
 from functools import cache, partial
 from itertools import count
 from operator import attrgetter
@@ -77,13 +78,17 @@ def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: boo
         plan = _plan(std, "person", on, _regions(ctx))
         life = _life_reason(person, on)
         if life is None:
-            results = [run(ctx, explain_) for run in plan.runs]
+            ctx.age()  # computed before the lookups: their keys read it
+            # a remembered result is two calls in C; only a new decision runs Python
+            results = [get(key(ctx)) or miss(ctx)
+                       for get, key, miss in (plan.explained if explain_ else plan.plain)]
         else:
             results = [_lifeless(step, life) for step in plan.steps]
         persons[person.id] = _apply_exclusions(results, plan.excluding, explain_)
     hctx = Ctx(None, household, on, {}, members)
     plan = _plan(std, "household", on, _regions(hctx))
-    hresults = [run(hctx, explain_) for run in plan.runs]
+    hresults = [get(key(hctx)) or miss(hctx)
+                for get, key, miss in (plan.explained if explain_ else plan.plain)]
     return persons, _apply_exclusions(hresults, plan.excluding, explain_)
 
 
@@ -101,8 +106,10 @@ class _Step:
     earlier_unknown: bool = False  # no version yet, but in force then under an unrecorded rule
 
 
-#: A step compiled for the profile: ``run(ctx, explain)`` gives the standard's result.
-Run = Callable[[Ctx, bool], StandardResult]
+#: A step compiled for the profile, ``(get, key, miss)``: its result is ``get(key(ctx))``, a
+#: result remembered by the facts that decide it, or when that is None, ``miss(ctx)``.
+Lookup = tuple[Callable[[Any], "StandardResult | None"], Callable[[Ctx], Any],
+               Callable[[Ctx], StandardResult]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +117,8 @@ class _Plan:
     """Every standard of an entity for one date and pair of regions, ready to run."""
 
     steps: tuple[_Step, ...]
-    runs: tuple[Run, ...]
+    plain: tuple[Lookup, ...]  # results without explanations
+    explained: tuple[Lookup, ...]  # results whose explanation is written when first read
     # (position, positions it excludes) for each standard that excludes others
     excluding: tuple[tuple[int, tuple[int, ...]], ...]
 
@@ -133,12 +141,13 @@ def _plan(std: StandardsSet, entity: str, on: date,
         excluding = tuple(
             (i, tuple(at[other] for other in step.standard.excludes if other in at))
             for i, step in enumerate(steps) if step.standard.excludes)
-        plan = std._plans.put(key, _Plan(steps, tuple(run for _, _, run in placed), excluding))
+        plan = std._plans.put(key, _Plan(steps, tuple(c[0] for _, _, c in placed),
+                                         tuple(c[1] for _, _, c in placed), excluding))
     return plan
 
 
 def _half(std: StandardsSet, entity: str, on: date, basis: str, region: str | None,
-          region_input: str) -> tuple[tuple[int, _Step, Run], ...]:
+          region_input: str) -> tuple[tuple[int, _Step, tuple[Lookup, Lookup]], ...]:
     """The compiled steps of ``entity``'s standards that test the ``basis`` region, each with
     its position among them all; cached per region in a bounded LRU (see
     :data:`~gongfu_rules.model.STEP_CACHE_SIZE`)."""
@@ -149,7 +158,7 @@ def _half(std: StandardsSet, entity: str, on: date, basis: str, region: str | No
         for i, s in enumerate(x for x in std if x.entity == entity):
             if s.region_basis == basis:
                 step = _step(s, on, region, region_input, std)
-                half.append((i, step, _compile(step)))
+                half.append((i, step, _compile(step, on)))
         half = std._steps.put(key, tuple(half))
     return half
 
@@ -182,17 +191,18 @@ def _check_births(household: Household, last_day: date) -> None:
 
 
 # --- one standard ----------------------------------------------------------------------------
-def _compile(step: _Step) -> Run:
-    """The step as one closure: the fields that do not depend on the profile are laid out
-    here, once per plan, so a run only decides the conditions and computes the amount."""
+def _compile(step: _Step, on: date) -> tuple[Lookup, Lookup]:
+    """The step as lookups, without and with explanations: the fields that do not depend on
+    the profile are laid out here, once per plan, so a run only decides the conditions and
+    computes the amount, and most runs only look up a decision already made."""
     s, rule = step.standard, step.rule
     if rule is None:
         fields = _not_in_force(step)
-        return _fixed(fields, lambda r: explain(r.standard, fields["reason"]))
+        return _fixed(on, fields, lambda r: explain(r.standard, fields["reason"]))
     if not step.in_scope:
         region = step.region
-        return _fixed({"standard": s, "status": "not_eligible", "rule": rule,
-                       "reason": "outside_scope"},
+        return _fixed(on, {"standard": s, "status": "not_eligible", "rule": rule,
+                           "reason": "outside_scope"},
                       lambda r: explain(r.standard, "outside_scope", region=region))
     return _decider(s, rule, step)
 
@@ -207,28 +217,80 @@ def _not_in_force(step: _Step) -> dict[str, Any]:
     return {"standard": step.standard, "status": "not_in_force", "reason": "not_in_force"}
 
 
-def _fixed(fields: dict[str, Any], write: Callable[[StandardResult], Text] | None) -> Run:
+#: A lookup's key for a result the same for every profile: a step is for one date, so the
+#: evaluation date is the one key every profile gives.
+_ON = attrgetter("on")
+#: A lookup for a result decided every time: nothing is remembered, so ``miss`` runs.
+_NOTHING: Callable[[Any], None] = {}.get
+
+
+def _fixed(on: date, fields: dict[str, Any],
+           write: Callable[[StandardResult], Text]) -> tuple[Lookup, Lookup]:
     """A result that depends on nothing in the profile: one object for every evaluation
     (results are immutable), its explanation written the first time one is read."""
     plain = StandardResult._of(fields)
-    explained = plain if write is None else StandardResult._of({**fields, "_explain": write})
+    explained = StandardResult._of({**fields, "_explain": write})
+    return ({on: plain}.get, _ON, _unreachable), ({on: explained}.get, _ON, _unreachable)
 
-    def run(ctx: Ctx, explain_: bool) -> StandardResult:
-        return explained if explain_ else plain
-    return run
+
+def _unreachable(ctx: Ctx) -> StandardResult:
+    raise AssertionError("a fixed result is found for every profile")
 
 
 def _explain_decided(r: StandardResult) -> Text:
     return explain(r.standard, r.status, result=r)
 
 
-#: Decisions remembered across evaluations, keyed by a plan step and the facts its conditions
-#: read (a person's age, hukou type ...): most people share them, so most standards are decided
-#: by one lookup. A decision holds about 500 bytes: cleared when full, near 16 MB at most (an
-#: LRU's bookkeeping would cost as much as the lookup it saves).
+#: Decisions remembered across evaluations, per plan step, keyed by the facts that decide it
+#: (a person's age, hukou type ...): most people share them, so most standards are decided by
+#: two lookups in C. A decision holds about 500 bytes: all are forgotten when this many are
+#: held, near 16 MB at most (an LRU's bookkeeping would cost as much as the lookup it saves).
 DECISION_CACHE_SIZE = 32768
-_DECISIONS: dict[tuple[Any, ...], "_Decision"] = {}
+
+
+class _Memo(dict):  # type: ignore[type-arg]
+    """One step's remembered results (or decisions) by the facts that decide them; ``twin``
+    holds the same decisions' explained results."""
+
+    __slots__ = ("twin", "__weakref__")
+
+    def __init__(self, twin: "_Memo | None" = None):
+        super().__init__()
+        self.twin = twin
+
+
+#: Every step's memo, to forget them all at once; a memo goes with its step (weakly held).
+_MEMOS: "weakref.WeakValueDictionary[int, _Memo]" = weakref.WeakValueDictionary()
 _TOKENS = count()
+_held = 0  # decisions remembered since the memos were last emptied
+
+
+def _memo(twin: _Memo | None = None) -> _Memo:
+    memo = _Memo(twin)
+    _MEMOS[next(_TOKENS)] = memo
+    return memo
+
+
+def _make_room() -> None:
+    """Count one more decision remembered; forget them all first when the memos are full."""
+    global _held
+    if _held >= DECISION_CACHE_SIZE:
+        _forget_decisions()
+    _held += 1
+
+
+def _forget_decisions() -> None:
+    global _held
+    for memo in list(_MEMOS.values()):
+        memo.clear()
+        if memo.twin is not None:
+            memo.twin.clear()
+    _held = 0
+
+
+def _decisions_held() -> int:
+    """How many decisions the memos hold (a result with its explained twin counts once)."""
+    return sum(len(memo) for memo in list(_MEMOS.values()))
 
 
 class _Decision:
@@ -253,7 +315,7 @@ class _Decision:
         return self.text
 
 
-def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
+def _decider(s: Standard, rule: Rule, step: _Step) -> tuple[Lookup, Lookup]:
     """Decide the conditions (Kleene logic: every failed condition is named, and every input
     that would decide an undetermined one), then price an eligible or undetermined result."""
     conditions = tuple((c.fn, c.text) for c in rule.conditions)
@@ -317,31 +379,38 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
             if not isinstance(low, Unknown):
                 fields["amount_at_least"] = low
 
-    key_of = _decision_key(s, rule, next(_TOKENS))
-    new = object.__new__  # StandardResult._of, inlined below: these run for every standard
-    decisions = _DECISIONS
+    key_of = _decision_key(s, rule)
     price_each = profile_amount and amount_fn is not None
 
-    def remember(ctx: Ctx) -> _Decision:
-        ctx.params = params
-        if len(decisions) >= DECISION_CACHE_SIZE:
-            decisions.clear()
-        decision = decisions[key_of(ctx)] = _Decision(decide(ctx))  # type: ignore[misc]
-        return decision
+    if key_of is not None and not price_each:  # the common case: remembered results
+        explained = _Memo()
+        plain = _memo(explained)
 
-    if key_of is not None and not price_each:  # the common case: one lookup
-        def run(ctx: Ctx, explain_: bool) -> StandardResult:
-            decision = decisions.get(key_of(ctx)) or remember(ctx)
-            return decision.explained if explain_ else decision.plain
-        return run
+        def miss(ctx: Ctx) -> _Decision:
+            ctx.params = params
+            decision = _Decision(decide(ctx))
+            key = key_of(ctx)
+            _make_room()
+            plain[key], explained[key] = decision.plain, decision.explained
+            return decision
 
-    def run_priced(ctx: Ctx, explain_: bool) -> StandardResult:
+        return ((plain.get, key_of, lambda ctx: miss(ctx).plain),
+                (explained.get, key_of, lambda ctx: miss(ctx).explained))
+
+    decisions = None if key_of is None else _memo()
+    new = object.__new__  # StandardResult._of, inlined below
+
+    def run(ctx: Ctx, explain_: bool) -> StandardResult:
         """Decided every time (the conditions read other members), or priced from the profile."""
         ctx.params = params
-        if key_of is None:
+        if decisions is None:
             fields = decide(ctx)
         else:
-            decision = decisions.get(key_of(ctx)) or remember(ctx)
+            key = key_of(ctx)  # type: ignore[misc]
+            decision = decisions.get(key)
+            if decision is None:
+                _make_room()
+                decision = decisions[key] = _Decision(decide(ctx))
             if decision.fields["status"] != "eligible":  # not priced: the shared result
                 return decision.explained if explain_ else decision.plain
             fields = {**decision.fields}
@@ -352,7 +421,19 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
         if explain_:
             result.__dict__["_explain"] = _explain_decided
         return result
-    return run_priced
+
+    return ((_NOTHING, _ON, lambda ctx: run(ctx, False)),
+            (_NOTHING, _ON, lambda ctx: run(ctx, True)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """The facts of one person that decide a result: their own, their age, and those read
+    from their relatives (:data:`~gongfu_rules.relations.DERIVED`)."""
+
+    own: tuple[str, ...] = ()
+    age: bool = False
+    relatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,12 +443,12 @@ class _Reads:
     every date and region, so worked out once per rule."""
 
     rule: Rule  # held so that the id keying it is not reused while it is cached
-    person: tuple[str, ...] | None  # None: the conditions read other members (an aggregate)
+    opaque: bool  # the conditions nest aggregates: decided every time
+    person: _Facts  # the person's (none for a household rule)
     household: tuple[str, ...]
-    age: bool
     size: bool
-    #: the person's facts read from their relatives (:data:`~gongfu_rules.relations.DERIVED`)
-    relatives: tuple[str, ...]
+    #: each member's, read by an aggregate (``any_member(...)``); None: no aggregate
+    members: _Facts | None
     #: the amount reads the household (an income, a count): computed for each profile, not
     #: remembered with the decision (its figures would rarely repeat)
     profile_amount: bool
@@ -380,63 +461,89 @@ def _reads(s: Standard, rule: Rule) -> _Reads:
     found = _READS.get(id(rule))
     if found is not None and found.rule is rule:
         return found
-    person: dict[str, None] = {}
-    household: dict[str, None] = {}
-    relatives: dict[str, None] = {}
-    age = size = False
-    aggregate = False
     amount = tuple(x[1] for x in (rule.amount, rule.per_year) if x)
     # an amount that reads only the person's own facts is decided with the conditions
     profile_amount = any(isinstance(x, (HouseholdFact, Aggregate)) for a in amount
                          for x in walk(a))
-    read = [c.node for c in rule.conditions] + ([] if profile_amount else list(amount))
-    for node in (x for root in read for x in walk(root)):
-        if isinstance(node, Aggregate):
-            aggregate = True
-        elif isinstance(node, PersonFact):
+    roots = [c.node for c in rule.conditions] + ([] if profile_amount else list(amount))
+    household: dict[str, None] = {}
+    size = False
+    own: list[Node] = []
+    inside: list[Node] = []  # the nodes an aggregate reads for each member
+    opaque = False
+    for root in roots:
+        for node in walk(root):
+            if isinstance(node, Aggregate):
+                below = list(walk(node.operand))
+                opaque = opaque or any(isinstance(x, Aggregate) for x in below)
+                inside += below
+    below_ids = {id(x) for x in inside}
+    own = [x for root in roots for x in walk(root) if id(x) not in below_ids]
+    for node in own + inside:
+        if isinstance(node, HouseholdFact):
+            if node.name == "size":
+                size = True
+            else:
+                household[node.name] = None
+        elif isinstance(node, InRegion) and node.basis == "residence":
+            household["region"] = None  # a residence not given is the household's
+    person = _facts(own)
+    # a household rule reads members only through aggregates
+    opaque = opaque or (s.entity != "person" and person != _Facts())
+    return _READS.put(id(rule), _Reads(rule, opaque, person, tuple(household), size,
+                                       _facts(inside) if inside else None, profile_amount))
+
+
+def _facts(nodes: list[Node]) -> _Facts:
+    """The person facts ``nodes`` read."""
+    own: dict[str, None] = {}
+    relatives: dict[str, None] = {}
+    age = False
+    for node in nodes:
+        if isinstance(node, PersonFact):
             if node.name == "age":
                 age = True
             elif node.name in DERIVED:  # from the relatives: the value they give is the key
                 relatives[node.name] = None
             else:
-                person[node.name] = None
-        elif isinstance(node, HouseholdFact):
-            if node.name == "size":
-                size = True
-            else:
-                household[node.name] = None
+                own[node.name] = None
         elif isinstance(node, InRegion):
-            person["hukou_region" if node.basis == "hukou" else "residence_region"] = None
-            if node.basis == "residence":
-                household["region"] = None
-    # a household rule reads members only through aggregates
-    opaque = aggregate or (s.entity != "person" and bool(person or age or relatives))
-    return _READS.put(id(rule), _Reads(rule, None if opaque else tuple(person), tuple(household),
-                                       age, size, tuple(relatives), profile_amount))
+            own["hukou_region" if node.basis == "hukou" else "residence_region"] = None
+    return _Facts(tuple(own), age, tuple(relatives))
 
 
-def _decision_key(s: Standard, rule: Rule, token: int) -> Callable[[Ctx], tuple[Any, ...]] | None:
-    """The key of a step's decision: ``token`` (the step) and every fact that decides it;
-    None when its conditions read other members (an aggregate), decided every time."""
+def _decision_key(s: Standard, rule: Rule) -> Callable[[Ctx], Any] | None:
+    """The key of a step's decision: the facts that decide it, read from a context whose age
+    is computed (a step with no fact to read has one key, the date); None when its conditions
+    nest aggregates, decided every time."""
     reads = _reads(s, rule)
-    if reads.person is None:
+    if reads.opaque:
         return None
-    person, household, age, size = reads.person, reads.household, reads.age, reads.size
-    relatives = reads.relatives
-    of_person = attrgetter(*person) if person else None
-    of_household = attrgetter(*household) if household else None
-    if of_household is None and not size and not relatives:  # the common shapes, no tests
-        if of_person is None:
-            return (lambda ctx: (token, ctx.age())) if age else (lambda ctx: (token,))
-        if age:
-            return lambda ctx: (token, of_person(ctx.person), ctx.age())
-        return lambda ctx: (token, of_person(ctx.person))
+    person = reads.person
+    names = [*(f"person.{name}" for name in person.own),
+             *(f"household.{name}" for name in reads.household), *(["_age"] if person.age else [])]
+    of_facts = attrgetter(*names) if names else _ON
+    if not reads.size and not person.relatives and reads.members is None:
+        return of_facts  # the common case: a getter in C
+    size, relatives = reads.size, person.relatives
+    of_member = None if reads.members is None else _member_key(reads.members)
 
     def key(ctx: Ctx) -> tuple[Any, ...]:
-        return (token, of_person(ctx.person) if of_person else None,
-                of_household(ctx.household) if of_household else None,
-                ctx.age() if age else None, len(ctx.household.members) if size else None,
-                *(ctx.relative(name) for name in relatives))
+        return (of_facts(ctx), len(ctx.household.members) if size else None,
+                *(ctx.relative(name) for name in relatives),
+                None if of_member is None else tuple(map(of_member, ctx.members)))
+    return key
+
+
+def _member_key(facts: _Facts) -> Callable[[Ctx], Any]:
+    """The key of one member's facts an aggregate reads (a member's age computed here: a
+    member deceased on the date has none computed yet)."""
+    of_own = attrgetter(*(f"person.{name}" for name in facts.own)) if facts.own else None
+    age, relatives = facts.age, facts.relatives
+
+    def key(m: Ctx) -> tuple[Any, ...]:
+        return (of_own(m) if of_own is not None else None, m.age() if age else None,
+                *(m.relative(name) for name in relatives))
     return key
 
 
