@@ -123,3 +123,20 @@ def test_evaluations_reaching_one_decision_share_its_result_and_explanation():
     assert first.explanation is again.explanation is not None
     assert plain is not first and plain.explanation is None and plain == dataclasses.replace(
         first, explanation=None)
+
+
+def test_counties_whose_values_resolve_alike_share_decisions():
+    def moved(county):
+        return {**FAMILY, "region": county, "members": [
+            {**m, "hukou_region": county} for m in FAMILY["members"]]}
+    here = evaluate(moved("530102"), on="2025-08-01")
+    there = evaluate(moved("530103"), on="2025-08-01")
+    pairs = list(zip(here.persons["grandmother"], there.persons["grandmother"]))
+    # read from the same entries (the province's or the prefecture's): one decision, unless
+    # a condition reads the county itself
+    alike = [(a, b) for a, b in pairs if a.parameters and all(
+        len(u.region) <= 4 for u in a.parameters)]
+    assert len([a for a, b in alike if a is b]) >= 10
+    own = [(a, b) for a, b in pairs if any(
+        len(u.region) == 6 and u.region != "000000" for u in a.parameters)]
+    assert own and all(a is not b and a.value_region != b.value_region for a, b in own)

@@ -204,7 +204,7 @@ def _compile(step: _Step, on: date) -> tuple[Lookup, Lookup]:
         return _fixed(on, {"standard": s, "status": "not_eligible", "rule": rule,
                            "reason": "outside_scope"},
                       lambda r: explain(r.standard, "outside_scope", region=region))
-    return _decider(s, rule, step)
+    return _decider(s, rule, step, on)
 
 
 def _not_in_force(step: _Step) -> dict[str, Any]:
@@ -252,11 +252,12 @@ class _Memo(dict):  # type: ignore[type-arg]
     """One step's remembered results (or decisions) by the facts that decide them; ``twin``
     holds the same decisions' explained results."""
 
-    __slots__ = ("twin", "__weakref__")
+    __slots__ = ("twin", "keep", "__weakref__")
 
     def __init__(self, twin: "_Memo | None" = None):
         super().__init__()
         self.twin = twin
+        self.keep: Any = None  # the objects whose ids key it in _SHARED, kept alive with it
 
 
 #: Every step's memo, to forget them all at once; a memo goes with its step (weakly held).
@@ -268,6 +269,28 @@ _held = 0  # decisions remembered since the memos were last emptied
 def _memo(twin: _Memo | None = None) -> _Memo:
     memo = _Memo(twin)
     _MEMOS[next(_TOKENS)] = memo
+    return memo
+
+
+#: The memos by what decides their step's results: the standard, its rule and the values
+#: read (the date, whether the region is known, and per parameter the entries resolved), so
+#: that the counties whose values resolve alike (most read the province's or prefecture's)
+#: share the decisions.
+_SHARED: "weakref.WeakValueDictionary[tuple[Any, ...], _Memo]" = weakref.WeakValueDictionary()
+
+
+def _shared_memo(kind: str, step: _Step, on: date) -> _Memo:
+    """The memo of ``kind`` (``results``, with its explained twin, or ``decisions``) that
+    ``step`` shares with every step decided alike."""
+    basis = step.values.basis if step.values is not None else ()
+    key = (kind, id(step.standard), id(step.rule), on, step.region is None, step.region_input,
+           tuple(tuple(x if x is None or isinstance(x, (str, bool)) else id(x) for x in b)
+                 for b in basis))
+    memo = _SHARED.get(key)
+    if memo is None:
+        memo = _memo(_Memo() if kind == "results" else None)
+        memo.keep = (step.standard, step.rule, basis)  # no id in the key is reused meanwhile
+        _SHARED[key] = memo
     return memo
 
 
@@ -315,7 +338,7 @@ class _Decision:
         return self.text
 
 
-def _decider(s: Standard, rule: Rule, step: _Step) -> tuple[Lookup, Lookup]:
+def _decider(s: Standard, rule: Rule, step: _Step, on: date) -> tuple[Lookup, Lookup]:
     """Decide the conditions (Kleene logic: every failed condition is named, and every input
     that would decide an undetermined one), then price an eligible or undetermined result."""
     conditions = tuple((c.fn, c.text) for c in rule.conditions)
@@ -383,8 +406,8 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> tuple[Lookup, Lookup]:
     price_each = profile_amount and amount_fn is not None
 
     if key_of is not None and not price_each:  # the common case: remembered results
-        explained = _Memo()
-        plain = _memo(explained)
+        plain = _shared_memo("results", step, on)
+        explained = plain.twin
 
         def miss(ctx: Ctx) -> _Decision:
             ctx.params = params
@@ -397,7 +420,7 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> tuple[Lookup, Lookup]:
         return ((plain.get, key_of, lambda ctx: miss(ctx).plain),
                 (explained.get, key_of, lambda ctx: miss(ctx).explained))
 
-    decisions = None if key_of is None else _memo()
+    decisions = None if key_of is None else _shared_memo("decisions", step, on)
     new = object.__new__  # StandardResult._of, inlined below
 
     def run(ctx: Ctx, explain_: bool) -> StandardResult:
@@ -603,6 +626,9 @@ class _Values:
     bounds: dict[str, Any] = field(default_factory=dict)
     floor_bound: bool = False  # the amount rises with a figure paid at its floor
     outdated: bool = False  # the amount reads a value marked possibly_outdated
+    #: what the values were read from: per parameter, its definition and the entries and
+    #: regions it resolved to (regions resolving alike give the same decisions)
+    basis: tuple[tuple[Any, ...], ...] = ()
 
 
 def bounding(s: Standard, rule: Rule, std: StandardsSet) -> frozenset[str]:
@@ -653,9 +679,12 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -
     amount_reads = _amount_params(rule)
     bounds: dict[str, Any] = {}
     floor_bound = outdated = False
+    basis: list[tuple[Any, ...]] = []
     for name in rule.params:
         p = std.parameter(s, name)
         r = p.resolve(chain, on)
+        basis.append((name, p) if r is None else
+                     (name, p, r.entry, r.floor, r.region, r.floor_region, r.paid_floor))
         if r is None or r.entry.value is None:
             values[name] = Unknown(params=frozenset({name}))
             if r is None:
@@ -678,7 +707,7 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -
         values, tuple(uses), max((u.region for u in uses), key=len) if uses else None,
         any(u.paid_floor for u in uses),
         weakest([src.reliability for src in rule.sources] + [u.reliability for u in uses]),
-        bounds, floor_bound, outdated)
+        bounds, floor_bound, outdated, tuple(basis))
 
 
 def _amount_params(rule: Rule) -> frozenset[str]:
