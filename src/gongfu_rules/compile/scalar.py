@@ -20,7 +20,7 @@ from typing import Any
 from ..dates import age_on
 from ..expr import nodes as n
 from ..regions import is_within
-from ..relations import DERIVED, derived
+from ..relations import DERIVED, derived, living
 
 
 class Unknown:
@@ -106,12 +106,14 @@ class Ctx:
     def relative(self, name: str) -> Any:
         """The fact ``name`` read from the person's relatives (or their own answer), or
         :class:`Unknown`: worked out once per person and date, however many rules read it."""
-        if self._relatives is None:
-            self._relatives = {}
-        elif name in self._relatives:
-            return self._relatives[name]
-        v = derived(name, self.person, self.household.members, self.on)
-        v = self._relatives[name] = _missing(name) if v is None else v
+        known = self._relatives
+        if known is None:  # the living members, found once: under "" (no fact's name)
+            members = self.household.members
+            known = self._relatives = {"": living(members, self.on)}
+        elif name in known:
+            return known[name]
+        v = derived(name, self.person, self.household.members, self.on, known[""])
+        v = known[name] = _missing(name) if v is None else v
         return v
 
     def member_ctxs(self) -> tuple["Ctx", ...]:
