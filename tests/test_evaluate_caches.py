@@ -4,6 +4,9 @@ bounded LRU, decisions remembered by the facts they read, explanations written w
 import dataclasses
 import importlib
 from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
 
 from hypothesis import given
 from test_properties import FAST, YUNNAN, dates_, households
@@ -58,16 +61,17 @@ def test_a_plan_evicted_and_rebuilt_gives_the_same_results(monkeypatch):
 
 def test_the_decision_memo_is_cleared_when_full(monkeypatch):
     monkeypatch.setattr(evaluate_module, "DECISION_CACHE_SIZE", 10)
-    evaluate_module._DECISIONS.clear()
+    evaluate_module._forget_decisions()
     evaluate(FAMILY, on="2025-03-01", explain=False)
-    assert 0 < len(evaluate_module._DECISIONS) <= 10
+    evaluate(FAMILY, on="2024-03-01", explain=False)  # more decisions than fit
+    assert 0 < evaluate_module._decisions_held() <= 10
 
 
 @FAST
 @given(households, dates_)
 def test_remembered_decisions_equal_fresh_ones(household, on):
     warm = evaluate(household, on=on).to_json()
-    evaluate_module._DECISIONS.clear()
+    evaluate_module._forget_decisions()
     assert evaluate(household, on=on, standards=fresh_copy(STD)).to_json() == warm
 
 
@@ -102,3 +106,37 @@ def test_without_explanations_none_is_written_even_when_read():
     result = evaluate(FAMILY, on="2025-08-01", explain=False)
     assert all(r.explanation is None for rs in result.persons.values() for r in rs)
     assert "explanation" not in result.to_json()
+
+
+def test_results_are_immutable():
+    result = evaluate(FAMILY, on="2025-08-01").get("orphan_basic_living", "niece")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.amount = Decimal("1")  # type: ignore[misc]
+
+
+def test_evaluations_reaching_one_decision_share_its_result_and_explanation():
+    first = evaluate(FAMILY, on="2025-08-01").get("elderly_allowance", "grandmother")
+    again = evaluate(FAMILY, on="2025-08-01").get("elderly_allowance", "grandmother")
+    plain = evaluate(FAMILY, on="2025-08-01", explain=False).get("elderly_allowance",
+                                                                 "grandmother")
+    assert again is first and first.status == "eligible"
+    assert first.explanation is again.explanation is not None
+    assert plain is not first and plain.explanation is None and plain == dataclasses.replace(
+        first, explanation=None)
+
+
+def test_counties_whose_values_resolve_alike_share_decisions():
+    def moved(county):
+        return {**FAMILY, "region": county, "members": [
+            {**m, "hukou_region": county} for m in FAMILY["members"]]}
+    here = evaluate(moved("530102"), on="2025-08-01")
+    there = evaluate(moved("530103"), on="2025-08-01")
+    pairs = list(zip(here.persons["grandmother"], there.persons["grandmother"]))
+    # read from the same entries (the province's or the prefecture's): one decision, unless
+    # a condition reads the county itself
+    alike = [(a, b) for a, b in pairs if a.parameters and all(
+        len(u.region) <= 4 for u in a.parameters)]
+    assert len([a for a, b in alike if a is b]) >= 10
+    own = [(a, b) for a, b in pairs if any(
+        len(u.region) == 6 and u.region != "000000" for u in a.parameters)]
+    assert own and all(a is not b and a.value_region != b.value_region for a, b in own)

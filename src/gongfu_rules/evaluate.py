@@ -11,6 +11,7 @@ adds the months up, so a birthday or a new value inside the period is counted fr
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -77,13 +78,17 @@ def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: boo
         plan = _plan(std, "person", on, _regions(ctx))
         life = _life_reason(person, on)
         if life is None:
-            results = [run(ctx, explain_) for run in plan.runs]
+            ctx.age()  # computed before the lookups: their keys read it
+            # a remembered result is two calls in C; only a new decision runs Python
+            results = [get(key(ctx)) or miss(ctx)
+                       for get, key, miss in (plan.explained if explain_ else plan.plain)]
         else:
             results = [_lifeless(step, life) for step in plan.steps]
         persons[person.id] = _apply_exclusions(results, plan.excluding, explain_)
     hctx = Ctx(None, household, on, {}, members)
     plan = _plan(std, "household", on, _regions(hctx))
-    hresults = [run(hctx, explain_) for run in plan.runs]
+    hresults = [get(key(hctx)) or miss(hctx)
+                for get, key, miss in (plan.explained if explain_ else plan.plain)]
     return persons, _apply_exclusions(hresults, plan.excluding, explain_)
 
 
@@ -101,8 +106,10 @@ class _Step:
     earlier_unknown: bool = False  # no version yet, but in force then under an unrecorded rule
 
 
-#: A step compiled for the profile: ``run(ctx, explain)`` gives the standard's result.
-Run = Callable[[Ctx, bool], StandardResult]
+#: A step compiled for the profile, ``(get, key, miss)``: its result is ``get(key(ctx))``, a
+#: result remembered by the facts that decide it, or when that is None, ``miss(ctx)``.
+Lookup = tuple[Callable[[Any], "StandardResult | None"], Callable[[Ctx], Any],
+               Callable[[Ctx], StandardResult]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +117,8 @@ class _Plan:
     """Every standard of an entity for one date and pair of regions, ready to run."""
 
     steps: tuple[_Step, ...]
-    runs: tuple[Run, ...]
+    plain: tuple[Lookup, ...]  # results without explanations
+    explained: tuple[Lookup, ...]  # results whose explanation is written when first read
     # (position, positions it excludes) for each standard that excludes others
     excluding: tuple[tuple[int, tuple[int, ...]], ...]
 
@@ -133,12 +141,13 @@ def _plan(std: StandardsSet, entity: str, on: date,
         excluding = tuple(
             (i, tuple(at[other] for other in step.standard.excludes if other in at))
             for i, step in enumerate(steps) if step.standard.excludes)
-        plan = std._plans.put(key, _Plan(steps, tuple(run for _, _, run in placed), excluding))
+        plan = std._plans.put(key, _Plan(steps, tuple(c[0] for _, _, c in placed),
+                                         tuple(c[1] for _, _, c in placed), excluding))
     return plan
 
 
 def _half(std: StandardsSet, entity: str, on: date, basis: str, region: str | None,
-          region_input: str) -> tuple[tuple[int, _Step, Run], ...]:
+          region_input: str) -> tuple[tuple[int, _Step, tuple[Lookup, Lookup]], ...]:
     """The compiled steps of ``entity``'s standards that test the ``basis`` region, each with
     its position among them all; cached per region in a bounded LRU (see
     :data:`~gongfu_rules.model.STEP_CACHE_SIZE`)."""
@@ -149,7 +158,7 @@ def _half(std: StandardsSet, entity: str, on: date, basis: str, region: str | No
         for i, s in enumerate(x for x in std if x.entity == entity):
             if s.region_basis == basis:
                 step = _step(s, on, region, region_input, std)
-                half.append((i, step, _compile(step)))
+                half.append((i, step, _compile(step, on)))
         half = std._steps.put(key, tuple(half))
     return half
 
@@ -182,19 +191,20 @@ def _check_births(household: Household, last_day: date) -> None:
 
 
 # --- one standard ----------------------------------------------------------------------------
-def _compile(step: _Step) -> Run:
-    """The step as one closure: the fields that do not depend on the profile are laid out
-    here, once per plan, so a run only decides the conditions and computes the amount."""
+def _compile(step: _Step, on: date) -> tuple[Lookup, Lookup]:
+    """The step as lookups, without and with explanations: the fields that do not depend on
+    the profile are laid out here, once per plan, so a run only decides the conditions and
+    computes the amount, and most runs only look up a decision already made."""
     s, rule = step.standard, step.rule
     if rule is None:
         fields = _not_in_force(step)
-        return _fixed(fields, lambda r: explain(r.standard, fields["reason"]))
+        return _fixed(on, fields, lambda r: explain(r.standard, fields["reason"]))
     if not step.in_scope:
         region = step.region
-        return _fixed({"standard": s, "status": "not_eligible", "rule": rule,
-                       "reason": "outside_scope"},
+        return _fixed(on, {"standard": s, "status": "not_eligible", "rule": rule,
+                           "reason": "outside_scope"},
                       lambda r: explain(r.standard, "outside_scope", region=region))
-    return _decider(s, rule, step)
+    return _decider(s, rule, step, on)
 
 
 def _not_in_force(step: _Step) -> dict[str, Any]:
@@ -207,37 +217,124 @@ def _not_in_force(step: _Step) -> dict[str, Any]:
     return {"standard": step.standard, "status": "not_in_force", "reason": "not_in_force"}
 
 
-def _fixed(fields: dict[str, Any], write: Callable[[StandardResult], Text] | None) -> Run:
-    explained = fields if write is None else {**fields, "_explain": write}
-    of = StandardResult._of
+#: A lookup's key for a result the same for every profile: a step is for one date, so the
+#: evaluation date is the one key every profile gives.
+_ON = attrgetter("on")
+#: A lookup for a result decided every time: nothing is remembered, so ``miss`` runs.
+_NOTHING: Callable[[Any], None] = {}.get
 
-    def run(ctx: Ctx, explain_: bool) -> StandardResult:
-        return of(explained if explain_ else fields)
-    return run
+
+def _fixed(on: date, fields: dict[str, Any],
+           write: Callable[[StandardResult], Text]) -> tuple[Lookup, Lookup]:
+    """A result that depends on nothing in the profile: one object for every evaluation
+    (results are immutable), its explanation written the first time one is read."""
+    plain = StandardResult._of(fields)
+    explained = StandardResult._of({**fields, "_explain": write})
+    return ({on: plain}.get, _ON, _unreachable), ({on: explained}.get, _ON, _unreachable)
+
+
+def _unreachable(ctx: Ctx) -> StandardResult:
+    raise AssertionError("a fixed result is found for every profile")
 
 
 def _explain_decided(r: StandardResult) -> Text:
     return explain(r.standard, r.status, result=r)
 
 
-#: Decisions remembered across evaluations, keyed by a plan step and the facts its conditions
-#: read (a person's age, hukou type ...): most people share them, so most standards are decided
-#: by one lookup. A decision holds about 500 bytes: cleared when full, near 16 MB at most (an
-#: LRU's bookkeeping would cost as much as the lookup it saves).
+#: Decisions remembered across evaluations, per plan step, keyed by the facts that decide it
+#: (a person's age, hukou type ...): most people share them, so most standards are decided by
+#: two lookups in C. A decision holds about 1.5 KB (measured, with its two results): all are
+#: forgotten when this many are held, near 50 MB at most (an LRU's bookkeeping would cost as
+#: much as the lookup it saves). A thousand random Yunnan households make about 14,000.
 DECISION_CACHE_SIZE = 32768
-_DECISIONS: dict[tuple[Any, ...], "_Decision"] = {}
+
+
+class _Memo(dict):  # type: ignore[type-arg]
+    """One step's remembered results (or decisions) by the facts that decide them; ``twin``
+    holds the same decisions' explained results."""
+
+    __slots__ = ("twin", "keep", "__weakref__")
+
+    def __init__(self, twin: "_Memo | None" = None):
+        super().__init__()
+        self.twin = twin
+        self.keep: Any = None  # the objects whose ids key it in _SHARED, kept alive with it
+
+
+#: Every step's memo, to forget them all at once; a memo goes with its step (weakly held).
+_MEMOS: "weakref.WeakValueDictionary[int, _Memo]" = weakref.WeakValueDictionary()
 _TOKENS = count()
+_held = 0  # decisions remembered since the memos were last emptied
+
+
+def _memo(twin: _Memo | None = None) -> _Memo:
+    memo = _Memo(twin)
+    _MEMOS[next(_TOKENS)] = memo
+    return memo
+
+
+#: The memos by what decides their step's results: the standard, its rule and the values
+#: read (the date, whether the region is known, and per parameter the entries resolved), so
+#: that the counties whose values resolve alike (most read the province's or prefecture's)
+#: share the decisions.
+_SHARED: "weakref.WeakValueDictionary[tuple[Any, ...], _Memo]" = weakref.WeakValueDictionary()
+
+
+def _shared_memo(kind: str, step: _Step, on: date) -> _Memo:
+    """The memo of ``kind`` (``results``, with its explained twin, or ``decisions``) that
+    ``step`` shares with every step decided alike."""
+    basis = step.values.basis if step.values is not None else ()
+    key = (kind, id(step.standard), id(step.rule), on, step.region is None, step.region_input,
+           tuple(tuple(x if x is None or isinstance(x, (str, bool)) else id(x) for x in b)
+                 for b in basis))
+    memo = _SHARED.get(key)
+    if memo is None:
+        memo = _memo(_Memo() if kind == "results" else None)
+        memo.keep = (step.standard, step.rule, basis)  # no id in the key is reused meanwhile
+        _SHARED[key] = memo
+    return memo
+
+
+def _make_room() -> None:
+    """Count one more decision remembered; forget them all first when the memos are full."""
+    global _held
+    if _held >= DECISION_CACHE_SIZE:
+        _forget_decisions()
+    _held += 1
+
+
+def _forget_decisions() -> None:
+    global _held
+    for memo in _live_memos():
+        memo.clear()
+        if memo.twin is not None:
+            memo.twin.clear()
+    _held = 0
+
+
+def _live_memos() -> list[_Memo]:
+    # valuerefs() copies in one step: another thread may be adding a memo meanwhile
+    return [memo for memo in (ref() for ref in _MEMOS.valuerefs()) if memo is not None]
+
+
+def _decisions_held() -> int:
+    """How many decisions the memos hold (a result with its explained twin counts once)."""
+    return sum(len(memo) for memo in _live_memos())
 
 
 class _Decision:
-    """A remembered decision: the result's fields, and its explanation once one is written (a
-    result's explanation depends only on its fields, so results sharing them share it)."""
+    """A remembered decision: the result's fields, and the result itself, with and without
+    its explanation (results are immutable, so every evaluation that reaches the decision
+    shares them; an explanation depends only on the fields, and is written once, when first
+    read)."""
 
-    __slots__ = ("fields", "text")
+    __slots__ = ("fields", "text", "plain", "explained")
 
     def __init__(self, fields: dict[str, Any]):
         self.fields = fields
         self.text: Text | None = None
+        self.plain = StandardResult._of(fields)
+        self.explained = StandardResult._of({**fields, "_explain": self})
 
     def __call__(self, result: StandardResult) -> Text:
         """Write (or reuse) the explanation: the decision is itself the result's ``_explain``,
@@ -247,7 +344,7 @@ class _Decision:
         return self.text
 
 
-def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
+def _decider(s: Standard, rule: Rule, step: _Step, on: date) -> tuple[Lookup, Lookup]:
     """Decide the conditions (Kleene logic: every failed condition is named, and every input
     that would decide an undetermined one), then price an eligible or undetermined result."""
     conditions = tuple((c.fn, c.text) for c in rule.conditions)
@@ -267,8 +364,8 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
     bounded = {**params, **values.bounds} if values is not None and values.bounds else None
     floor_bound = values is not None and values.floor_bound
     outdated = values is not None and values.outdated
-    # an amount read from the profile (an income, a count of members) is computed every time;
-    # one from the parameters alone is part of the decision
+    # an amount read from the household (an income, a count of members) is computed every
+    # time; one from the parameters and the person's own facts is part of the decision
     profile_amount = _reads(s, rule).profile_amount
 
     def decide(ctx: Ctx) -> dict[str, Any]:
@@ -311,63 +408,78 @@ def _decider(s: Standard, rule: Rule, step: _Step) -> Run:
             if not isinstance(low, Unknown):
                 fields["amount_at_least"] = low
 
-    key_of = _decision_key(s, rule, next(_TOKENS))
-    new = object.__new__  # StandardResult._of, inlined below: these run for every standard
-    decisions = _DECISIONS
+    key_of = _decision_key(s, rule)
     price_each = profile_amount and amount_fn is not None
 
-    def remember(ctx: Ctx) -> _Decision:
-        ctx.params = params
-        if len(decisions) >= DECISION_CACHE_SIZE:
-            decisions.clear()
-        decision = decisions[key_of(ctx)] = _Decision(decide(ctx))  # type: ignore[misc]
-        return decision
+    if key_of is not None and not price_each:  # the common case: remembered results
+        plain = _shared_memo("results", step, on)
+        explained = plain.twin
 
-    if key_of is not None and not price_each:  # the common case: one lookup
-        def run(ctx: Ctx, explain_: bool) -> StandardResult:
-            decision = decisions.get(key_of(ctx)) or remember(ctx)
-            result = new(StandardResult)
-            result.__dict__.update(decision.fields)
-            if explain_:
-                result.__dict__["_explain"] = decision
-            return result
-        return run
+        def miss(ctx: Ctx) -> _Decision:
+            ctx.params = params
+            decision = _Decision(decide(ctx))
+            key = key_of(ctx)
+            _make_room()
+            plain[key], explained[key] = decision.plain, decision.explained
+            return decision
 
-    def run_priced(ctx: Ctx, explain_: bool) -> StandardResult:
+        return ((plain.get, key_of, lambda ctx: miss(ctx).plain),
+                (explained.get, key_of, lambda ctx: miss(ctx).explained))
+
+    decisions = None if key_of is None else _shared_memo("decisions", step, on)
+    new = object.__new__  # StandardResult._of, inlined below
+
+    def run(ctx: Ctx, explain_: bool) -> StandardResult:
         """Decided every time (the conditions read other members), or priced from the profile."""
         ctx.params = params
-        result = new(StandardResult)
-        fields = result.__dict__
-        if key_of is None:
-            fields.update(decide(ctx))
-            write = _explain_decided
+        if decisions is None:
+            fields = decide(ctx)
         else:
-            decision = decisions.get(key_of(ctx)) or remember(ctx)
-            fields.update(decision.fields)
-            write = decision
+            key = key_of(ctx)  # type: ignore[misc]
+            decision = decisions.get(key)
+            if decision is None:
+                _make_room()
+                decision = decisions[key] = _Decision(decide(ctx))
+            if decision.fields["status"] != "eligible":  # not priced: the shared result
+                return decision.explained if explain_ else decision.plain
+            fields = {**decision.fields}
         if price_each and fields["status"] == "eligible":
             price(fields, ctx)
-            write = _explain_decided  # the amount is this profile's own
+        result = new(StandardResult)
+        result.__dict__.update(fields)
         if explain_:
-            fields["_explain"] = write
+            result.__dict__["_explain"] = _explain_decided
         return result
-    return run_priced
+
+    return ((_NOTHING, _ON, lambda ctx: run(ctx, False)),
+            (_NOTHING, _ON, lambda ctx: run(ctx, True)))
 
 
-def _reads_profile(node: Node) -> bool:
-    return any(isinstance(x, (PersonFact, HouseholdFact, InRegion, Aggregate)) for x in walk(node))
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """The facts of one person that decide a result: their own, their age, and those read
+    from their relatives (:data:`~gongfu_rules.relations.DERIVED`)."""
+
+    own: tuple[str, ...] = ()
+    age: bool = False
+    relatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class _Reads:
-    """The facts a rule's conditions read, and whether its amount reads the profile: the same
-    for every date and region, so worked out once per rule."""
+    """The facts that decide a rule's result (what its conditions read, and its amount's
+    person facts), and whether its amount is computed afresh for each profile: the same for
+    every date and region, so worked out once per rule."""
 
     rule: Rule  # held so that the id keying it is not reused while it is cached
-    person: tuple[str, ...] | None  # None: the conditions read other members (an aggregate)
+    opaque: bool  # the conditions nest aggregates: decided every time
+    person: _Facts  # the person's (none for a household rule)
     household: tuple[str, ...]
-    age: bool
     size: bool
+    #: each member's, read by an aggregate (``any_member(...)``); None: no aggregate
+    members: _Facts | None
+    #: the amount reads the household (an income, a count): computed for each profile, not
+    #: remembered with the decision (its figures would rarely repeat)
     profile_amount: bool
 
 
@@ -378,56 +490,89 @@ def _reads(s: Standard, rule: Rule) -> _Reads:
     found = _READS.get(id(rule))
     if found is not None and found.rule is rule:
         return found
-    person: dict[str, None] = {}
+    amount = tuple(x[1] for x in (rule.amount, rule.per_year) if x)
+    # an amount that reads only the person's own facts is decided with the conditions
+    profile_amount = any(isinstance(x, (HouseholdFact, Aggregate)) for a in amount
+                         for x in walk(a))
+    roots = [c.node for c in rule.conditions] + ([] if profile_amount else list(amount))
     household: dict[str, None] = {}
-    age = size = False
-    aggregate = False
-    for node in (x for c in rule.conditions for x in walk(c.node)):
-        if isinstance(node, Aggregate):
-            aggregate = True
-        elif isinstance(node, PersonFact):
-            if node.name == "age":
-                age = True
-            elif node.name in DERIVED:  # read from other members: decided every time
-                aggregate = True
-            else:
-                person[node.name] = None
-        elif isinstance(node, HouseholdFact):
+    size = False
+    own: list[Node] = []
+    inside: list[Node] = []  # the nodes an aggregate reads for each member
+    opaque = False
+    for root in roots:
+        for node in walk(root):
+            if isinstance(node, Aggregate):
+                below = list(walk(node.operand))
+                opaque = opaque or any(isinstance(x, Aggregate) for x in below)
+                inside += below
+    below_ids = {id(x) for x in inside}
+    own = [x for root in roots for x in walk(root) if id(x) not in below_ids]
+    for node in own + inside:
+        if isinstance(node, HouseholdFact):
             if node.name == "size":
                 size = True
             else:
                 household[node.name] = None
-        elif isinstance(node, InRegion):
-            person["hukou_region" if node.basis == "hukou" else "residence_region"] = None
-            if node.basis == "residence":
-                household["region"] = None
+        elif isinstance(node, InRegion) and node.basis == "residence":
+            household["region"] = None  # a residence not given is the household's
+    person = _facts(own)
     # a household rule reads members only through aggregates
-    opaque = aggregate or (s.entity != "person" and bool(person or age))
-    profile_amount = any(_reads_profile(x[1]) for x in (rule.amount, rule.per_year) if x)
-    return _READS.put(id(rule), _Reads(rule, None if opaque else tuple(person), tuple(household),
-                                       age, size, profile_amount))
+    opaque = opaque or (s.entity != "person" and person != _Facts())
+    return _READS.put(id(rule), _Reads(rule, opaque, person, tuple(household), size,
+                                       _facts(inside) if inside else None, profile_amount))
 
 
-def _decision_key(s: Standard, rule: Rule, token: int) -> Callable[[Ctx], tuple[Any, ...]] | None:
-    """The key of a step's decision: ``token`` (the step) and every fact its conditions read;
-    None when they read other members (an aggregate), which are decided every time."""
+def _facts(nodes: list[Node]) -> _Facts:
+    """The person facts ``nodes`` read."""
+    own: dict[str, None] = {}
+    relatives: dict[str, None] = {}
+    age = False
+    for node in nodes:
+        if isinstance(node, PersonFact):
+            if node.name == "age":
+                age = True
+            elif node.name in DERIVED:  # from the relatives: the value they give is the key
+                relatives[node.name] = None
+            else:
+                own[node.name] = None
+        elif isinstance(node, InRegion):
+            own["hukou_region" if node.basis == "hukou" else "residence_region"] = None
+    return _Facts(tuple(own), age, tuple(relatives))
+
+
+def _decision_key(s: Standard, rule: Rule) -> Callable[[Ctx], Any] | None:
+    """The key of a step's decision: the facts that decide it, read from a context whose age
+    is computed (a step with no fact to read has one key, the date); None when its conditions
+    nest aggregates, decided every time."""
     reads = _reads(s, rule)
-    if reads.person is None:
+    if reads.opaque:
         return None
-    person, household, age, size = reads.person, reads.household, reads.age, reads.size
-    of_person = attrgetter(*person) if person else None
-    of_household = attrgetter(*household) if household else None
-    if of_household is None and not size:  # the common shapes, without tests per call
-        if of_person is None:
-            return (lambda ctx: (token, ctx.age())) if age else (lambda ctx: (token,))
-        if age:
-            return lambda ctx: (token, of_person(ctx.person), ctx.age())
-        return lambda ctx: (token, of_person(ctx.person))
+    person = reads.person
+    names = [*(f"person.{name}" for name in person.own),
+             *(f"household.{name}" for name in reads.household), *(["_age"] if person.age else [])]
+    of_facts = attrgetter(*names) if names else _ON
+    if not reads.size and not person.relatives and reads.members is None:
+        return of_facts  # the common case: a getter in C
+    size, relatives = reads.size, person.relatives
+    of_member = None if reads.members is None else _member_key(reads.members)
 
     def key(ctx: Ctx) -> tuple[Any, ...]:
-        return (token, of_person(ctx.person) if of_person else None,
-                of_household(ctx.household) if of_household else None,
-                ctx.age() if age else None, len(ctx.household.members) if size else None)
+        return (of_facts(ctx), len(ctx.household.members) if size else None,
+                *(ctx.relative(name) for name in relatives),
+                None if of_member is None else tuple(map(of_member, ctx.members)))
+    return key
+
+
+def _member_key(facts: _Facts) -> Callable[[Ctx], Any]:
+    """The key of one member's facts an aggregate reads (a member's age computed here: a
+    member deceased on the date has none computed yet)."""
+    of_own = attrgetter(*(f"person.{name}" for name in facts.own)) if facts.own else None
+    age, relatives = facts.age, facts.relatives
+
+    def key(m: Ctx) -> tuple[Any, ...]:
+        return (of_own(m) if of_own is not None else None, m.age() if age else None,
+                *(m.relative(name) for name in relatives))
     return key
 
 
@@ -487,6 +632,9 @@ class _Values:
     bounds: dict[str, Any] = field(default_factory=dict)
     floor_bound: bool = False  # the amount rises with a figure paid at its floor
     outdated: bool = False  # the amount reads a value marked possibly_outdated
+    #: what the values were read from: per parameter, its definition and the entries and
+    #: regions it resolved to (regions resolving alike give the same decisions)
+    basis: tuple[tuple[Any, ...], ...] = ()
 
 
 def bounding(s: Standard, rule: Rule, std: StandardsSet) -> frozenset[str]:
@@ -537,9 +685,12 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -
     amount_reads = _amount_params(rule)
     bounds: dict[str, Any] = {}
     floor_bound = outdated = False
+    basis: list[tuple[Any, ...]] = []
     for name in rule.params:
         p = std.parameter(s, name)
         r = p.resolve(chain, on)
+        basis.append((name, p) if r is None else
+                     (name, p, r.entry, r.floor, r.region, r.floor_region, r.paid_floor))
         if r is None or r.entry.value is None:
             values[name] = Unknown(params=frozenset({name}))
             if r is None:
@@ -562,7 +713,7 @@ def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -
         values, tuple(uses), max((u.region for u in uses), key=len) if uses else None,
         any(u.paid_floor for u in uses),
         weakest([src.reliability for src in rule.sources] + [u.reliability for u in uses]),
-        bounds, floor_bound, outdated)
+        bounds, floor_bound, outdated, tuple(basis))
 
 
 def _amount_params(rule: Rule) -> frozenset[str]:

@@ -98,8 +98,10 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def derived(name: str, person: Any, members: Sequence[Any], on: date) -> Any:
+def derived(name: str, person: Any, members: Sequence[Any], on: date,
+            alive: Sequence[Any] | None = None) -> Any:
     """The fact ``name`` of ``person``: from the relatives among ``members`` when they decide
-    it, else the person's own answer (None when neither is known)."""
-    value = DERIVED[name](person, living(members, on), on)
+    it, else the person's own answer (None when neither is known). ``alive``: the members
+    :func:`living` on ``on``, when already found."""
+    value = DERIVED[name](person, living(members, on) if alive is None else alive, on)
     return getattr(person, name) if value is None else value

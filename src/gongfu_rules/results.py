@@ -88,19 +88,26 @@ class _Explanation:
     def __get__(self, result: Any, owner: type) -> Text | None:
         if result is None:  # the class attribute: the field's default
             return None
-        write = result.__dict__.pop("_explain", None)
+        fields = result.__dict__
+        write = fields.get("_explain")
         text = None if write is None else write(result)
-        result.__dict__["explanation"] = text
+        # written before ``_explain`` goes: a result is shared by evaluations, and another
+        # thread reading it meanwhile finds one or the other (the same text either way)
+        fields["explanation"] = text
+        fields.pop("_explain", None)
         return text
 
 
-@dataclass
+@dataclass(frozen=True)
 class StandardResult:
     """One standard for one person (or household) on one date.
 
-    Not slotted: the evaluator creates results from a dict of the fields that differ from their
-    defaults (:meth:`_of`), and the explanation is filled in when first read.
+    Immutable: evaluations that reach the same decision share one result. Not slotted: the
+    evaluator creates results from a dict of the fields that differ from their defaults
+    (:meth:`_of`), and the explanation is filled in when first read.
     """
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value; its tables are unhashable
 
     standard: Standard = field(repr=False)
     status: Status

@@ -20,7 +20,7 @@ from typing import Any
 from ..dates import age_on
 from ..expr import nodes as n
 from ..regions import is_within
-from ..relations import DERIVED, derived
+from ..relations import DERIVED, derived, living
 
 
 class Unknown:
@@ -85,7 +85,7 @@ class Ctx:
     """What a closure reads: one person (or none, for a household rule), the household, the
     evaluation date, the resolved parameter values and the regions the rule tests."""
 
-    __slots__ = ("person", "household", "on", "params", "members", "_age")
+    __slots__ = ("person", "household", "on", "params", "members", "_age", "_relatives")
 
     def __init__(self, person: Any, household: Any, on: date, params: dict[str, Any],
                  members: tuple["Ctx", ...] | None = None):
@@ -95,12 +95,26 @@ class Ctx:
         self.params = params
         self.members = members
         self._age: Any = None
+        self._relatives: dict[str, Any] | None = None
 
     def age(self) -> Any:
         if self._age is None:
             birth = self.person.birth_date
             self._age = _missing("birth_date") if birth is None else age_on(birth, self.on)
         return self._age
+
+    def relative(self, name: str) -> Any:
+        """The fact ``name`` read from the person's relatives (or their own answer), or
+        :class:`Unknown`: worked out once per person and date, however many rules read it."""
+        known = self._relatives
+        if known is None:  # the living members, found once: under "" (no fact's name)
+            members = self.household.members
+            known = self._relatives = {"": living(members, self.on)}
+        elif name in known:
+            return known[name]
+        v = derived(name, self.person, self.household.members, self.on, known[""])
+        v = known[name] = _missing(name) if v is None else v
+        return v
 
     def member_ctxs(self) -> tuple["Ctx", ...]:
         """Every member's context (the evaluator shares one set across a household); each
@@ -140,10 +154,7 @@ def _person_fact(node: n.PersonFact) -> Fn:
         return lambda ctx: ctx.age()
     unknown = _missing(name)
     if name in DERIVED:  # a relative's fact: from the relative's own record when a member
-        def relative(ctx: Ctx) -> Any:
-            v = derived(name, ctx.person, ctx.household.members, ctx.on)
-            return unknown if v is None else v
-        return relative
+        return lambda ctx: ctx.relative(name)
 
     def fact(ctx: Ctx) -> Any:
         v = getattr(ctx.person, name)
