@@ -344,13 +344,18 @@ def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
                      ) -> Iterator[pl.DataFrame]:
     """Re-cut chunks so that no household is split: the last household of a chunk waits for
     the next one (the rows of a household that are not together in the file have been set
-    aside by :class:`~gongfu_rules.households.Gathering`)."""
+    aside by :class:`~gongfu_rules.households.Gathering`). The last chunk is not cut (the
+    next one is read before a chunk is given out, to know): a file of a few rows is evaluated
+    in one chunk, not two, and each chunk has a fixed cost."""
     carry: pl.DataFrame | None = None
-    for chunk in chunks:
+    chunks = iter(chunks)
+    following = next(chunks, None)
+    while following is not None:
+        chunk, following = following, next(chunks, None)
         if carry is not None:  # the same columns, unless a CSV/JSON chunk is typed otherwise
             same = carry.schema == chunk.schema
             chunk = pl.concat([carry, chunk], how="vertical" if same else "diagonal_relaxed")
-        if column is None or chunk.height == 0:
+        if column is None or chunk.height == 0 or following is None:
             carry = None
             yield chunk
             continue
@@ -364,8 +369,6 @@ def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
             continue
         carry = chunk.slice(cut)
         yield chunk.slice(0, cut)
-    if carry is not None and carry.height:
-        yield carry
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -609,8 +609,12 @@ def _overflowed(c: _Compiled, consts: dict[str, Any]) -> pl.Expr:
 
 @cache
 def _quantity(value: Decimal | None) -> pl.Expr:
-    """A quantity literal, made once per value (a decimal literal costs a Series)."""
-    return pl.lit(value, dtype=QUANTITY)
+    """A quantity literal, made once per value. Written as text cast to the decimal type
+    (exact): Polars makes a literal of a Python Decimal through a Series, and its first one
+    imports numpy, a tenth of a second of a small batch's start-up."""
+    if value is None:
+        return pl.lit(None, dtype=QUANTITY)
+    return pl.lit(str(value)).cast(QUANTITY)
 
 
 def _amount(c: _Compiled) -> tuple[pl.Expr, pl.Expr, pl.Expr]:

@@ -1,0 +1,100 @@
+"""Start-up costs of a small batch: a file of a few rows is evaluated in one chunk, literals
+that would import numpy are made without it, and the fact registry reads the same with
+libyaml's parser as with PyYAML's own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from gongfu_rules import batch, facts
+from gongfu_rules.batch import household_chunks, run_batch
+from gongfu_rules.table import QUANTITY, _quantity
+
+ROOT = Path(__file__).resolve().parent.parent
+CASELOAD = ROOT / "examples" / "caseload.csv"
+
+
+def _frames(*households: str) -> list[pl.DataFrame]:
+    """One frame per string, a row per letter: the letter is the row's household."""
+    return [pl.DataFrame({"household_id": list(h)}) for h in households]
+
+
+def _households(chunks) -> list[str]:
+    return ["".join(c.get_column("household_id")) for c in chunks]
+
+
+# --- chunks ------------------------------------------------------------------------------------
+def test_the_last_chunk_is_given_whole_not_cut_before_its_last_household():
+    assert _households(household_chunks(iter(_frames("aabbb")), "household_id")) == ["aabbb"]
+
+
+def test_a_household_across_two_chunks_goes_whole_into_the_second():
+    chunks = list(household_chunks(iter(_frames("aabb", "bcc", "cd")), "household_id"))
+    assert _households(chunks) == ["aa", "bbb", "cccd"]
+
+
+def test_a_household_filling_every_chunk_grows_until_the_file_ends():
+    assert _households(household_chunks(iter(_frames("aa", "aa", "a")), "household_id")) == \
+        ["aaaaa"]
+
+
+def test_a_small_caseload_is_evaluated_in_one_chunk(tmp_path, monkeypatch):
+    sizes: list[int] = []
+    real = batch._evaluate
+
+    def counted(typed, *args, **kwargs):
+        sizes.append(typed.height)
+        return real(typed, *args, **kwargs)
+    monkeypatch.setattr(batch, "_evaluate", counted)
+    report = run_batch(CASELOAD, tmp_path / "out.csv", on="2025-08-01", progress=False)
+    assert sizes == [report.evaluated]
+    assert pl.read_csv(CASELOAD).get_column("家庭编号").n_unique() > 1  # several households
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 1000])
+def test_the_results_do_not_depend_on_the_chunk_size(tmp_path, chunk_rows):
+    whole = run_batch(CASELOAD, tmp_path / "whole.csv", on="2025-08-01", progress=False)
+    cut = run_batch(CASELOAD, tmp_path / f"cut{chunk_rows}.csv", on="2025-08-01",
+                    chunk_rows=chunk_rows, progress=False)
+    assert pl.read_csv(cut.output, infer_schema=False).equals(
+        pl.read_csv(whole.output, infer_schema=False))
+
+
+# --- literals ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [Decimal("2"), Decimal("2.5"), Decimal("0.000001"),
+                                   Decimal("1234567.125")])
+def test_a_quantity_literal_is_the_exact_decimal(value):
+    got = pl.select(_quantity(value).alias("q")).get_column("q")
+    assert (got.dtype, got.item()) == (QUANTITY, value)
+
+
+def test_no_quantity_is_a_null_of_the_quantity_type():
+    got = pl.select(_quantity(None).alias("q")).get_column("q")
+    assert (got.dtype, got.item()) == (QUANTITY, None)
+
+
+def test_a_small_batch_does_not_import_numpy_to_evaluate(tmp_path):
+    # numpy's import costs a tenth of a second; only a writer that needs it may bring it in.
+    code = ("import sys; from gongfu_rules.batch import run_batch; "
+            f"run_batch({str(CASELOAD)!r}, {str(tmp_path / 'out.csv')!r}, on='2025-08-01', "
+            "progress=False); print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --- the fact registry ---------------------------------------------------------------------------
+def test_the_fact_registry_reads_the_same_with_the_python_yaml_parser(monkeypatch):
+    fast = facts.fact_specs()
+    monkeypatch.setattr(facts, "_YAML_LOADER", yaml.SafeLoader)
+    facts.fact_specs.cache_clear()
+    try:
+        assert facts.fact_specs() == fast
+    finally:
+        facts.fact_specs.cache_clear()
