@@ -80,13 +80,18 @@ def test_no_quantity_is_a_null_of_the_quantity_type():
     assert (got.dtype, got.item()) == (QUANTITY, None)
 
 
-def test_a_small_batch_does_not_import_numpy_to_evaluate(tmp_path):
-    # numpy's import costs a tenth of a second; only a writer that needs it may bring it in.
+def _imported_by_a_small_batch(output: Path, module: str) -> bool:
+    """Whether a fresh process running a batch of the example caseload imports ``module``."""
     code = ("import sys; from gongfu_rules.batch import run_batch; "
-            f"run_batch({str(CASELOAD)!r}, {str(tmp_path / 'out.csv')!r}, on='2025-08-01', "
-            "progress=False); print('numpy' in sys.modules)")
+            f"run_batch({str(CASELOAD)!r}, {str(output)!r}, on='2025-08-01', progress=False); "
+            f"print({module!r} in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    return out.stdout.strip() == "True"
+
+
+def test_a_small_batch_does_not_import_numpy_to_evaluate(tmp_path):
+    # numpy's import costs a tenth of a second (when installed: the bench extra brings it).
+    assert not _imported_by_a_small_batch(tmp_path / "out.csv", "numpy")
 
 
 # --- the fact registry ---------------------------------------------------------------------------
@@ -98,3 +103,20 @@ def test_the_fact_registry_reads_the_same_with_the_python_yaml_parser(monkeypatc
         assert facts.fact_specs() == fast
     finally:
         facts.fact_specs.cache_clear()
+
+
+# --- writing Parquet ---------------------------------------------------------------------------
+def test_a_parquet_result_of_one_chunk_reads_as_one_of_many_chunks(tmp_path):
+    one = run_batch(CASELOAD, tmp_path / "one.parquet", on="2025-08-01", progress=False)
+    many = run_batch(CASELOAD, tmp_path / "many.parquet", on="2025-08-01", chunk_rows=2,
+                     progress=False)
+    assert pl.read_parquet(one.output).equals(pl.read_parquet(many.output))
+    assert pl.read_parquet(one.output).schema == pl.read_parquet(many.output).schema
+    import pyarrow.parquet as pq
+    assert pq.read_schema(one.output).remove_metadata().equals(
+        pq.read_schema(many.output).remove_metadata())
+
+
+def test_a_small_parquet_batch_does_not_import_pyarrow(tmp_path):
+    assert not _imported_by_a_small_batch(tmp_path / "out.parquet", "pyarrow")
+    assert pl.read_parquet(tmp_path / "out.parquet").height > 0
