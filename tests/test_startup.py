@@ -1,9 +1,13 @@
 """Start-up costs of a small batch: a file of a few rows is evaluated in one chunk, literals
-that would import numpy are made without it, and the fact registry reads the same with
-libyaml's parser as with PyYAML's own."""
+and a one-chunk Parquet result are made without importing numpy or pyarrow, the fact registry
+reads the same with libyaml's parser, and a loaded standards set is kept between runs: used
+only for the same files and the same code, evaluating as the set built from the files."""
 
 from __future__ import annotations
 
+import json
+import pickle
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -13,8 +17,10 @@ import polars as pl
 import pytest
 import yaml
 
-from gongfu_rules import batch, facts
-from gongfu_rules.batch import household_chunks, run_batch
+from gongfu_rules import batch, bundled_standards_dir, evaluate, facts, load_standards
+from gongfu_rules.batch import evaluate_table, household_chunks, run_batch
+from gongfu_rules.load import cache
+from gongfu_rules.load.build import Builder
 from gongfu_rules.table import QUANTITY, _quantity
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,3 +126,75 @@ def test_a_parquet_result_of_one_chunk_reads_as_one_of_many_chunks(tmp_path):
 def test_a_small_parquet_batch_does_not_import_pyarrow(tmp_path):
     assert not _imported_by_a_small_batch(tmp_path / "out.parquet", "pyarrow")
     assert pl.read_parquet(tmp_path / "out.parquet").height > 0
+
+
+# --- the kept standards set ----------------------------------------------------------------------
+@pytest.fixture
+def kept(tmp_path, monkeypatch):
+    """A cache folder of its own, and a count of the sets built from files."""
+    monkeypatch.setenv("GONGFU_RULES_CACHE", str(tmp_path / "cache"))
+    built: list[int] = []
+    real = Builder.standards
+
+    def counted(self, *args, **kwargs):
+        built.append(1)
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(Builder, "standards", counted)
+    return built
+
+
+def _sets(tmp_path: Path) -> list[Path]:
+    return list((tmp_path / "cache").glob("set-*.pickle"))
+
+
+def test_a_second_load_is_the_kept_set_not_built_again(kept, tmp_path):
+    first = load_standards()
+    second = load_standards()
+    assert len(kept) == 1 and len(_sets(tmp_path)) == 1
+    assert (second.digest, list(second.standards)) == (first.digest, list(first.standards))
+
+
+def test_the_kept_set_evaluates_as_the_set_built_from_files(kept):
+    built, kept_set = load_standards(), load_standards()
+    assert len(kept) == 1
+    profile = json.loads((ROOT / "examples" / "kunming_family.json").read_text("utf-8"))
+    for on in ("2024-03-01", "2025-08-01"):
+        assert evaluate(profile, on, standards=kept_set).to_dict() == \
+            evaluate(profile, on, standards=built).to_dict()
+    assert evaluate_table(CASELOAD, on="2025-08-01", detail="full", standards=kept_set).equals(
+        evaluate_table(CASELOAD, on="2025-08-01", detail="full", standards=built))
+
+
+def test_the_kept_set_takes_the_folder_it_is_loaded_from(kept, tmp_path):
+    copy = tmp_path / "standards"
+    shutil.copytree(bundled_standards_dir(), copy)
+    load_standards()
+    assert load_standards(copy).root == str(copy)
+    assert len(kept) == 1  # the same files: the same set
+
+
+def test_a_changed_standards_file_is_a_new_set(kept, tmp_path):
+    copy = tmp_path / "standards"
+    shutil.copytree(bundled_standards_dir(), copy)
+    before = load_standards(copy)
+    some = sorted((copy / "parameters").glob("*.yaml"))[0]
+    some.write_text(some.read_text("utf-8") + "\n# edited\n", encoding="utf-8")
+    after = load_standards(copy)
+    assert after.digest != before.digest and len(kept) == 2
+
+
+def test_a_set_kept_by_other_code_is_not_used(kept, monkeypatch):
+    load_standards()
+    monkeypatch.setattr(cache, "code_digest", lambda: "another version")
+    load_standards()
+    assert len(kept) == 2
+
+
+def test_a_corrupt_kept_set_is_ignored_and_replaced(kept, tmp_path):
+    digest = load_standards().digest
+    (path,) = _sets(tmp_path)
+    for content in (b"\x80\x05 not a pickle", pickle.dumps({"digest": digest, "set": "x"})):
+        path.write_bytes(content)
+        assert cache.load_set(digest) is None
+        assert load_standards().digest == digest
+        assert cache.load_set(digest) is not None  # written again, whole
