@@ -369,7 +369,8 @@ def _region_frame(group: str, codes: list[str], members: list[_Compiled], on: da
     if found is None or not found[0].issuperset(codes):
         every = sorted(set(codes) | (found[0] if found else set()))
         frame = _build_region_frame(every, members, on, std, detail == "full")
-        same = {c: (frame.get_column(c)[0], frame.schema[c]) for c in frame.columns[1:]
+        schema = frame.schema  # made once: each ``frame.schema`` builds it over every column
+        same = {c: (frame.get_column(c)[0], schema[c]) for c in frame.columns[1:]
                 if frame.get_column(c).n_unique() == 1}
         found = std._tables.put(key, (frozenset(every), frame.drop(list(same)), same))
     return found[1], found[2]
