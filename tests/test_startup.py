@@ -198,3 +198,39 @@ def test_a_corrupt_kept_set_is_ignored_and_replaced(kept, tmp_path):
         assert cache.load_set(digest) is None
         assert load_standards().digest == digest
         assert cache.load_set(digest) is not None  # written again, whole
+
+
+# --- lazy imports ------------------------------------------------------------------------------
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", f"{code}; import sys; print(*sorted(sys.modules))"],
+                         capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_the_command_line_does_not_import_the_monitor_or_reforms_until_asked():
+    loaded = _modules_after("from gongfu_rules.cli import _parser; _parser()")
+    assert {"gongfu_rules.monitor.cli", "gongfu_rules.reform.cli"} <= loaded
+    assert not {"gongfu_rules.monitor.core", "gongfu_rules.monitor.events",
+                "gongfu_rules.reform.apply", "gongfu_rules.reform.schema"} & loaded
+
+
+@pytest.mark.parametrize("package, names", [
+    ("gongfu_rules.monitor", ["Monitor", "Report", "Event", "EVENT_TYPES", "MonitorError",
+                              "parse_event"]),
+    ("gongfu_rules.reform", ["Applied", "Reform", "ReformError", "affected_by", "apply_reform",
+                             "parse_reform", "read_reform"]),
+])
+def test_every_public_name_of_a_lazy_package_still_imports(package, names):
+    loaded = _modules_after(f"from {package} import {', '.join(names)}")
+    assert package in loaded
+    module = __import__(package, fromlist=names)
+    assert sorted(module.__all__) == sorted(names)
+    assert all(getattr(module, name) is not None for name in names)
+
+
+def test_a_name_a_lazy_package_does_not_have_is_an_attribute_error():
+    import gongfu_rules.monitor
+    import gongfu_rules.reform
+    for package in (gongfu_rules.monitor, gongfu_rules.reform):
+        with pytest.raises(AttributeError):
+            package.not_a_name  # noqa: B018
