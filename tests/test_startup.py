@@ -234,3 +234,31 @@ def test_a_name_a_lazy_package_does_not_have_is_an_attribute_error():
     for package in (gongfu_rules.monitor, gongfu_rules.reform):
         with pytest.raises(AttributeError):
             package.not_a_name  # noqa: B018
+
+
+# --- the columns of a file with no rows ----------------------------------------------------------
+def _header(path: Path) -> list[str]:
+    return pl.read_csv(path, n_rows=0, infer_schema=False).columns
+
+
+@pytest.mark.parametrize("headers", ["en", "zh"])
+@pytest.mark.parametrize("layout, detail", [("wide", "narrow"), ("wide", "full"),
+                                            ("long", "narrow")])
+def test_a_file_of_no_rows_has_the_columns_of_one_with_rows(tmp_path, headers, layout, detail):
+    empty = tmp_path / "empty.csv"
+    empty.write_text(CASELOAD.read_text("utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    options = {"on": "2025-08-01", "headers": headers, "layout": layout, "detail": detail,
+               "progress": False}
+    rows = run_batch(CASELOAD, tmp_path / "rows.csv", **options)
+    none = run_batch(empty, tmp_path / "none.csv", **options)
+    assert none.rows == 0 and rows.rows > 0
+    assert _header(none.output) == _header(rows.output)
+
+
+def test_a_file_with_rows_takes_its_columns_from_its_rows(tmp_path, monkeypatch):
+    def unneeded(*args, **kwargs):
+        raise AssertionError("worked out the columns of a file with no rows")
+    monkeypatch.setattr(batch, "_empty_schema", unneeded)
+    report = run_batch(CASELOAD, tmp_path / "out.csv", on="2025-08-01", headers="zh",
+                       progress=False)
+    assert "孤儿基本生活费.金额（元/月）" in _header(report.output)

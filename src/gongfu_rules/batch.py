@@ -500,6 +500,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     try:
         with _terminate_as_interrupt() as interrupted:
             mapping: dict[str, str] | None = None
+            written = False
             for chunk in chunks:
                 if mapping is None:
                     mapping, _ = map_headers(chunk.columns, ignore_extra_columns, keep)
@@ -528,6 +529,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 result = _with_kept(result, _kept(chunk, kept), FIELD_ZH[ROW] if zh else ROW)
                 interrupted()  # a signal taken inside a cell reader: nothing of it is written
                 writer.write(result)
+                written = True
                 if bad.height:
                     errors.write(errors_zh(bad) if zh else bad)
                 report.rows += chunk.height
@@ -538,7 +540,10 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
             if bar is not None:  # an Excel workbook is zipped up now: it can take a while
                 bar.set_description("writing")
             table = summary.table(zh, period is not None)
-            writer.finish(_empty_schema(std, layout, only, shown, zh), summary=table)
+            # The columns of a file with no rows: worked out only then (with Chinese headers
+            # they cost a tenth of a second); a file with rows has its chunks' columns.
+            writer.finish(None if written else _empty_schema(std, layout, only, shown, zh),
+                          summary=table)
             errors.finish(errors_zh(pl.DataFrame(schema=ERROR_SCHEMA)).schema if zh
                           else ERROR_SCHEMA)
             summed.write(table)
