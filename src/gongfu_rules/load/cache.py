@@ -35,6 +35,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import pydantic
+
 from ..compile.scalar import compile_scalar
 from ..model import CompiledCondition, Rule, StandardsSet
 from .build import _decimal_valued
@@ -111,9 +113,10 @@ def store_set(std: StandardsSet) -> None:
 @cache
 def code_digest() -> str:
     """A fingerprint of the package's code and data: each file's path, size and modification
-    time (the bundled standards aside: their digest is the other half of a set's key)."""
+    time (the bundled standards aside: their digest is the other half of a set's key), and
+    pydantic's version."""
     package = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
+    h = hashlib.sha256(f"pydantic {pydantic.VERSION};".encode())  # its models are in the set
     for folder, dirs, names in os.walk(package):
         top = Path(folder) == package
         dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not (top and d == "standards"))
