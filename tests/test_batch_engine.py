@@ -202,3 +202,13 @@ def test_rows_with_no_column_a_standard_reads_are_still_returned_one_for_one():
     frame = pl.DataFrame({"note": ["a", "b", "c"]})
     table = evaluate_table(frame, on=ON, only=[FUNERAL], ignore_extra_columns=True)
     assert table.get_column("row").to_list() == [1, 2, 3]
+
+
+@given(st.lists(st.tuples(st.integers(1, 6), st.integers(-5, 5)), max_size=30))
+def test_household_sums_give_every_member_the_sum_over_their_household(runs):
+    from gongfu_rules.table import household_sums
+
+    key = pl.Series([i for i, (n, _) in enumerate(runs) for _ in range(n)], dtype=pl.UInt32)
+    values = pl.DataFrame({"x": [v for n, v in runs for _ in range(n)]}, schema={"x": pl.Int64})
+    expected = [n * v for n, v in runs for _ in range(n)]
+    assert household_sums(key, values)["x"].to_list() == expected

@@ -29,6 +29,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from .columns import HOUSEHOLD, PERSON
@@ -164,11 +165,13 @@ def _prepare(frame: pl.DataFrame, on: date) -> pl.DataFrame:
             .otherwise(pl.lit(None, dtype=pl.String)))
     # A household's rows are consecutive (columns.typed_frame checks it), so a run number
     # is its key: grouping on an integer is much cheaper than on the id's text.
-    frame = frame.with_columns(pl.col(HOUSEHOLD).rle_id().alias(KEY))
+    # Flagged sorted (it is: run numbers never decrease), so that group-bys and windows over
+    # it take Polars' much faster path for sorted keys.
+    frame = frame.with_columns(pl.col(HOUSEHOLD).rle_id().set_sorted().alias(KEY))
     return frame.with_columns(
         age.cast(pl.Int64).alias("__age"),
         pl.len().over(KEY).alias("__household_size"),
-        (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True).alias("__first"),
+        pl.col(KEY).is_first_distinct().alias("__first"),
         pl.col("hukou_region").first().over(KEY).alias("__first_hukou"),
         life.alias("__life"),
     )
@@ -177,39 +180,67 @@ def _prepare(frame: pl.DataFrame, on: date) -> pl.DataFrame:
 def _relatives(df: pl.DataFrame) -> pl.DataFrame:
     """The facts read from a person's relatives among the members, as
     :mod:`gongfu_rules.relations` reads them (its docstring has the roles), each falling back
-    to the person's own answer; nothing without a ``role`` column."""
+    to the person's own answer; nothing without a ``role`` column.
+
+    What a household's living members say (how many have each role; which row is its one
+    head, spouse or child) is counted with :func:`household_sums`; a relative's fact is read
+    from the row of the household's one member with that role."""
     if "role" not in df.columns:
         return df
     role, alive = pl.col("role"), pl.col("__life").is_null()
+    relative = {"head": "head", "spouse": "spouse", "child": "child"}
+    flags = {f"n.{r}": (alive & (role == r)).fill_null(False) for r in relative}
+    parents = [(role == "child", ("head", "spouse")), (role == "head", ("parent",))]
+    if "disability_certificate" in df.columns:
+        certified = pl.col("disability_certificate")
+        for i, (_, theirs) in enumerate(parents):
+            of_parent = alive & role.is_in(theirs)
+            flags |= {f"p{i}.n": of_parent.fill_null(False),
+                      f"p{i}.yes": (of_parent & certified).fill_null(False),
+                      f"p{i}.no": (of_parent & ~certified).fill_null(False)}
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    # The row of the one living member with a role (a sum of row numbers: read only where
+    # exactly one member counts).
+    flags |= {f"row.{r}": pl.when(flags[f"n.{r}"]).then(row).otherwise(0) for r in relative}
+    h = household_sums(df.get_column(KEY), df.select(**flags))
 
-    def count(when: pl.Expr) -> pl.Expr:
-        return (alive & when).fill_null(False).sum().over(KEY)
-
-    def only(r: str, column: str) -> pl.Expr:
-        """``column`` of the household's one living member with role ``r``."""
-        return pl.col(column).filter(alive & (role == r)).first().over(KEY)
+    def of_one(r: str, column: str) -> pl.Expr:
+        """``column`` of the household's one living member with role ``r`` (else null)."""
+        at = pl.when(pl.lit(h[f"n.{r}"]) == 1).then(pl.lit(h[f"row.{r}"]))
+        return pl.col(column).gather(at)
 
     def own(name: str, dtype: Any) -> pl.Expr:
         return pl.col(name) if name in df.columns else pl.lit(None, dtype=dtype)
 
-    one = {r: count(role == r) == 1 for r in ("head", "spouse", "child")}
-    spouse_age = (pl.when((role == "head") & one["spouse"]).then(only("spouse", "__age"))
-                  .when((role == "spouse") & one["head"]).then(only("head", "__age")))
+    spouse_age = (pl.when(role == "head").then(of_one("spouse", "__age"))
+                  .when(role == "spouse").then(of_one("head", "__age")))
     derived = {"spouse_age": pl.coalesce(spouse_age, own("spouse_age", pl.Int64))}
     if "sex" in df.columns:
-        sex = pl.when(role.is_in(("head", "spouse")) & one["child"]).then(only("child", "sex"))
+        sex = pl.when(role.is_in(("head", "spouse"))).then(of_one("child", "sex"))
         derived["only_child_sex"] = pl.coalesce(sex, own("only_child_sex", pl.String))
     if "disability_certificate" in df.columns:
-        certified = pl.col("disability_certificate")
-        parents = [(role == "child", ("head", "spouse")), (role == "head", ("parent",))]
         value = pl.lit(None, dtype=pl.Boolean)
-        for mine, theirs in reversed(parents):
-            of_parent = role.is_in(theirs)
-            value = (pl.when(mine & (count(of_parent & certified) > 0)).then(True)
-                     .when(mine & (count(of_parent) == 2) & (count(of_parent & ~certified) == 2))
-                     .then(False).otherwise(value))
+        for i, (mine, _) in reversed(list(enumerate(parents))):
+            n, yes, no = (pl.lit(h[f"p{i}.{x}"]) for x in ("n", "yes", "no"))
+            value = (pl.when(mine & (yes > 0)).then(True)
+                     .when(mine & (n == 2) & (no == 2)).then(False).otherwise(value))
         derived["parent_disabled"] = pl.coalesce(value, own("parent_disabled", pl.Boolean))
     return df.with_columns(e.alias(name) for name, e in derived.items())
+
+
+def household_sums(key: pl.Series, columns: pl.DataFrame) -> dict[str, pl.Series]:
+    """Each column's sum over the household of each row, on every row (as Int64).
+
+    Households are runs of rows numbered 0, 1, … (``key``, :data:`KEY`): a run's sum is the
+    difference of the running sums at its two ends: a few passes over the columns, much less
+    than a group-by and a join back."""
+    bounds = np.zeros(key.n_unique() + 1, dtype=np.int64)
+    np.cumsum(key.rle().struct.field("len").to_numpy(), out=bounds[1:])
+    running = np.zeros((columns.height + 1, columns.width), dtype=np.int64)
+    np.cumsum(columns.to_numpy().astype(np.int64, copy=False), axis=0, out=running[1:])
+    at_ends = running[bounds]
+    sums = (at_ends[1:] - at_ends[:-1])[key.to_numpy()]
+    return {name: pl.Series(name, sums[:, i]) for i, name in enumerate(columns.columns)}
 
 
 def _region_column(s: Standard) -> tuple[pl.Expr, str]:
@@ -284,32 +315,45 @@ def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled],
     """Add every rule's ``any_member``/``count``/``sum_members`` columns.
 
     The members see the *evaluated* person's parameter values (the scalar engine gives a
-    member's context the evaluator's parameters), and those depend on the person's region:
-    a person rule's aggregate is computed once per household and region present in it (over
-    the pairs (region, member), a few more rows than members, not members squared). A
-    household rule's parameters are the same on every member's row, and so are a person
+    member's context the evaluator's parameters), and those depend on the person's region.
+    A household rule's parameters are the same on every member's row, and so are a person
     rule's parameters that are the same in every region of the chunk (``consts``): those
-    aggregates are a plain group-by.
+    aggregates are a plain group-by. The others are a group-by per distinct set of their
+    parameter values in the chunk (a handful: regions share figures), each row taking the
+    one of its own values.
     """
     consts = consts or {}
 
     def plain(c: _Compiled, a: Aggregate) -> bool:
         return c.standard.entity == "household" or a.params <= consts.keys()
-    person = [(c, a) for c in compiled for a in c.aggregates if not plain(c, a)]
+    person = [a for c in compiled for a in c.aggregates if not plain(c, a)]
     household = [a for c in compiled for a in c.aggregates if plain(c, a)]
-    if person:
-        regions = sorted({_region_key(c.standard) for c, _ in person})
-        params = sorted({p for _, a in person for p in a.params})
-        facts = [col for col in df.columns if not col.startswith(("__s", "__region"))
-                 and col != HOUSEHOLD]
-        evaluators = df.select(KEY, *regions, *params).unique(subset=[KEY, *regions])
-        pairs = evaluators.join(df.select(facts), on=KEY, how="inner")
-        sums = pairs.group_by(KEY, *regions).agg(e for _, a in person for e in a.agg())
-        df = df.join(sums, on=[KEY, *regions], how="left", maintain_order="left")
     if household:
-        sums = df.group_by(KEY).agg(e for a in household for e in a.agg())
-        df = df.join(sums, on=KEY, how="left", maintain_order="left")
+        df = df.with_columns(_per_household(df, household))
+    if person:
+        params = sorted({p for a in person for p in a.params})
+        combos = df.select(params).unique(maintain_order=True)
+        which = df.select(params).join(combos.with_row_index("__combo"), on=params, how="left",
+                                       nulls_equal=True, maintain_order="left")
+        combo = which.get_column("__combo")
+        parts = [_per_household(df.with_columns(pl.lit(v, dtype=df.schema[k]).alias(k)
+                                                for k, v in values.items()), person)
+                 for values in combos.iter_rows(named=True)] or [_per_household(df, person)]
+        df = df.with_columns(
+            pl.coalesce(pl.when(combo == i).then(part.get_column(name))
+                        for i, part in enumerate(parts)).alias(name)
+            for name in parts[0].columns)
     return df
+
+
+def _per_household(df: pl.DataFrame, aggregates: list[Aggregate]) -> pl.DataFrame:
+    """The aggregates' columns, one row per row of ``df`` (each its household's figure).
+    Households are runs of rows, numbered in order (``KEY``): their figures are gathered
+    back by number rather than joined."""
+    members = df.select(KEY, *(e for a in aggregates for e in a.members()))
+    sums = members.group_by(KEY, maintain_order=True).agg(e for a in aggregates for e in a.agg())
+    key = df.get_column(KEY)
+    return sums.drop(KEY).select(pl.all().gather(key))
 
 
 def _intermediates(df: pl.DataFrame, compiled: list[_Compiled], consts: dict[str, Any]

@@ -453,11 +453,18 @@ class Aggregate:
     inner: V
     params: frozenset[str] = frozenset()  # the parameter columns ``inner`` reads
 
+    def members(self) -> list[pl.Expr]:
+        """The operand's value and unknown mask on every member's row (``NAME.iv`` and
+        ``NAME.iu``): worked out element-wise before the group-by, where a non-trivial
+        expression would be evaluated group by group."""
+        return [self.inner.value.alias(f"{self.name}.iv"),
+                self.inner.unknown.alias(f"{self.name}.iu")]
+
     def agg(self) -> list[pl.Expr]:
-        """The aggregate as group-by expressions over the members' rows (Kleene, as the
-        scalar engine: a known ``True`` decides ``any_member``; else any unknown member makes
-        the result unknown, naming every member's missing inputs)."""
-        v, u = self.inner.value, self.inner.unknown
+        """The aggregate as group-by expressions over the :meth:`members` columns (Kleene, as
+        the scalar engine: a known ``True`` decides ``any_member``; else any unknown member
+        makes the result unknown, naming every member's missing inputs)."""
+        v, u = pl.col(f"{self.name}.iv"), pl.col(f"{self.name}.iu")
         any_unknown = (u != 0).any()
         masks = u.bitwise_or()
         if self.func == "any_member":
