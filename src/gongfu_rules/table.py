@@ -29,7 +29,6 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from .columns import HOUSEHOLD, PERSON
@@ -234,13 +233,12 @@ def household_sums(key: pl.Series, columns: pl.DataFrame) -> dict[str, pl.Series
     Households are runs of rows numbered 0, 1, … (``key``, :data:`KEY`): a run's sum is the
     difference of the running sums at its two ends: a few passes over the columns, much less
     than a group-by and a join back."""
-    bounds = np.zeros(key.n_unique() + 1, dtype=np.int64)
-    np.cumsum(key.rle().struct.field("len").to_numpy(), out=bounds[1:])
-    running = np.zeros((columns.height + 1, columns.width), dtype=np.int64)
-    np.cumsum(columns.to_numpy().astype(np.int64, copy=False), axis=0, out=running[1:])
-    at_ends = running[bounds]
-    sums = (at_ends[1:] - at_ends[:-1])[key.to_numpy()]
-    return {name: pl.Series(name, sums[:, i]) for i, name in enumerate(columns.columns)}
+    # In Polars, not numpy: as fast, and numpy's import is a tenth of a second of every run.
+    ends = key.rle().struct.field("len").cum_sum() - 1  # each run's last row
+    running = columns.select(pl.all().cast(pl.Int64).cum_sum())
+    per_run = running.select(pl.all().gather(ends)).select(
+        pl.all() - pl.all().shift(1, fill_value=0))
+    return dict(zip(columns.columns, per_run.select(pl.all().gather(key)).get_columns()))
 
 
 def _region_column(s: Standard) -> tuple[pl.Expr, str]:
