@@ -255,6 +255,20 @@ def test_a_file_of_no_rows_has_the_columns_of_one_with_rows(tmp_path, headers, l
     assert _header(none.output) == _header(rows.output)
 
 
+@pytest.mark.parametrize("options", [{}, {"detail": "full"}, {"layout": "long"},
+                                     {"headers": "zh"}, {"layout": "long", "headers": "zh"},
+                                     {"only": ["orphan_basic_living"]}])
+def test_a_parquet_file_of_no_rows_has_the_column_types_of_one_with_rows(tmp_path, options):
+    empty = tmp_path / "empty.csv"
+    empty.write_text(CASELOAD.read_text("utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    rows = run_batch(CASELOAD, tmp_path / "rows.parquet", on="2025-08-01", progress=False,
+                     **options)
+    none = run_batch(empty, tmp_path / "none.parquet", on="2025-08-01", progress=False,
+                     **options)
+    assert pl.read_parquet(none.output).schema == pl.read_parquet(rows.output).schema
+    assert pl.read_parquet(none.output).height == 0
+
+
 def test_a_file_with_rows_takes_its_columns_from_its_rows(tmp_path, monkeypatch):
     def unneeded(*args, **kwargs):
         raise AssertionError("worked out the columns of a file with no rows")

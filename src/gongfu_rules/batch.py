@@ -65,8 +65,8 @@ from .spreadsheet import SheetWriter, read_sheet
 from .compile.vector import residence
 from .table import (
     DETAILS,
+    FIELD_TYPES,
     OVERFLOW_COLUMN,
-    RESULT_FIELDS,
     evaluate_frame,
     evaluate_frame_period,
     facts_read,
@@ -844,17 +844,17 @@ def _beside(path: Path, what: str) -> Path:
 
 def _empty_schema(std: StandardsSet, layout: str, only: list[str] | None,
                   detail: str, zh: bool = False) -> dict[str, Any]:
-    if layout == "long":
-        schema = {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String, "standard": pl.String,
-                  **{f: pl.String for f in RESULT_FIELDS}}
-        return dict(long_zh(pl.DataFrame(schema=schema), std).schema) if zh else schema
+    """The columns of a result file with no rows, with the types a chunk's have: an empty
+    result frame put through a chunk's steps."""
     chosen = [s for s in std if only is None or s.id in only]
-    schema = {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
-              **{f"{s.id}.{f}": pl.String for s in chosen
-                 for f in fields(s, "full" if zh else detail, std)}}
-    if zh:
-        return dict(wide_zh(pl.DataFrame(schema=schema), std, full=detail == "full").schema)
-    return schema
+    evaluated = "full" if zh or layout == "long" else detail
+    wide = money_columns(pl.DataFrame(schema={
+        ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
+        **{f"{s.id}.{f}": FIELD_TYPES[f] for s in chosen for f in fields(s, evaluated, std)}}))
+    if layout == "long":
+        result = to_long(wide, std)
+        return dict((long_zh(result, std) if zh else result).schema)
+    return dict((wide_zh(wide, std, full=detail == "full") if zh else wide).schema)
 
 
 def _wants_progress(enabled: bool | None) -> bool:
