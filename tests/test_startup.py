@@ -165,6 +165,22 @@ def test_the_kept_set_evaluates_as_the_set_built_from_files(kept):
         evaluate_table(CASELOAD, on="2025-08-01", detail="full", standards=built))
 
 
+def test_the_kept_set_holds_the_same_rules_values_and_typed_expressions(kept):
+    built, kept_set = load_standards(), load_standards()
+    assert len(kept) == 1
+    for sid, s in built.standards.items():
+        other = kept_set.standards[sid]
+        assert other.parameters == s.parameters and other.sources == s.sources
+        for rule, again in zip(s.rules, other.rules, strict=True):
+            nodes = [c.node for c in rule.conditions] + [x[1] for x in (rule.amount,
+                                                                         rule.per_year) if x]
+            kept_nodes = [c.node for c in again.conditions] + [
+                x[1] for x in (again.amount, again.per_year) if x]
+            assert kept_nodes == nodes  # (a node's type is not compared by ==)
+            assert [repr(n.type) for n in kept_nodes] == [repr(n.type) for n in nodes]
+    assert kept_set.parameters == built.parameters
+
+
 def test_the_kept_set_takes_the_folder_it_is_loaded_from(kept, tmp_path):
     copy = tmp_path / "standards"
     shutil.copytree(bundled_standards_dir(), copy)

@@ -147,7 +147,32 @@ class _SetPickler(pickle.Pickler):
             fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(StandardsSet)
                       if f.init and not f.name.startswith("_")}
             return _standards_set, (fields,)
+        names = _plain_fields(type(obj))
+        if names is not None:  # read back by its constructor, not by dataclasses' __setstate__
+            positional, keywords = names
+            return _construct, (type(obj), tuple(getattr(obj, n) for n in positional),
+                                {n: getattr(obj, n) for n in keywords})
         return NotImplemented
+
+
+@cache
+def _plain_fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The fields of a dataclass with slots that its constructor takes (positional, keyword
+    only); ``None`` for any other class. Dataclasses with slots unpickle through a
+    ``__setstate__`` that looks their fields up again for each object: for the thousands of
+    values and expression nodes of a set, that is most of the time it takes to read it."""
+    if not (dataclasses.is_dataclass(cls) and "__slots__" in vars(cls)) or \
+            hasattr(cls, "__post_init__"):
+        return None
+    fields = dataclasses.fields(cls)
+    if not all(f.init for f in fields):
+        return None
+    return (tuple(f.name for f in fields if not f.kw_only),
+            tuple(f.name for f in fields if f.kw_only))
+
+
+def _construct(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return cls(*args, **kwargs)
 
 
 def _proxy(entries: dict[Any, Any]) -> MappingProxyType:
