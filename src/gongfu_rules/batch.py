@@ -67,8 +67,8 @@ from .spreadsheet import SheetWriter, read_sheet
 from .compile.vector import residence
 from .table import (
     DETAILS,
+    FIELD_TYPES,
     OVERFLOW_COLUMN,
-    RESULT_FIELDS,
     evaluate_frame,
     evaluate_frame_period,
     facts_read,
@@ -347,13 +347,18 @@ def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
                      ) -> Iterator[pl.DataFrame]:
     """Re-cut chunks so that no household is split: the last household of a chunk waits for
     the next one (the rows of a household that are not together in the file have been set
-    aside by :class:`~gongfu_rules.households.Gathering`)."""
+    aside by :class:`~gongfu_rules.households.Gathering`). The last chunk is not cut (the
+    next one is read before a chunk is given out, to know): a file of a few rows is evaluated
+    in one chunk, not two, and each chunk has a fixed cost."""
     carry: pl.DataFrame | None = None
-    for chunk in chunks:
+    chunks = iter(chunks)
+    following = next(chunks, None)
+    while following is not None:
+        chunk, following = following, next(chunks, None)
         if carry is not None:  # the same columns, unless a CSV/JSON chunk is typed otherwise
             same = carry.schema == chunk.schema
             chunk = pl.concat([carry, chunk], how="vertical" if same else "diagonal_relaxed")
-        if column is None or chunk.height == 0:
+        if column is None or chunk.height == 0 or following is None:
             carry = None
             yield chunk
             continue
@@ -367,8 +372,6 @@ def household_chunks(chunks: Iterator[pl.DataFrame], column: str | None
             continue
         carry = chunk.slice(cut)
         yield chunk.slice(0, cut)
-    if carry is not None and carry.height:
-        yield carry
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -382,6 +385,7 @@ class _Writer:
         self._handle: Any = None
         self._parquet: Any = None
         self._excel: SheetWriter | None = None
+        self._first: pl.DataFrame | None = None  # a Parquet file's first frame, not yet written
 
     def write(self, frame: pl.DataFrame) -> None:
         if self.fmt == "csv":
@@ -395,16 +399,26 @@ class _Writer:
                 self._handle = open(self.tmp, "wb")
             frame.write_ndjson(self._handle)
         elif self.fmt == "parquet":
-            table = frame.to_arrow()
+            # The first frame waits: a file of one frame (a small caseload, the errors) is
+            # written by Polars itself, without importing pyarrow, which brings numpy with it
+            # (together a tenth of a second or more of a small batch's start-up).
+            if self._parquet is None and self._first is None:
+                self._first = frame
+                return
             if self._parquet is None:
-                import pyarrow.parquet as pq
-                # Statistics only for the key columns: for hundreds of result columns they
-                # cost a third of the writing time and serve no reader of a results file.
-                keys = [c for c in (ROW, HOUSEHOLD, PERSON, "standard") if c in frame.columns]
-                self._parquet = pq.ParquetWriter(self.tmp, table.schema, write_statistics=keys)
-            self._parquet.write_table(table)
+                first, self._first = self._first.to_arrow(), None
+                self._parquet = self._parquet_writer(first)
+                self._parquet.write_table(first)
+            self._parquet.write_table(frame.to_arrow())
         else:
             self._sheets().write(frame)
+
+    def _parquet_writer(self, table: Any) -> Any:
+        import pyarrow.parquet as pq
+        # Statistics only for the key columns: for hundreds of result columns they cost a
+        # third of the writing time and serve no reader of a results file.
+        keys = [c for c in (ROW, HOUSEHOLD, PERSON, "standard") if c in table.schema.names]
+        return pq.ParquetWriter(self.tmp, table.schema, write_statistics=keys)
 
     def _sheets(self) -> SheetWriter:
         if self._excel is None:
@@ -422,6 +436,10 @@ class _Writer:
         workbook also gets ``summary`` as a sheet of its own."""
         if self.fmt == "xlsx":
             self._sheets().finish(empty_schema, summary)
+        elif self._first is not None:  # one frame: one row group, whose statistics say nothing
+            self._first.write_parquet(self.tmp, statistics=False)
+            self._first = None
+            return
         elif self._parquet is not None:
             self._parquet.close()
         elif self._handle is not None:
@@ -435,6 +453,7 @@ class _Writer:
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
+        self._first = None
         if self._excel is not None:
             self._excel.abort()
         for h in (self._handle, self._parquet):
@@ -521,6 +540,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     ahead = _Ahead(prepared())
     try:
         with _terminate_as_interrupt() as interrupted:
+            submitted = False  # whether any chunk's results were written
             for chunk, typed, bad, mapping, kept in ahead:
                 wide = _evaluate(typed, months, std, period is not None, only, detail)
                 wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
@@ -530,6 +550,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                     bad = pl.concat([bad, overflowed]).sort(ROW, "column", maintain_order=True)
                 interrupted()  # a signal taken inside a cell reader: nothing of it is written
                 behind.submit(partial(written, wide, typed, bad, _kept(chunk, kept)))
+                submitted = True
                 report.rows += chunk.height
                 report.evaluated += wide.height
                 report.failed_rows += bad.get_column(ROW).n_unique() if bad.height else 0
@@ -539,7 +560,10 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
             if bar is not None:  # an Excel workbook is zipped up now: it can take a while
                 bar.set_description("writing")
             table = summary.table(zh, period is not None)
-            writer.finish(_empty_schema(std, layout, only, shown, zh), summary=table)
+            # The columns of a file with no rows: worked out only then (with Chinese headers
+            # they cost a tenth of a second); a file with rows has its chunks' columns.
+            writer.finish(None if submitted else _empty_schema(std, layout, only, shown, zh),
+                          summary=table)
             errors.finish(errors_zh(pl.DataFrame(schema=ERROR_SCHEMA)).schema if zh
                           else ERROR_SCHEMA)
             summed.write(table)
@@ -947,17 +971,17 @@ def _beside(path: Path, what: str) -> Path:
 
 def _empty_schema(std: StandardsSet, layout: str, only: list[str] | None,
                   detail: str, zh: bool = False) -> dict[str, Any]:
-    if layout == "long":
-        schema = {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String, "standard": pl.String,
-                  **{f: pl.String for f in RESULT_FIELDS}}
-        return dict(long_zh(pl.DataFrame(schema=schema), std).schema) if zh else schema
+    """The columns of a result file with no rows, with the types a chunk's have: an empty
+    result frame put through a chunk's steps."""
     chosen = [s for s in std if only is None or s.id in only]
-    schema = {ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
-              **{f"{s.id}.{f}": pl.String for s in chosen
-                 for f in fields(s, "full" if zh else detail, std)}}
-    if zh:
-        return dict(wide_zh(pl.DataFrame(schema=schema), std, full=detail == "full").schema)
-    return schema
+    evaluated = "full" if zh or layout == "long" else detail
+    wide = money_columns(pl.DataFrame(schema={
+        ROW: pl.Int64, HOUSEHOLD: pl.String, PERSON: pl.String,
+        **{f"{s.id}.{f}": FIELD_TYPES[f] for s in chosen for f in fields(s, evaluated, std)}}))
+    if layout == "long":
+        result = to_long(wide, std)
+        return dict((long_zh(result, std) if zh else result).schema)
+    return dict((wide_zh(wide, std, full=detail == "full") if zh else wide).schema)
 
 
 def _wants_progress(enabled: bool | None) -> bool:

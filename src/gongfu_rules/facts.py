@@ -20,6 +20,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# libyaml's parser when PyYAML has it: the same safe rules, read at every start-up, about
+# seven times faster than the Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 FactType = Literal["bool", "enum", "count", "money"]
 Entity = Literal["person", "household"]
 
@@ -74,7 +78,8 @@ def fact_specs() -> tuple[FactSpec, ...]:
         if not item.name.endswith(".yaml"):
             continue
         try:
-            parsed = _FactFile.model_validate(yaml.safe_load(item.read_text("utf-8")) or {})
+            parsed = _FactFile.model_validate(
+                yaml.load(item.read_text("utf-8"), Loader=_YAML_LOADER) or {})
         except ValidationError as e:
             raise FactRegistryError(f"data/facts/{item.name}: {e}") from None
         for entity in ("person", "household"):

@@ -6,6 +6,7 @@ Every problem in every file is collected and reported together in one
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Iterable
@@ -159,6 +160,10 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
     texts = {f: _read_text(f, f.relative_to(root).as_posix(), errors, contents)
              for f in [root / SET_FILE, *files]}
     digest = _digest(root, contents)
+    if not errors:
+        kept = cache.load_set(digest)  # the set an earlier run built from these files
+        if kept is not None:
+            return dataclasses.replace(kept, root=str(root))
     parsed = cache.load(digest)  # the files' YAML as parsed by an earlier run, if kept
     fresh: dict[str, Any] = {}
 
@@ -193,12 +198,14 @@ def load_standards(path: str | Path | None = None) -> StandardsSet:
         raise StandardsError(errors)
     if parsed is None:
         cache.store(digest, fresh)
-    return StandardsSet(
+    loaded = StandardsSet(
         name=meta.name, version=meta.version, digest=digest,
         standards=MappingProxyType(standards), parameters=MappingProxyType(parameters),
         root=str(root), catalog=MappingProxyType(entries),
         catalog_domains=MappingProxyType({k: cf.domain for _, cf in catalog for k in cf.entries}),
         documents=MappingProxyType(dict(documents.documents) if documents else {}))
+    cache.store_set(loaded)
+    return loaded
 
 
 def _read_model(path: Path, model: type[BaseModel], root: Path, errors: list[ErrorDetail],

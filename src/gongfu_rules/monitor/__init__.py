@@ -17,7 +17,25 @@ See docs/monitor.md.
     >>> m.changes()
 """
 
-from .core import Monitor, Report
-from .events import EVENT_TYPES, Event, MonitorError, parse_event
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .core import Monitor, Report
+    from .events import EVENT_TYPES, Event, MonitorError, parse_event
+
+# Imported when first asked for: ``gongfu`` registers the monitor's commands at every start,
+# and the event models would cost every other command their import.
+_FROM = {"Monitor": ".core", "Report": ".core", "EVENT_TYPES": ".events", "Event": ".events",
+         "MonitorError": ".events", "parse_event": ".events"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM:
+        return getattr(import_module(_FROM[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Monitor", "Report", "Event", "EVENT_TYPES", "MonitorError", "parse_event"]

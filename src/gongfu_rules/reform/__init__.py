@@ -8,7 +8,23 @@ batch engine and :mod:`.report` writes the figures as JSON, CSV, Markdown and an
 report. :mod:`.population` makes a synthetic weighted caseload.
 """
 
-from .apply import Applied, Reform, ReformError, affected_by, apply_reform, parse_reform, read_reform
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .apply import (Applied, Reform, ReformError, affected_by, apply_reform, parse_reform,
+                        read_reform)
+
+
+def __getattr__(name: str) -> Any:
+    # Imported when first asked for: ``gongfu`` registers the reform commands at every start,
+    # and the reform file models would cost every other command their import.
+    if name in __all__:
+        return getattr(import_module(".apply", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Applied", "Reform", "ReformError", "affected_by", "apply_reform", "parse_reform",
            "read_reform"]
