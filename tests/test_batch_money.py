@@ -4,13 +4,22 @@ half away from zero to the fen (table.money_columns)."""
 from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gongfu_rules.compile.vector import LIMIT
+from gongfu_rules import table
 from gongfu_rules.table import money_columns
 
 HELD = int(LIMIT)  # the largest magnitude the engine holds, in millionths
+
+
+@pytest.fixture(autouse=True, params=["divided", "on Arrow buffers"])
+def conversion(request, monkeypatch):
+    """Every test runs on both conversions: a small frame's division, a large one's relabelled
+    Arrow buffers (the threshold moved so that these small frames take each)."""
+    monkeypatch.setattr(table, "_ARROW_MONEY_ROWS", 10**9 if request.param == "divided" else 0)
 
 
 def _yuan(millionths: int | None) -> Decimal | None:

@@ -815,8 +815,16 @@ def money_columns(frame: pl.DataFrame, fen: bool = False) -> pl.DataFrame:
     # Decimal(18, 2): the type is swapped on the Arrow buffers, not computed by a decimal
     # division per cell (3-4x the cost). The engine's values (compile.vector.LIMIT, 4×10^12
     # 元) are far inside 18 digits.
+    # A small frame is divided instead: pyarrow's import (it brings numpy) would cost more
+    # than the division saves, in a small batch's start-up.
+    if frame.height < _ARROW_MONEY_ROWS:
+        return frame.with_columns((w.cast(MONEY) / 100).cast(MONEY).alias(c)
+                                  for w, c in zip(whole, cols))
     fen_frame = frame.select(w.cast(pl.Decimal(18, 0)).alias(c) for w, c in zip(whole, cols))
     return frame.with_columns(_as_yuan(fen_frame.get_column(c)) for c in cols)
+
+
+_ARROW_MONEY_ROWS = 10_000  # from this many rows, amounts become 元 on their Arrow buffers
 
 
 def _as_yuan(fen: pl.Series) -> pl.Series:
