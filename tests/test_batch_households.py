@@ -15,7 +15,7 @@ from gongfu_rules import batch
 from gongfu_rules.batch import evaluate_table, run_batch
 from gongfu_rules.cli import main
 from gongfu_rules.errors import InputError
-from gongfu_rules.households import numbered, scattered_households
+from gongfu_rules.households import _hashed_key, numbered, scattered_households
 
 DIBAO = "dibao_household_allowance"
 HEADER = "household_id,person_id,birth_date,hukou_region,household.per_capita_monthly_income," \
@@ -107,7 +107,13 @@ def test_many_households_apart_are_gathered_in_several_parts_each_paid_once(tmp_
 def test_households_apart_are_found_and_parted_by_their_first_rows():
     chunks = numbered([pl.DataFrame({"h": ["a", "b", "a"]}), pl.DataFrame({"h": ["c", "d", "c"]})])
     found = scattered_households(chunks, "h", part_rows=2)
-    assert found.rows() == [("a", 0), ("c", 1)]  # two rows each: one part each
+    a, c = pl.DataFrame({"h": ["a", "c"]}).select(_hashed_key("h")).to_series()
+    assert found.rows() == [(a, 0), (c, 1)]  # two rows each: one part each (ids kept hashed)
+
+
+def test_a_household_cut_by_a_chunk_boundary_is_not_scattered():
+    chunks = numbered([pl.DataFrame({"h": ["a", "b"]}), pl.DataFrame({"h": ["b", "c"]})])
+    assert scattered_households(chunks, "h", part_rows=2).height == 0
 
 
 def test_households_together_come_first_in_file_order_then_those_gathered(tmp_path):

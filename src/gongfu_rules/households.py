@@ -6,8 +6,8 @@ always on consecutive rows. A household is one household however its rows lie, n
 a time, so the batch works in two passes:
 
 1. :func:`scattered_households` reads the household column alone and finds the households
-   whose rows are not consecutive, keeping per household only its first and last row and its
-   row count (memory follows the number of households, not the file's size).
+   whose rows are not consecutive, keeping per household only a hash of its id, its first and
+   last row and its row count (memory follows the number of households, not the file's size).
 2. :class:`Gathering` streams the file as before: the rows of consecutive households go
    through as they are (:func:`gongfu_rules.batch.household_chunks` keeps each whole in one
    chunk); the rows of the scattered ones are set aside to temporary Arrow files, in parts of
@@ -39,6 +39,15 @@ def household_key(column: str) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
 
 
+def _hashed_key(column: str) -> pl.Expr:
+    """The household id as a 64-bit hash (none stays none): what the first pass keeps per
+    household, 8 bytes instead of the id's text, so that its memory stays small at ten
+    million persons. Two ids of one hash (about one chance in 10^12 per pair) only cost
+    time: both are gathered, and :func:`together` still parts them by their ids."""
+    key = household_key(column)
+    return pl.when(key.is_null()).then(None).otherwise(key.hash(seed=2260))
+
+
 def numbered(chunks: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
     """The chunks with their rows' input row numbers in :data:`SOURCE_ROW`."""
     offset = 1
@@ -53,17 +62,19 @@ def scattered_households(ids: Iterable[pl.DataFrame], column: str, part_rows: in
     """The households whose rows are not consecutive (``column`` of the numbered chunks
     ``ids``), each with the part it is gathered in: parts of about ``part_rows`` rows (a
     larger household alone in its own), in the order of the households' first rows."""
-    # Per chunk, its runs of one id (first row, row count: no hashing); the runs of all
-    # chunks are added up per household a few chunks at a time (memory follows the number of
-    # households), and once at the end.
-    parts: list[pl.DataFrame] = []
-    for chunk in ids:
-        parts.append(_runs(chunk, column))
-        if len(parts) > 16:
-            parts = [_per_household(parts)]
+    # Per chunk, its runs of one id (first row, row count); a household of one run is
+    # consecutive, and only the few ids of several runs (a chunk boundary, or rows apart) are
+    # added up. Memory: 24 bytes per run, no table per household.
+    parts = [_runs(chunk, column) for chunk in ids]
     if not parts:
-        return pl.DataFrame(schema={_KEY: pl.String, _PART: pl.Int64})
-    stats = _per_household(parts)
+        return pl.DataFrame(schema={_KEY: pl.UInt64, _PART: pl.Int64})
+    runs = pl.concat(parts, rechunk=False)
+    keys = runs.get_column(_KEY).sort()  # ids of several runs: equal neighbours once sorted
+    repeated = keys.filter(keys == keys.shift(1)).unique()
+    several = runs.filter(pl.col(_KEY).is_in(repeated.implode()))
+    stats = several.group_by(_KEY).agg(pl.col("first").min(),
+                                       (pl.col("first") + pl.col("n") - 1).max().alias("last"),
+                                       pl.col("n").sum())
     scattered = stats.filter(pl.col("last") - pl.col("first") + 1 != pl.col("n")).sort("first")
     before = pl.col("n").cum_sum() - pl.col("n")  # rows of the scattered households before it
     return scattered.select(_KEY, (before // max(part_rows, 1)).cast(pl.Int64).alias(_PART))
@@ -71,19 +82,13 @@ def scattered_households(ids: Iterable[pl.DataFrame], column: str, part_rows: in
 
 def _runs(chunk: pl.DataFrame, column: str) -> pl.DataFrame:
     """The runs of rows of one household id of a numbered chunk (its row numbers follow on):
-    each run's first and last row and row count (rows without an id left out)."""
-    key = household_key(column)
-    rows = chunk.select(key.alias(_KEY), pl.col(SOURCE_ROW))
+    each run's first row and row count (rows without an id left out)."""
+    rows = chunk.select(_hashed_key(column).alias(_KEY), pl.col(SOURCE_ROW))
     starts = rows.filter(pl.col(_KEY).ne_missing(pl.col(_KEY).shift(1)))
     after = rows.get_column(SOURCE_ROW).last() + 1 if rows.height else 0  # the chunk's end
     end = pl.col(SOURCE_ROW).shift(-1, fill_value=after)  # where the next run starts
-    return starts.select(_KEY, pl.col(SOURCE_ROW).alias("first"), (end - 1).alias("last"),
+    return starts.select(_KEY, pl.col(SOURCE_ROW).alias("first"),
                          (end - pl.col(SOURCE_ROW)).alias("n")).drop_nulls(_KEY)
-
-
-def _per_household(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    return pl.concat(parts).group_by(_KEY).agg(
-        pl.col("first").min(), pl.col("last").max(), pl.col("n").sum())
 
 
 def together(frame: pl.DataFrame, column: str | None) -> pl.DataFrame:
@@ -119,7 +124,7 @@ class Gathering:
         """The chunk's rows of consecutive households; the others are written aside."""
         if self.scattered.height == 0:
             return chunk
-        marked = chunk.with_columns(household_key(self.column).alias(_KEY)) \
+        marked = chunk.with_columns(_hashed_key(self.column).alias(_KEY)) \
             .join(self.scattered, on=_KEY, how="left", maintain_order="left")
         aside = marked.filter(pl.col(_PART).is_not_null())
         if aside.height == 0:
