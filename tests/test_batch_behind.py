@@ -3,6 +3,7 @@ order, a failure raised on the main thread as it was, nothing read or written af
 
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -68,14 +69,16 @@ def test_stop_returns_once_the_running_job_ends_and_drops_the_waiting_one():
 
 
 # --- the reading thread (batch._Ahead) ---------------------------------------------------------
+def _recorded(n: int, produced: list[int]) -> Iterator[int]:
+    """0 … n-1, each noted in ``produced`` when the reader takes it."""
+    for i in range(n):
+        produced.append(i)
+        yield i
+
+
 def test_items_come_in_order_and_the_reader_runs_at_most_two_ahead():
     produced: list[int] = []
-
-    def items():
-        for i in range(10):
-            produced.append(i)
-            yield i
-    ahead = _Ahead(items())
+    ahead = _Ahead(_recorded(10, produced))
     taken = []
     for item in ahead:
         taken.append(item)
@@ -103,12 +106,7 @@ def test_a_failure_while_reading_is_raised_where_its_item_would_have_been_taken(
 
 def test_close_ends_the_reading_thread_without_reading_the_rest():
     produced: list[int] = []
-
-    def items():
-        for i in range(1000):
-            produced.append(i)
-            yield i
-    ahead = _Ahead(items())
+    ahead = _Ahead(_recorded(1000, produced))
     next(ahead)
     ahead.close()
     assert not ahead._thread.is_alive()

@@ -6,8 +6,9 @@ always on consecutive rows. A household is one household however its rows lie, n
 a time, so the batch works in two passes:
 
 1. :func:`scattered_households` reads the household column alone and finds the households
-   whose rows are not consecutive, keeping per household only a hash of its id, its first and
-   last row and its row count (memory follows the number of households, not the file's size).
+   whose rows are not consecutive, keeping per run of a household's rows only a hash of its
+   id, its first row and its row count (memory follows the number of households, not the
+   file's size).
 2. :class:`Gathering` streams the file as before: the rows of consecutive households go
    through as they are (:func:`gongfu_rules.batch.household_chunks` keeps each whole in one
    chunk); the rows of the scattered ones are set aside to temporary Arrow files, in parts of
@@ -41,9 +42,10 @@ def household_key(column: str) -> pl.Expr:
 
 def _hashed_key(column: str) -> pl.Expr:
     """The household id as a 64-bit hash (none stays none): what the first pass keeps per
-    household, 8 bytes instead of the id's text, so that its memory stays small at ten
-    million persons. Two ids of one hash (about one chance in 10^12 per pair) only cost
-    time: both are gathered, and :func:`together` still parts them by their ids."""
+    run of rows, 8 bytes instead of the id's text, so that its memory stays small at ten
+    million persons. Two ids of one hash (among ten million households, about one chance in
+    370,000 that any two share one) only cost time: both are gathered, and :func:`together`
+    still parts them by their ids."""
     key = household_key(column)
     return pl.when(key.is_null()).then(None).otherwise(key.hash(seed=2260))
 

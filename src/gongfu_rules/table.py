@@ -198,8 +198,8 @@ def _relatives(df: pl.DataFrame) -> pl.DataFrame:
     if "role" not in df.columns:
         return df
     role, alive = pl.col("role"), pl.col("__life").is_null()
-    relative = {"head": "head", "spouse": "spouse", "child": "child"}
-    flags = {f"n.{r}": (alive & (role == r)).fill_null(False) for r in relative}
+    relatives = ("head", "spouse", "child")
+    flags = {f"n.{r}": (alive & (role == r)).fill_null(False) for r in relatives}
     parents = [(role == "child", ("head", "spouse")), (role == "head", ("parent",))]
     if "disability_certificate" in df.columns:
         certified = pl.col("disability_certificate")
@@ -211,7 +211,7 @@ def _relatives(df: pl.DataFrame) -> pl.DataFrame:
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     # The row of the one living member with a role (a sum of row numbers: read only where
     # exactly one member counts).
-    flags |= {f"row.{r}": pl.when(flags[f"n.{r}"]).then(row).otherwise(0) for r in relative}
+    flags |= {f"row.{r}": pl.when(flags[f"n.{r}"]).then(row).otherwise(0) for r in relatives}
     h = household_sums(df.get_column(KEY), df.select(**flags))
 
     def of_one(r: str, column: str) -> pl.Expr:
