@@ -33,8 +33,11 @@ def main() -> None:
         for row in csv.DictReader(f):
             # The summary of a --headers zh run has Chinese headers too.
             if int(row["符合（人或户）"]):
-                print(f"{row['标准编号']}: {row['符合（人或户）']} eligible, "
-                      f"{row['金额合计（元）']} 元 per period ({row['标准']})")
+                # empty: no amount is known (set locally, or a free service)
+                total = row["金额合计（元）"]
+                amount = f"{total} 元 per period" if total else "no amount known"
+                print(f"{row['标准编号']}: {row['符合（人或户）']} eligible, {amount} "
+                      f"({row['标准']})")
     print(f"results: {report.output}")
 
 

@@ -106,6 +106,7 @@ def test_caseworker_script_batches_the_roster_without_setting_rows_aside(tmp_pat
     assert out.returncode == 0, out.stderr
     assert "9 rows read, 9 evaluated, 0 set aside" in out.stdout
     assert "tekun_basic_living: 1 eligible, 968.00 元" in out.stdout
+    assert re.search(r"^\w+: \d+ eligible, no amount known \(", out.stdout, re.M)  # screening
     assert (tmp_path / "out" / "results.xlsx").exists()
 
 
