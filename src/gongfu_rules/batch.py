@@ -149,11 +149,8 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
         warnings.warn(unread_warning(ignored), stacklevel=2)
     household = {v: k for k, v in mapping.items()}.get(HOUSEHOLD)
     raw = together(next(numbered([raw])), household)
-    _check_cell_types(raw, mapping)
+    typed, errors = _typed(raw, mapping, 1, last_day)
     kept = _kept(raw, kept_headers(raw.columns, keep))
-    typed, errors = typed_frame(raw, mapping, last_day=last_day)
-    typed, too_large = _too_large(typed, mapping)
-    errors = pl.concat([errors, too_large])
     detail = "full" if layout == "long" else detail
     wide = _evaluate(typed, months, std, period is not None, only, detail) \
         .with_columns(typed.get_column(ROW))
@@ -525,12 +522,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
             if mapping is None:
                 mapping, _ = map_headers(chunk.columns, ignore_extra_columns, keep)
                 kept = kept_headers(chunk.columns, keep)
-            _check_cell_types(chunk, mapping)
-            typed, bad = typed_frame(chunk, mapping, first_row=rows + 1, last_day=last_day)
+            typed, bad = _typed(chunk, mapping, rows + 1, last_day)
             rows += chunk.height
-            typed, too_large = _too_large(typed, mapping)
-            if too_large.height:
-                bad = pl.concat([bad, too_large]).sort(ROW, "column", maintain_order=True)
             if ragged:
                 typed, bad = set_aside(typed, bad, ragged, width,
                                        chunk.get_column(SOURCE_ROW), _household_header(mapping))
@@ -821,6 +814,19 @@ def _evaluate(typed: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
     if not period:
         return evaluate_frame(typed, months[0], std, only, detail)
     return evaluate_frame_period(typed, months, std, only, detail)
+
+
+def _typed(raw: pl.DataFrame, mapping: dict[str, str], first_row: int, last_day: date
+           ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(typed rows, error rows)`` of a chunk: its cells checked and typed
+    (:func:`typed_frame`, rows numbered from ``first_row``), and the households of too many
+    members set aside (:func:`_too_large`)."""
+    _check_cell_types(raw, mapping)
+    typed, bad = typed_frame(raw, mapping, first_row=first_row, last_day=last_day)
+    typed, too_large = _too_large(typed, mapping)
+    if too_large.height:
+        bad = pl.concat([bad, too_large]).sort(ROW, "column", maintain_order=True)
+    return typed, bad
 
 
 def _too_large(typed: pl.DataFrame, mapping: dict[str, str]
