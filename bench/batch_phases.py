@@ -72,6 +72,7 @@ def main() -> None:
         writer = batch._Writer(folder / "results.parquet")
         for _ in range(chunks):
             writer.write(wide)
+        writer.finish()
         writer.abort()
     print(f"{args.caseload.name}: {rows:,} rows, {chunks} chunks of {CHUNK:,}; "
           f"best of {args.reps}, scaled to the file")
