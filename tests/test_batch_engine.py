@@ -165,29 +165,6 @@ def test_a_parquet_file_is_read_in_chunks_of_the_chosen_columns(tmp_path):
     assert all(c.columns == ["household_id", "birth_date"] for c in chunks)
 
 
-def test_parquet_chunks_cut_across_row_groups_keep_every_row_in_order(tmp_path):
-    path = tmp_path / "in.parquet"
-    pl.DataFrame({"household_id": [f"h{i}" for i in range(1000)]}) \
-        .write_parquet(path, row_group_size=300)
-    chunks = list(read_chunks(path, 128))
-    assert [c.height for c in chunks] == [128] * 7 + [104]
-    assert pl.concat(chunks).get_column("household_id").to_list() == \
-        [f"h{i}" for i in range(1000)]
-
-
-def test_each_parquet_row_group_is_decoded_once(tmp_path, monkeypatch):
-    path = tmp_path / "in.parquet"
-    pl.DataFrame({"household_id": [f"h{i}" for i in range(1000)]}) \
-        .write_parquet(path, row_group_size=300)
-    slices: list[tuple[int, int]] = []
-    slice_ = pl.LazyFrame.slice
-    monkeypatch.setattr(pl.LazyFrame, "slice",
-                        lambda self, offset, length=None: slices.append((offset, length))
-                        or slice_(self, offset, length))
-    list(read_chunks(path, 128))
-    assert slices == [(0, 300), (300, 300), (600, 300), (900, 100)]
-
-
 # --- the start-up cache -----------------------------------------------------------------------
 def test_the_standards_load_from_the_cache_the_same_as_from_the_files(tmp_path, monkeypatch):
     monkeypatch.setenv("GONGFU_RULES_CACHE", str(tmp_path))

@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import accumulate
 from datetime import date
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -280,36 +279,18 @@ def _read(path: Path, fmt: str, chunk_rows: int | None, select: Select | None,
 
 
 def _read_parquet(path: Path, chunk_rows: int | None, pick: Select) -> Iterator[pl.DataFrame]:
-    """A Parquet file's chosen columns, ``chunk_rows`` rows at a time, read when asked for.
-
-    Each row group is decoded once, and chunks are cut from it (and the start of the next
-    one): a slice of the file decodes every row group it overlaps, so reading chunk-sized
-    slices of larger row groups decoded each group several times. Memory follows the chunk
-    and the file's row-group size, not the file; Polars' own batch reader reads ahead of a
-    slow consumer without bound."""
+    """A Parquet file's chosen columns, ``chunk_rows`` rows at a time, each chunk read when it
+    is asked for: a slice decodes only the row groups it overlaps, so memory follows the
+    chunk (and the file's row-group size), not the file. Polars' own batch reader reads
+    ahead of a slow consumer without bound."""
     lazy = pl.scan_parquet(path)
     lazy = lazy.select(pick(lazy.collect_schema().names()))
-    total = pl.scan_parquet(path).select(pl.len()).collect().item()
-    if chunk_rows is None or total <= chunk_rows:
+    if chunk_rows is None:
         yield lazy.collect()
         return
-    rest: pl.DataFrame | None = None  # rows read but not yet in a chunk
-    for start, rows in _row_groups(path):
-        group = lazy.slice(start, rows).collect()
-        rest = group if rest is None else pl.concat([rest, group])
-        while rest.height >= chunk_rows:
-            yield rest.slice(0, chunk_rows).rechunk()
-            rest = rest.slice(chunk_rows)
-    if rest is not None and rest.height:
-        yield rest.rechunk()
-
-
-def _row_groups(path: Path) -> list[tuple[int, int]]:
-    """The first row and the number of rows of each of a Parquet file's row groups."""
-    import pyarrow.parquet as pq  # only for a file of more than one chunk
-    meta = pq.ParquetFile(path).metadata
-    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
-    return list(zip(accumulate(sizes, initial=0), sizes))
+    total = pl.scan_parquet(path).select(pl.len()).collect().item()
+    for offset in range(0, total, chunk_rows):
+        yield lazy.slice(offset, chunk_rows).collect()
 
 
 @contextmanager
