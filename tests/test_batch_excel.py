@@ -20,7 +20,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from gongfu_rules import spreadsheet
-from gongfu_rules.batch import read_chunks
+from gongfu_rules.batch import read_chunks, run_batch
 from gongfu_rules.cli import main
 from gongfu_rules.profile import id_number_check_character
 from gongfu_rules.spreadsheet import SheetWriter
@@ -438,7 +438,6 @@ def test_a_failure_zipping_the_workbook_leaves_no_partial_file_or_rows(tmp_path,
     import os
 
     from gongfu_rules import spreadsheet
-    from gongfu_rules.batch import run_batch
     src = _roster(tmp_path / "roster.xlsx")
     out = tmp_path / "out"
     out.mkdir()
@@ -464,3 +463,20 @@ def test_a_chunk_typed_otherwise_is_written_under_the_first_chunks_header(tmp_pa
     writer.finish()
     frame = fastexcel.read_excel(str(path)).load_sheet(0).to_polars()
     assert frame.rows() == [(1.0, 2.5), (2.0, None), (3.0, None)]
+
+
+def test_an_id_number_typed_into_a_number_cell_is_an_error_saying_it_lost_its_digits(tmp_path):
+    path = tmp_path / "ids.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    ws = book.add_worksheet()
+    ws.write_row(0, 0, ["household_id", "id_number", "hukou_region"])
+    # Excel keeps 15 significant digits of a number typed in a General cell
+    ws.write_row(1, 0, ["h1", 530102199001011000, "530102"])
+    ws.write_row(2, 0, ["h2", "530102198703070012", "530102"])
+    book.close()
+    out = tmp_path / "out.csv"
+    report = run_batch(path, out, on="2025-08-01", progress=False)
+    errors = pl.read_csv(report.errors)
+    assert errors.select("row", "column", "code").rows() == [
+        (1, "id_number", "id_number_as_number")]
+    assert report.evaluated == 1

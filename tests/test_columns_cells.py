@@ -1,12 +1,19 @@
 """Text cells read once per distinct value (columns.typed_frame): trimmed, an empty cell no
 value, a Chinese spelling read as the canonical value, a bad one an error row."""
 
+from datetime import date
+
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gongfu_rules.columns import map_headers, typed_frame
-from gongfu_rules.profile import _ID_CHECK, _ID_WEIGHTS, id_number_check_character
+from gongfu_rules.profile import (
+    _ID_CHECK,
+    _ID_WEIGHTS,
+    id_number_check_character,
+    kept_15_digits,
+)
 
 
 def _typed(rows: dict[str, list]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -47,7 +54,29 @@ def test_an_id_numbers_check_character_is_checked_as_one_by_one(first17, check):
     number = first17 + check
     _, errors = _typed({"id_number": [number]})
     wrong = check != id_number_check_character(first17)
-    assert ("id_number_check_digit" in errors.get_column("code").to_list()) == wrong
+    # a wrong one that is what a spreadsheet keeps of a number is reported as that instead
+    expected = ("id_number_as_number" if kept_15_digits(number) else "id_number_check_digit")
+    faults = {"id_number_check_digit", "id_number_as_number"} & set(errors.get_column("code"))
+    assert faults == ({expected} if wrong else set())
+
+
+def test_an_id_number_in_scientific_notation_is_reported_as_stored_as_a_number():
+    _, errors = _typed({"id_number": ["5.30102E+17", "5.30102199001011e17"]})
+    assert errors.select("row", "column", "code").rows() == [
+        (1, "id_number", "id_number_as_number"), (2, "id_number", "id_number_as_number")]
+
+
+def test_an_id_number_of_the_15_digits_a_number_keeps_is_reported_as_stored_as_a_number():
+    # as Excel exports the number 530102199001011234 to CSV, and as its stored double reads
+    _, errors = _typed({"id_number": ["530102199001011000", "530102199001011008"]})
+    assert errors.get_column("code").to_list() == ["id_number_as_number"] * 2
+    assert "文本" in errors.get_column("message")[0]
+
+
+def test_a_valid_id_number_ending_in_000_is_accepted():
+    number = "53010219900101100" + id_number_check_character("53010219900101100")
+    typed, errors = _typed({"id_number": [number]})
+    assert errors.height == 0 and typed.get_column("birth_date").to_list() == [date(1990, 1, 1)]
 
 
 def _incomes(values: list[float | None], dtype: pl.DataType) -> tuple[list, list]:

@@ -27,6 +27,7 @@ from gongfu_rules.profile import (
     SupportMode,
     UrbanRural,
     id_number_check_character,
+    kept_15_digits,
     parse_household,
     parse_id_number,
     parse_person,
@@ -108,6 +109,14 @@ def test_id_number_with_wrong_check_digit_is_rejected_naming_the_field():
     assert str(detail).startswith("members.0.id_number: check digit is ")
 
 
+@pytest.mark.parametrize("number", ["5.30102E+17", "530102199001011000", "530102199001011008"])
+def test_an_id_number_a_spreadsheet_stored_as_a_number_is_rejected_saying_so(number):
+    error = profile_error({"members": [{"id_number": number}]})
+    [detail] = error.details
+    assert (detail.code, detail.loc) == ("id_number_as_number", ("members", 0, "id_number"))
+    assert "15 digits" in detail.msg and number not in detail.msg
+
+
 def test_id_number_with_impossible_birth_date_is_rejected():
     number = make_id("530102", date(1990, 2, 1), "123").replace("19900201", "19900230")
     number = number[:17] + check_char(number[:17])
@@ -159,9 +168,12 @@ def test_generated_id_numbers_round_trip_and_any_other_check_digit_is_rejected(
     assert info.birth_date == born
     assert info.sex is (Sex.male if int(sequence[2]) % 2 else Sex.female)
     if replacement != number[17]:
+        wrong = number[:17] + replacement
         with pytest.raises(ProfileError) as caught:
-            parse_id_number(number[:17] + replacement)
-        assert caught.value.code == "id_number_check_digit"
+            parse_id_number(wrong)
+        # a wrong one that is what a spreadsheet keeps of a number is reported as that
+        assert caught.value.code == ("id_number_as_number" if kept_15_digits(wrong)
+                                     else "id_number_check_digit")
 
 
 # ---- personal data ------------------------------------------------------------------------

@@ -33,9 +33,11 @@ from .facts import fact_specs
 from .households import SOURCE_ROW
 from .profile import (
     _ID_CHECK,
+    _ID_AS_NUMBER,
     _ID_SHAPE,
     _ID_WEIGHTS,
     ENUMS,
+    ID_AS_NUMBER_MESSAGE,
     Role,
     Sex,
     _count,
@@ -345,10 +347,12 @@ def _first17(name: str) -> pl.Expr:
     return pl.col(name).str.slice(0, 17).cast(pl.Int64, strict=False)
 
 
-def _id_checks(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
-    """``(bad shape, bad check digit, birth date, sex)`` from an ID number column."""
+def _id_checks(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """``(bad shape, bad check digit, stored as a number, birth date, sex)`` from an ID
+    number column (each cell has at most one of the three faults)."""
     number = pl.col(name)
     shaped = number.str.contains(f"^{_ID_SHAPE.pattern}$")
+    scientific = number.str.contains(f"^{_ID_AS_NUMBER.pattern}$")
     first17 = pl.col("__id17")
     # The check digit's weights are 2^17 ... 2^1 modulo 11 (ISO 7064 MOD 11-2), and 13 ≡ 2
     # (mod 11): the 17 digits read as one base-13 number N (below 13^17 < 2^63) give the
@@ -360,7 +364,13 @@ def _id_checks(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     born = number.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
     sex = pl.when(first17 % 2 == 1).then(pl.lit("male")).otherwise(pl.lit("female"))
     given = number.is_not_null()
-    return (given & ~shaped, given & shaped & ((total + value) % 11 != 1),
+    wrong_digit = given & shaped & ((total + value) % 11 != 1)
+    # As kept_15_digits: a multiple of 1000, or the binary number nearest one.
+    n = number.cast(pl.Int64, strict=False)
+    kept = (n + 500) // 1000 * 1000
+    as_number = (given & scientific) | (wrong_digit & (
+        (n == kept) | (n == kept.cast(pl.Float64).cast(pl.Int64))).fill_null(False))
+    return (given & ~shaped & ~scientific, wrong_digit & ~as_number, as_number,
             pl.when(shaped).then(born), pl.when(shaped).then(sex))
 
 
@@ -445,8 +455,9 @@ def _identity(df: pl.DataFrame, reverse: dict[str, str], last_day: date | None
     if "id_number" in df.columns:
         df = df.with_columns(pl.col("id_number").str.to_uppercase())
         df = df.with_columns(_first17("id_number").alias("__id17"))
-        shape, digit, born, sex = _id_checks("id_number")
+        shape, digit, as_number, born, sex = _id_checks("id_number")
         df = df.with_columns(shape.alias("__bad.id_shape"), digit.alias("__bad.id_digit"),
+                             as_number.alias("__bad.id_as_number"),
                              born.alias("__id_born"), sex.alias("__id_sex"))
         col = reverse["id_number"]
         errors += [
@@ -454,8 +465,10 @@ def _identity(df: pl.DataFrame, reverse: dict[str, str], last_day: date | None
                     "expected 18 characters: 17 digits, then a check character 0-9 or X"),
             _Check("__bad.id_digit", col, "id_number_check_digit",
                     "the check digit does not match the first 17 digits; the number is mistyped"),
+            _Check("__bad.id_as_number", col, "id_number_as_number", ID_AS_NUMBER_MESSAGE),
         ]
-        ok = ~pl.col("__bad.id_shape") & ~pl.col("__bad.id_digit") & pl.col("id_number").is_not_null()
+        ok = ~pl.col("__bad.id_shape") & ~pl.col("__bad.id_digit") \
+            & ~pl.col("__bad.id_as_number") & pl.col("id_number").is_not_null()
         df = df.with_columns(
             (ok & pl.col("__id_born").is_null()).alias("__bad.id_birth"),
             (ok & pl.col("birth_date").is_not_null() & pl.col("__id_born").is_not_null()
