@@ -50,14 +50,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("caseload", type=Path)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--only", default=None,
+                        help="comma-separated standard ids, as gongfu batch --only")
+    parser.add_argument("--detail", default="narrow", choices=("narrow", "full"))
     args = parser.parse_args()
     std = default_standards()
+    only = args.only.split(",") if args.only else None
     rows = pl.scan_parquet(args.caseload).select(pl.len()).collect().item()
     chunks = -(-rows // CHUNK)
     chunk = next(numbered([pl.read_parquet(args.caseload, n_rows=CHUNK)]))
     mapping, _ = map_headers(chunk.columns)
     typed, _ = typed_frame(chunk, mapping, last_day=ON)
-    raw = batch._evaluate(typed, (ON,), std, False, None, "narrow") \
+    raw = batch._evaluate(typed, (ON,), std, False, only, args.detail) \
         .with_columns(typed.get_column("row")).drop(OVERFLOW_COLUMN)
     wide = money_columns(raw)
     summary = batch._Summary(std)
@@ -80,6 +84,8 @@ def main() -> None:
         phases = {
             "_chunks (read, gather)": (read_all, 1),
             "typed_frame": (lambda: typed_frame(chunk, mapping, last_day=ON), chunks),
+            "evaluate_frame": (lambda: batch._evaluate(typed, (ON,), std, False, only,
+                                                       args.detail), chunks),
             "money_columns": (lambda: money_columns(raw), chunks),
             "_Summary.add": (lambda: summary.add(wide, typed), chunks),
             "_Writer.write (Parquet)": (lambda: write_all(Path(folder)), 1),

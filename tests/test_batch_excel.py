@@ -20,10 +20,10 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from gongfu_rules import spreadsheet
-from gongfu_rules.batch import read_chunks, run_batch
+from gongfu_rules.batch import read_chunks, row_count, run_batch
 from gongfu_rules.cli import main
 from gongfu_rules.profile import id_number_check_character
-from gongfu_rules.spreadsheet import SheetWriter
+from gongfu_rules.spreadsheet import SheetWriter, sheet_size
 
 NS = {"x": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 HEADERS = ["家庭编号", "姓名", "身份证号", "与户主关系", "出生日期", "户籍地区划代码",
@@ -214,6 +214,57 @@ def test_a_streamed_sheet_with_a_title_row_is_an_input_error(tmp_path, capsys, s
 def test_a_streamed_sheet_with_merged_header_cells_is_an_input_error(tmp_path, capsys, streamed):
     assert _batch(_roster(tmp_path / "r.xlsx", merged=True), tmp_path / "out.xlsx") == 2
     assert "column F has no header" in capsys.readouterr().err
+
+
+def _unsized(path: Path, rows: int) -> Path:
+    """A workbook as openpyxl's write-only mode writes it: no ``<dimension>`` of its rows."""
+    import openpyxl
+    book = openpyxl.Workbook(write_only=True)
+    ws = book.create_sheet("花名册")
+    ws.append(HEADERS)
+    for person in (PEOPLE * rows)[:rows]:
+        ws.append([str(v) if isinstance(v, date) else v for v in person])
+    book.save(path)
+    return path
+
+
+def test_a_sheet_states_its_rows_without_its_cells_being_read(tmp_path):
+    path = _roster(tmp_path / "r.xlsx")
+    rows, size = sheet_size(path, "花名册")
+    assert rows == len(PEOPLE) + 1  # with the header
+    assert size > 0
+    assert row_count(path) == len(PEOPLE)
+
+
+def test_the_sheet_asked_for_is_the_one_sized(tmp_path):
+    path = tmp_path / "r.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("说明").write_row(0, 0, ["只有一行"])
+    book.add_worksheet("花名册").write_column(0, 0, ["家庭编号", *map(str, range(40))])
+    book.close()
+    assert sheet_size(path, "花名册")[0] == 41
+    assert sheet_size(path, None)[0] == 1
+    assert row_count(path, "花名册") == 40
+
+
+def test_a_sheet_that_does_not_state_its_rows_has_no_row_count(tmp_path):
+    path = _unsized(tmp_path / "r.xlsx", 4)
+    assert sheet_size(path, None)[0] is None
+    assert row_count(path) is None
+    assert pl.concat(read_chunks(path, 2)).height == 4
+
+
+def test_a_large_sheet_that_does_not_state_its_rows_is_streamed_by_its_size(
+        tmp_path, streamed, monkeypatch):
+    monkeypatch.setattr(spreadsheet, "STREAM_BYTES", 0)
+    chunks = list(read_chunks(_unsized(tmp_path / "r.xlsx", 5), 2))
+    assert [c.height for c in chunks] == [2, 2, 1]
+
+
+def test_a_file_that_is_no_workbook_has_no_size(tmp_path):
+    path = tmp_path / "r.xlsx"
+    path.write_text("家庭编号\nh1\n", encoding="utf-8")
+    assert sheet_size(path, None) == (None, 0)
 
 
 def test_the_roster_streamed_gives_the_results_read_whole(tmp_path, monkeypatch):

@@ -64,7 +64,7 @@ from .layout import FIELD_ZH, errors_zh, long_zh, summary_zh, wide_zh
 from .limits import MAX_MEMBERS
 from .model import StandardsSet
 from .ragged import ragged_records, set_aside
-from .spreadsheet import SheetWriter, read_sheet
+from .spreadsheet import SheetWriter, read_sheet, sheet_size
 from .compile.vector import residence
 from .table import (
     DETAILS,
@@ -326,10 +326,14 @@ def _decodes(data: bytes, encoding: str) -> bool:
         return False
 
 
-def row_count(path: Path) -> int | None:
+def row_count(path: Path, sheet: str | None = None) -> int | None:
     """Rows in the file, for the progress bar's time left: Parquet's metadata; lines of a CSV
-    or JSONL file (an estimate when a quoted cell holds a line break); none for Excel."""
+    or JSONL file (an estimate when a quoted cell holds a line break); the rows an Excel sheet
+    states (trailing blank rows count; none where its writer left them out)."""
     fmt = file_format(path)
+    if fmt == "xlsx":
+        rows, _ = sheet_size(path, sheet)
+        return None if rows is None else max(0, rows - 1)
     if fmt == "parquet":
         return pl.scan_parquet(path).select(pl.len()).collect().item()
     if fmt in ("csv", "jsonl"):
@@ -563,7 +567,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     writer, errors, summed = _Writer(out), _Writer(report.errors), _Writer(report.summary)
     _roll_forward((writer, errors, summed))  # a set an earlier run left half renamed
     summary = _Summary(std)
-    bar = _progress(progress, row_count(src) if _wants_progress(progress) else None)
+    bar = _progress(progress, row_count(src, sheet) if _wants_progress(progress) else None)
     # Closed explicitly, so that a temporary UTF-8 copy of the input goes on every exit path.
     chunks = _chunks(src, chunk_rows, ignore_extra_columns, report, needed_fields(std, only),
                      keep, sheet, bool(ragged))

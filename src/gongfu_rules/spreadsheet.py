@@ -8,10 +8,11 @@ out as the CSV reader's text would: a date cell as ``1940-05-03`` (not ``1940-05
 as typed (an ID number or region code stored as text keeps every digit and leading zero).
 The header must be the sheet's first row, one header per column: a title row above it or
 merged header cells leave columns without a header, which is an input error naming them.
-A sheet of more than :data:`STREAM_ROWS` rows read in chunks (``gongfu batch``) is streamed
-instead, with openpyxl's read-only reader, a chunk at a time: the same text, slower (about
-200,000 cells a second against calamine's millions), in memory that does not grow with the
-rows (calamine holds the whole sheet: about 2 GB for a million rows of 31 columns).
+A sheet of more than :data:`STREAM_ROWS` rows read in chunks (``gongfu batch``; the rows the
+sheet states, :func:`sheet_size`) is streamed instead, with openpyxl's read-only reader, a
+chunk at a time: the same text, slower (about 200,000 cells a second against calamine's
+millions), in memory that does not grow with the rows (calamine holds the whole sheet: about
+2 GB for a million rows of 31 columns).
 
 Writing (:class:`SheetWriter`): each chunk of results becomes the worksheet XML of its rows,
 built column-wise with Polars and appended to a scratch file, so memory stays flat whatever
@@ -25,8 +26,11 @@ at the end.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shutil
+import zipfile
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -70,13 +74,12 @@ def read_sheet(path: Path, sheet: str | None, chunk_rows: int | None,
     if name not in names:
         raise InputError.one("sheet_missing", f"{path.name} has no sheet {sheet!r}; its sheets: "
                              + ", ".join(names), loc=("sheet",))
-    if chunk_rows is not None:
-        book = _open_streaming(path)  # its rows are read only when the sheet is streamed
+    if chunk_rows is not None and _large(path, name):
+        del reader
+        book = _open_streaming(path)
         try:
-            if (book[name].max_row or 0) > STREAM_ROWS:
-                del reader
-                yield from _streamed(book, path, name, chunk_rows, pick)
-                return
+            yield from _streamed(book, path, name, chunk_rows, pick)
+            return
         finally:
             book.close()
     try:
@@ -106,6 +109,48 @@ def read_sheet(path: Path, sheet: str | None, chunk_rows: int | None,
 #: Rows above which a sheet read in chunks is streamed (openpyxl) rather than read whole
 #: (calamine): below it calamine's copy of the sheet stays under about 200 MB.
 STREAM_ROWS = 100_000
+#: The same for a sheet whose writer did not state its rows (openpyxl's write-only mode):
+#: bytes of its XML (a 31-column caseload takes about 800 bytes a row).
+STREAM_BYTES = 80_000_000
+
+
+def _large(path: Path, sheet: str) -> bool:
+    rows, size = sheet_size(path, sheet)
+    return rows > STREAM_ROWS if rows is not None else size > STREAM_BYTES
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*\d*:?[A-Z]*(\d+)\"")
+
+
+def sheet_size(path: Path, sheet: str | None) -> tuple[int | None, int]:
+    """``(rows, bytes)`` of a sheet (default: the first), without reading its cells: the last
+    row its ``<dimension>`` states (with the header; trailing blank rows count, so an
+    estimate), None where the writer left that out; and the size of its XML. ``(None, 0)``
+    for a workbook this cannot read: the reader reports why."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            part = _sheet_part(book, sheet)
+            if part is None:
+                return None, 0
+            with book.open(part) as xml:
+                found = _DIMENSION.search(xml.read(4096))  # the first element after the root
+            return (int(found.group(1)) if found else None), book.getinfo(part).file_size
+    except (OSError, zipfile.BadZipFile, KeyError, ET.ParseError):
+        return None, 0
+
+
+def _sheet_part(book: zipfile.ZipFile, sheet: str | None) -> str | None:
+    """The zip member holding ``sheet``'s XML, found through the workbook's relationships."""
+    sheets = ET.fromstring(book.read("xl/workbook.xml")).iter(f"{_MAIN}sheet")
+    rid = next((s.get(f"{_REL}id") for s in sheets if sheet is None or s.get("name") == sheet),
+               None)
+    rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in rels if r.get("Id") == rid), None)
+    if target is None:
+        return None
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
 
 
 def _open_streaming(path: Path) -> Any:
