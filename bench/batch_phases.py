@@ -1,17 +1,19 @@
-"""Benchmark: the phases of ``gongfu batch`` outside the rule engine, per 50,000-row chunk.
+"""Benchmark: the phases of ``gongfu batch``, per 50,000-row chunk.
 
 Run (see bench/README.md):
 
     python bench/batch_phases.py CASELOAD.parquet            # e.g. the 1M file batch_caseload.py writes
     python bench/batch_phases.py CASELOAD.parquet --reps 7
+    python bench/batch_phases.py CASELOAD.parquet --only ID,ID,... --detail full
 
 It prints figures only. On the file's first chunk, each phase is timed alone (best of
 ``--reps``, wall and CPU seconds) and scaled to the whole file: reading and gathering the
-chunks (the whole file), typing and checking the cells (``columns.typed_frame``), amounts to
-Decimal 元 (``table.money_columns``), the summary (``batch._Summary.add``) and the Parquet
-writer (``batch._Writer.write``). In a run the first two are on a reading thread and the last
-three on a writing thread, beside the evaluation; run it from two checkouts in turn to
-compare them.
+chunks (the whole file), typing and checking the cells (``columns.typed_frame``), the rule
+evaluation (``evaluate_frame``, of every standard or those of ``--only``, for ``--detail``),
+amounts to Decimal 元 (``table.money_columns``), the summary (``batch._Summary.add``) and the
+Parquet writer (``batch._Writer.write``). In a run the first two are on a reading thread, the
+evaluation on the main thread and the last three on a writing thread; run it from two
+checkouts in turn to compare them.
 """
 
 from __future__ import annotations
