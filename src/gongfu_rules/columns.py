@@ -341,19 +341,15 @@ def _text(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.String).str.strip_chars().replace("", None)
 
 
-def _first17(name: str) -> pl.Expr:
-    """The first 17 characters as one integer where they are digits (its parity is the
-    sex: cheaper than a substring)."""
-    return pl.col(name).str.slice(0, 17).cast(pl.Int64, strict=False)
-
-
-def _id_checks(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
-    """``(bad shape, bad check digit, stored as a number, birth date, sex)`` from an ID
-    number column (each cell has at most one of the three faults)."""
+def _id_checks(name: str) -> list[list[pl.Expr]]:
+    """The ID number column's checks, as stages of columns (an eager frame does not share a
+    subexpression between its columns, so what several read is a column of an earlier
+    stage): ``__bad.id_shape``, ``__bad.id_digit`` and ``__bad.id_as_number`` (each cell has
+    at most one of the three faults), and the birth date and sex it gives, ``__id_born`` and
+    ``__id_sex`` (where it has an ID number's shape)."""
     number = pl.col(name)
-    shaped = number.str.contains(f"^{_ID_SHAPE.pattern}$")
-    scientific = number.str.contains(f"^{_ID_AS_NUMBER.pattern}$")
-    first17 = pl.col("__id17")
+    shaped, scientific = pl.col("__id_shaped"), pl.col("__id_scientific")
+    wrong, as_number = pl.col("__id_wrong"), pl.col("__bad.id_as_number")
     # The check digit's weights are 2^17 ... 2^1 modulo 11 (ISO 7064 MOD 11-2), and 13 ≡ 2
     # (mod 11): the 17 digits read as one base-13 number N (below 13^17 < 2^63) give the
     # weighted sum modulo 11 as 2N, in one parse instead of 17 digit extractions. The check
@@ -361,17 +357,25 @@ def _id_checks(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     # (tests/test_columns_cells.py checks both facts.)
     total = number.str.slice(0, 17).str.to_integer(base=13, strict=False) % 11 * 2
     value = number.str.slice(17, 1).cast(pl.Int64, strict=False).fill_null(10)  # X: 10
-    born = number.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
-    sex = pl.when(first17 % 2 == 1).then(pl.lit("male")).otherwise(pl.lit("female"))
     given = number.is_not_null()
-    wrong_digit = given & shaped & ((total + value) % 11 != 1)
     # As kept_15_digits: a multiple of 1000, or the binary number nearest one.
     n = number.cast(pl.Int64, strict=False)
     kept = (n + 500) // 1000 * 1000
-    as_number = (given & scientific) | (wrong_digit & (
-        (n == kept) | (n == kept.cast(pl.Float64).cast(pl.Int64))).fill_null(False))
-    return (given & ~shaped & ~scientific, wrong_digit & ~as_number, as_number,
-            pl.when(shaped).then(born), pl.when(shaped).then(sex))
+    first17 = number.str.slice(0, 17).cast(pl.Int64, strict=False)  # its parity is the sex
+    born = number.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    sex = pl.when(first17 % 2 == 1).then(pl.lit("male")).otherwise(pl.lit("female"))
+    return [
+        [number.str.contains(f"^{_ID_SHAPE.pattern}$").alias("__id_shaped"),
+         number.str.contains(f"^{_ID_AS_NUMBER.pattern}$").alias("__id_scientific")],
+        [(given & shaped & ((total + value) % 11 != 1)).alias("__id_wrong"),
+         pl.when(shaped).then(born).alias("__id_born"),
+         pl.when(shaped).then(sex).alias("__id_sex")],
+        [((given & scientific) | (wrong & ((n == kept) | (
+            n == kept.cast(pl.Float64).cast(pl.Int64))).fill_null(False)))
+         .alias("__bad.id_as_number")],
+        [(given & ~shaped & ~scientific).alias("__bad.id_shape"),
+         (wrong & ~as_number).alias("__bad.id_digit")],
+    ]
 
 
 def typed_frame(raw: pl.DataFrame, mapping: dict[str, str], first_row: int = 1,
@@ -454,11 +458,8 @@ def _identity(df: pl.DataFrame, reverse: dict[str, str], last_day: date | None
         df = df.with_columns(pl.lit(None, dtype=pl.String).alias("sex"))
     if "id_number" in df.columns:
         df = df.with_columns(pl.col("id_number").str.to_uppercase())
-        df = df.with_columns(_first17("id_number").alias("__id17"))
-        shape, digit, as_number, born, sex = _id_checks("id_number")
-        df = df.with_columns(shape.alias("__bad.id_shape"), digit.alias("__bad.id_digit"),
-                             as_number.alias("__bad.id_as_number"),
-                             born.alias("__id_born"), sex.alias("__id_sex"))
+        for stage in _id_checks("id_number"):
+            df = df.with_columns(stage)
         col = reverse["id_number"]
         errors += [
             _Check("__bad.id_shape", col, "id_number_format",
