@@ -247,11 +247,23 @@ def test_the_sheet_asked_for_is_the_one_sized(tmp_path):
     assert row_count(path, "花名册") == 40
 
 
+def test_a_sheet_stating_only_its_header_row_has_no_row_count(tmp_path):
+    assert row_count(_roster(tmp_path / "r.xlsx", people=[])) is None
+
+
 def test_a_sheet_that_does_not_state_its_rows_has_no_row_count(tmp_path):
     path = _unsized(tmp_path / "r.xlsx", 4)
     assert sheet_size(path, None)[0] is None
     assert row_count(path) is None
     assert pl.concat(read_chunks(path, 2)).height == 4
+
+
+def test_a_sheet_whose_xml_is_large_is_streamed_whatever_rows_it_states(
+        tmp_path, streamed, monkeypatch):
+    monkeypatch.setattr(spreadsheet, "STREAM_ROWS", 10**9)
+    monkeypatch.setattr(spreadsheet, "STREAM_BYTES", 0)
+    chunks = list(read_chunks(_roster(tmp_path / "r.xlsx"), 2))
+    assert [c.height for c in chunks] == [2, 2, 1]
 
 
 def test_a_large_sheet_that_does_not_state_its_rows_is_streamed_by_its_size(

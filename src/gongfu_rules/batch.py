@@ -333,7 +333,7 @@ def row_count(path: Path, sheet: str | None = None) -> int | None:
     fmt = file_format(path)
     if fmt == "xlsx":
         rows, _ = sheet_size(path, sheet)
-        return None if rows is None else max(0, rows - 1)
+        return rows - 1 if rows is not None and rows > 1 else None  # ``A1``: not stated
     if fmt == "parquet":
         return pl.scan_parquet(path).select(pl.len()).collect().item()
     if fmt in ("csv", "jsonl"):

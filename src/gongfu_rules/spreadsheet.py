@@ -109,14 +109,15 @@ def read_sheet(path: Path, sheet: str | None, chunk_rows: int | None,
 #: Rows above which a sheet read in chunks is streamed (openpyxl) rather than read whole
 #: (calamine): below it calamine's copy of the sheet stays under about 200 MB.
 STREAM_ROWS = 100_000
-#: The same for a sheet whose writer did not state its rows (openpyxl's write-only mode):
-#: bytes of its XML (a 31-column caseload takes about 800 bytes a row).
+#: Bytes of a sheet's XML above which it is streamed whatever rows it states: a sheet that
+#: does not state them (openpyxl's write-only mode), states too few, or has very wide rows
+#: (a 31-column caseload takes about 800 bytes a row).
 STREAM_BYTES = 80_000_000
 
 
 def _large(path: Path, sheet: str) -> bool:
     rows, size = sheet_size(path, sheet)
-    return rows > STREAM_ROWS if rows is not None else size > STREAM_BYTES
+    return (rows or 0) > STREAM_ROWS or size > STREAM_BYTES
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
