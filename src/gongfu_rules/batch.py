@@ -153,10 +153,8 @@ def evaluate_table(source: str | Path | pl.DataFrame, on: date | str | None = No
     typed, errors = _typed(raw, mapping, 1, last_day)
     kept = _kept(raw, kept_headers(raw.columns, keep))
     detail = "full" if layout == "long" else detail
-    wide = _evaluate(typed, months, std, period is not None, only, detail) \
-        .with_columns(typed.get_column(ROW))
-    wide, overflowed = _overflowed(wide, mapping)
-    errors = pl.concat([errors, overflowed]).sort(ROW, "column", maintain_order=True)
+    wide, _, errors = _evaluated(typed, errors, mapping, months, std, period is not None,
+                                 only, detail)
     wide = money_columns(wide)
     if layout == "long":
         return _with_kept(pl.concat([to_long(wide, std, keep_not_eligible).with_columns(
@@ -609,12 +607,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
         with _terminate_as_interrupt() as interrupted:
             submitted = False  # whether any chunk's results were written
             for chunk, typed, bad, mapping, kept in ahead:
-                wide = _evaluate(typed, months, std, period is not None, only, detail)
-                wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
-                wide, overflowed = _overflowed(wide, mapping)
-                if overflowed.height:
-                    typed = typed.filter(pl.col(ROW).is_in(wide.get_column(ROW).implode()))
-                    bad = pl.concat([bad, overflowed]).sort(ROW, "column", maintain_order=True)
+                wide, typed, bad = _evaluated(typed, bad, mapping, months, std,
+                                              period is not None, only, detail)
                 interrupted()  # a signal taken inside a cell reader: nothing of it is written
                 behind.submit(partial(written, wide, typed, bad, _kept(chunk, kept)))
                 submitted = True
@@ -888,6 +882,22 @@ def _evaluate(typed: pl.DataFrame, months: tuple[date, ...], std: StandardsSet,
     if not period:
         return evaluate_frame(typed, months[0], std, only, detail)
     return evaluate_frame_period(typed, months, std, only, detail)
+
+
+def _evaluated(typed: pl.DataFrame, bad: pl.DataFrame, mapping: dict[str, str],
+               months: tuple[date, ...], std: StandardsSet, period: bool,
+               only: list[str] | None, detail: str
+               ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``(results, typed rows, error rows)`` of a chunk's typed rows: the wide results with
+    the row numbers first, less the households where a value overflowed, whose rows leave
+    the typed rows (the summary counts only what was evaluated) for the error rows."""
+    wide = _evaluate(typed, months, std, period, only, detail)
+    wide = wide.with_columns(typed.get_column(ROW)).select(ROW, pl.exclude(ROW))
+    wide, overflowed = _overflowed(wide, mapping)
+    if overflowed.height:
+        typed = typed.filter(pl.col(ROW).is_in(wide.get_column(ROW).implode()))
+        bad = pl.concat([bad, overflowed]).sort(ROW, "column", maintain_order=True)
+    return wide, typed, bad
 
 
 def _typed(raw: pl.DataFrame, mapping: dict[str, str], first_row: int, last_day: date
