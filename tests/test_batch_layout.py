@@ -15,7 +15,8 @@ from gongfu_rules import evaluate
 from gongfu_rules.batch import evaluate_table, run_batch
 from gongfu_rules.evaluate import default_standards
 from gongfu_rules.facts import fact_specs
-from gongfu_rules.layout import RELIABILITY_ZH
+from gongfu_rules.columns import map_headers
+from gongfu_rules.layout import RELIABILITY_ZH, wide_zh
 
 ROOT = Path(__file__).resolve().parent.parent
 CASELOAD = ROOT / "examples" / "caseload.csv"
@@ -80,19 +81,62 @@ def test_the_household_amount_is_counted_once_in_the_summary(tmp_path):
         [out.get_column(f"{HOUSEHOLD_ZH}.金额（元/月）")[0]]
 
 
+def _label(name: str) -> str:
+    return next(s.zh for s in fact_specs() if s.name == name)
+
+
 def test_missing_facts_are_named_by_their_registry_labels(tmp_path):
     out, _, _ = _zh(tmp_path)
-    label = next(s.zh for s in fact_specs() if s.name == "area_type")
     first = out.row(0, named=True)
     assert first[f"{HOUSEHOLD_ZH}.状态"] == "待确定"
-    assert label in first["需补充"].split("、")
+    assert _label("area_type") in first["需补充（文件中无此列）"].split("、")
+
+
+def _child_with_a_blank_orphan_cell(tmp_path: Path) -> Path:
+    path = tmp_path / "child.csv"
+    path.write_text("家庭编号,出生日期,户籍地区划代码,是否孤儿\nc,2015-03-02,530102,\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_a_blank_cell_of_a_column_the_file_has_is_in_the_facts_to_add(tmp_path):
+    out, _, _ = _run(tmp_path, _child_with_a_blank_orphan_cell(tmp_path), headers="zh",
+                     only=[ORPHAN])
+    row = out.row(0, named=True)
+    assert row[f"{ZH[ORPHAN]}.状态"] == "待确定"
+    assert _label("orphan") in row["需补充"].split("、")
+    assert _label("orphan") not in (row["需补充（文件中无此列）"] or "").split("、")
+
+
+def test_a_fact_the_file_has_no_column_for_is_kept_apart(tmp_path):
+    out, _, _ = _zh(tmp_path)
+    first = out.row(0, named=True)
+    assert _label("area_type") not in (first["需补充"] or "").split("、")
+
+
+def test_the_two_columns_of_facts_to_add_split_the_facts_and_lose_none():
+    table = evaluate_table(CASELOAD, on="2025-08-01", detail="full")
+    given, _ = map_headers(pl.read_csv(CASELOAD, n_rows=0).columns)
+    whole = wide_zh(table, STD, full=False)  # every fact counted as given: one column
+    split = wide_zh(table, STD, full=False, given=frozenset(given.values()))
+
+    def facts(cell: str | None) -> set[str]:
+        return set(cell.split("、")) if cell else set()
+    assert whole.get_column("需补充（文件中无此列）").null_count() == whole.height
+    assert split.get_column("需补充").drop_nulls().len() > 0  # the test has both kinds
+    assert split.get_column("需补充（文件中无此列）").drop_nulls().len() > 0
+    for one, two in zip(whole.iter_rows(named=True), split.iter_rows(named=True)):
+        blank, absent = facts(two["需补充"]), facts(two["需补充（文件中无此列）"])
+        assert not blank & absent
+        assert blank | absent == facts(one["需补充"])
 
 
 def test_missing_facts_are_named_once_however_many_standards_need_them(tmp_path):
     out, _, _ = _run(tmp_path, headers="zh")
-    for cell in out.get_column("需补充").drop_nulls():
-        names = cell.split("、")
-        assert len(names) == len(set(names))
+    for column in ("需补充", "需补充（文件中无此列）"):
+        for cell in out.get_column(column).drop_nulls():
+            names = cell.split("、")
+            assert len(names) == len(set(names))
 
 
 def test_the_errors_file_is_in_chinese(tmp_path):

@@ -571,14 +571,15 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                      keep, sheet, bool(ragged))
 
     def written(wide: pl.DataFrame, typed: pl.DataFrame, bad: pl.DataFrame,
-                kept_rows: pl.DataFrame) -> None:
-        """A chunk's results added to the summary and written (on the writing thread)."""
+                kept_rows: pl.DataFrame, given: frozenset[str]) -> None:
+        """A chunk's results added to the summary and written (on the writing thread);
+        ``given``: the facts the file has a column for."""
         wide = money_columns(wide)
         summary.add(wide, typed)
         result = to_long(wide, std) if layout == "long" else wide
         if zh:
             result = long_zh(result, std) if layout == "long" else \
-                wide_zh(result, std, full=shown == "full")
+                wide_zh(result, std, full=shown == "full", given=given)
         writer.write(_with_kept(result, kept_rows, FIELD_ZH[ROW] if zh else ROW))
         if bad.height:
             errors.write(errors_zh(bad) if zh else bad)
@@ -610,7 +611,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
                 wide, typed, bad = _evaluated(typed, bad, mapping, months, std,
                                               period is not None, only, detail)
                 interrupted()  # a signal taken inside a cell reader: nothing of it is written
-                behind.submit(partial(written, wide, typed, bad, _kept(chunk, kept)))
+                behind.submit(partial(written, wide, typed, bad, _kept(chunk, kept),
+                                      frozenset(mapping.values())))
                 submitted = True
                 report.rows += chunk.height
                 report.evaluated += wide.height

@@ -3,8 +3,10 @@
 Headers are Chinese (each standard by its Chinese name; a household standard marked
 ``（户）``); statuses are 符合 / 不符合 / 待确定 / 未施行; amounts say their period
 (``金额（元/月）``, ``年度金额（元）``); ``需补充`` names, by their Chinese labels (the fact
-registry's, as the input headers), the facts that would decide the row's 待确定 results; a
-household standard's result is on every member's row. The errors and summary files get
+registry's, as the input headers), the facts that would decide the row's 待确定 results and
+whose column the file has (cells left blank), and ``需补充（文件中无此列）`` those it has no
+column for (the same on most rows: kept apart so that the first stays short enough to act
+on); a household standard's result is on every member's row. The errors and summary files get
 Chinese headers and messages too. The English layout (``--headers en``) is left as it is.
 """
 
@@ -42,6 +44,7 @@ YES_NO_ZH = {True: "是", False: "否"}
 _CODED = {"reason": REASON_ZH, "reliability": RELIABILITY_ZH, "is_floor": YES_NO_ZH,
           "prorated": YES_NO_ZH, "amount_possibly_outdated": YES_NO_ZH}
 MISSING = "需补充"
+MISSING_ABSENT = "需补充（文件中无此列）"
 HOUSEHOLD_MARK = "（户）"
 
 
@@ -55,10 +58,17 @@ def _status(sid: str, columns: list[str]) -> pl.Expr:
     return status.replace(STATUS_ZH)
 
 
-def _missing_zh(parts: list[pl.Expr]) -> pl.Expr:
-    """The facts named in ``parts`` (``;``-separated names), once each, by Chinese label."""
+def _missing_zh(parts: list[pl.Expr], given: frozenset[str] | None = None,
+                absent: bool = False) -> pl.Expr:
+    """The facts named in ``parts`` (``;``-separated names), once each, by Chinese label;
+    with ``given`` (the facts the file has a column for), only those among them, or with
+    ``absent`` only those not among them."""
     names = pl.concat_str(parts, separator=";", ignore_nulls=True).str.split(";")
-    labels = names.list.eval(pl.element().filter(pl.element() != "")
+    wanted = pl.element() != ""
+    if given is not None:
+        among = pl.element().is_in(sorted(given))
+        wanted = wanted & (~among if absent else among)
+    labels = names.list.eval(pl.element().filter(wanted)
                              .replace(_labels()).unique(maintain_order=True))
     return pl.when(labels.list.len() > 0).then(labels.list.join("、"))
 
@@ -67,9 +77,12 @@ def _labels() -> dict[str, str]:
     return {c.name: label_zh(c.name) for c in COLUMNS}
 
 
-def wide_zh(wide: pl.DataFrame, std: StandardsSet, full: bool) -> pl.DataFrame:
+def wide_zh(wide: pl.DataFrame, std: StandardsSet, full: bool,
+            given: frozenset[str] | None = None) -> pl.DataFrame:
     """A wide result frame (evaluated with every field) in the caseworker's layout; ``full``
-    keeps every field (``--detail full``), else those ``--detail narrow`` shows."""
+    keeps every field (``--detail full``), else those ``--detail narrow`` shows. ``given``:
+    the facts the input file has a column for (default: every fact), which sorts the facts
+    to add between ``需补充`` and ``需补充（文件中无此列）``."""
     columns = wide.columns
     ids = [c.removesuffix(".status") for c in columns if c.endswith(".status")]
     head = [pl.col(c).alias(FIELD_ZH.get(c, c)) for c in columns
@@ -89,7 +102,9 @@ def wide_zh(wide: pl.DataFrame, std: StandardsSet, full: bool) -> pl.DataFrame:
             value = _status(sid, columns) if field == "status" else _value(f"{sid}.{field}",
                                                                                  field)
             body.append(member(value).alias(f"{name}.{_header(field, s.period)}"))
-    need = [_missing_zh(undetermined).alias(MISSING)] if undetermined else []
+    need = [_missing_zh(undetermined, given).alias(MISSING),
+            (_missing_zh(undetermined, given, absent=True) if given is not None
+             else pl.lit(None, dtype=pl.String)).alias(MISSING_ABSENT)] if undetermined else []
     return wide.select(*head, *need, *body)
 
 
