@@ -1,12 +1,17 @@
-"""Size and serialization time of one household's evaluation JSON: compact vs full.
+"""Size and serialization time of one household's evaluation JSON: compact vs full, and
+the results' kept texts vs writing every result.
 
     .venv/bin/python bench/json_output.py [--profile examples/kunming_family.json] [--rounds 5]
 
-For each of a date and a year, prints the bytes of ``to_json()`` (compact, one line), of
-``to_json(detail="full")`` and of the format ``to_json()`` wrote before compact output existed
-(full, ``indent=2``), and the median time of each over ``--rounds`` rounds, the three
-interleaved within a round. Explanations are written before timing (they are written once per
-result, on first read, whatever the format), so the figures are serialization alone.
+For each of a date and a year, prints the bytes and the median time over ``--rounds`` rounds
+(the formats interleaved within a round) of: ``to_json()`` (compact, one line) and
+``to_json(detail="full")``, each as a portal sees them once the results are shared with
+earlier evaluations ("texts kept": the evaluation's results written before) and for results
+never written ("first time": the kept texts emptied first); the same JSON from
+``json.dumps(to_dict(...))``, what ``to_json()`` did before it kept texts; and the format
+``to_json()`` wrote before compact output existed (full, ``indent=2``). Explanations are
+written before timing (they are written once per result, on first read, whatever the
+format), so the figures are serialization alone.
 """
 
 from __future__ import annotations
@@ -18,12 +23,37 @@ import time
 from pathlib import Path
 
 from gongfu_rules import evaluate
+from gongfu_rules import results as results_module
 
+
+def _nothing(ev) -> None:
+    pass
+
+
+def _kept(detail: str):
+    """(untimed: the texts written once, as an earlier evaluation would; timed: to_json)"""
+    return (lambda ev: ev.to_json(detail=detail)), (lambda ev: ev.to_json(detail=detail))
+
+
+def _first_time(detail: str):
+    return (lambda ev: results_module._texts.clear()), (lambda ev: ev.to_json(detail=detail))
+
+
+def _from_dict(detail: str):
+    return _nothing, lambda ev: json.dumps(ev.to_dict(detail), ensure_ascii=False,
+                                           separators=(",", ":"))
+
+
+#: name: (untimed preparation, timed writing)
 FORMATS = {
-    "compact (default)": lambda ev: ev.to_json(),
-    "full": lambda ev: ev.to_json(detail="full"),
-    "full, indent=2 (before)": lambda ev: json.dumps(ev.to_dict("full"), ensure_ascii=False,
-                                                      indent=2),
+    "compact, texts kept": _kept("compact"),
+    "compact, first time": _first_time("compact"),
+    "compact, from to_dict (before)": _from_dict("compact"),
+    "full, texts kept": _kept("full"),
+    "full, first time": _first_time("full"),
+    "full, from to_dict (before)": _from_dict("full"),
+    "full, indent=2 (earlier)": (_nothing, lambda ev: json.dumps(
+        ev.to_dict("full"), ensure_ascii=False, indent=2)),
 }
 
 
@@ -35,19 +65,20 @@ def main() -> None:
     profile = json.loads(Path(args.profile).read_text(encoding="utf-8"))
     for label, when in (("on 2025-08-01", {"on": "2025-08-01"}), ("period 2025", {"period": "2025"})):
         ev = evaluate(profile, **when)
-        for fmt in FORMATS.values():  # write explanations, warm caches
+        for _, fmt in FORMATS.values():  # write explanations, warm caches
             fmt(ev)
         times: dict[str, list[float]] = {name: [] for name in FORMATS}
         sizes = {}
         for _ in range(args.rounds):
-            for name, fmt in FORMATS.items():
+            for name, (prepare, fmt) in FORMATS.items():
+                prepare(ev)
                 t = time.perf_counter()
                 text = fmt(ev)
                 times[name].append(time.perf_counter() - t)
                 sizes[name] = len(text.encode())
         print(f"{args.profile}, {label}, {len(ev.persons)} persons:")
         for name in FORMATS:
-            print(f"  {name:26s} {sizes[name] / 1000:8.1f} kB  "
+            print(f"  {name:31s} {sizes[name] / 1000:8.1f} kB  "
                   f"{statistics.median(times[name]) * 1000:7.2f} ms (median of {args.rounds})")
 
 

@@ -7,10 +7,10 @@ Run (needs the service extra: ``pip install -e '.[service]' httpx``):
 
 It starts ``gongfu serve`` on a free 127.0.0.1 port (one worker), sends ``POST /v1/evaluate``
 for generated Yunnan households from 1, 8 and 32 concurrent clients, and prints requests/s and
-p50/p99 latency for each, beside the in-process figure for the same households:
-``evaluate(...).to_dict()`` serialised to JSON, the work the server does per request less
-HTTP. Rounds are interleaved (in-process, c=1, c=8, c=32, then again) and each row reports
-the median round. Client and server share the machine's cores, so the HTTP figures include
+p50/p99 latency for each, beside the in-process figure for the same households: the
+evaluation written as the service writes it (``views.evaluation_text``), the work the server
+does per request less HTTP. Rounds are interleaved (in-process, c=1, c=8, c=32, then again)
+and each row reports the median round. Client and server share the machine's cores, so the HTTP figures include
 the client's own CPU. It prints figures only and asserts nothing. Only 127.0.0.1 is contacted.
 """
 
@@ -79,16 +79,25 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def in_process(homes: list[dict], on: str, std, requests: int, detail: str) -> dict:
-    """The server's per-request work without HTTP: parse, evaluate, to_dict, JSON."""
+    """The server's per-request work without HTTP: parse, evaluate, the JSON text (as the
+    service writes it; a version without ``json_text``: to_dict, then JSON)."""
+    try:
+        from gongfu_rules.service.views import evaluation_text
+    except ImportError:
+        evaluation_text = None
     latencies = []
     started = time.perf_counter()
     for k in range(requests):
         t = time.perf_counter()
-        result = evaluate(parse_household(homes[k % len(homes)]), on, standards=std).to_dict()
-        if detail == "summary":  # what the service drops for detail=summary
-            for group in (result["household"], *result["persons"]):
-                group["not_eligible"] = []
-        json.dumps(result, ensure_ascii=False)
+        evaluation = evaluate(parse_household(homes[k % len(homes)]), on, standards=std)
+        if evaluation_text is not None:
+            evaluation_text(evaluation, None, detail)
+        else:
+            result = evaluation.to_dict()
+            if detail == "summary":  # what the service drops for detail=summary
+                for group in (result["household"], *result["persons"]):
+                    group["not_eligible"] = []
+            json.dumps(result, ensure_ascii=False)
         latencies.append(time.perf_counter() - t)
     return _figures(latencies, time.perf_counter() - started)
 

@@ -94,3 +94,59 @@ def test_compact_period_months_come_as_runs_that_cover_every_month():
             expanded += [{"month": f"2025-{m:02d}", "status": run["status"],
                           "amount": run["amount"]} for m in range(first, last + 1)]
         assert expanded == f["months"]
+
+
+# --- the JSON text, written from each result's kept text -------------------------------------
+def _dumps(d):
+    return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("detail", ["full", "compact"])
+@pytest.mark.parametrize("explain", [True, False])
+def test_json_text_is_the_text_of_the_dict_for_households_that_share_results(detail, explain):
+    households = [PROFILE, *({"members": [m]} for m in PROFILE["members"]), PROFILE]
+    for on in ("2025-08-01", "2024-03-01"):
+        for household in households:  # later ones reuse the earlier ones' results
+            ev = evaluate(household, on, explain=explain)
+            assert ev.json_text(detail) == _dumps(ev.to_dict(detail))
+
+
+def test_json_text_over_a_period_is_the_text_of_the_dict():
+    ev = evaluate(PROFILE, period="2025")
+    for detail in ("full", "compact"):
+        assert ev.json_text(detail) == _dumps(ev.to_dict(detail))
+
+
+def test_to_json_on_one_line_is_the_json_text_and_indented_is_the_same_data(ev):
+    assert ev.to_json() == ev.json_text()
+    assert json.loads(ev.to_json(indent=2)) == json.loads(ev.to_json())
+
+
+def test_a_shared_result_is_written_once_for_every_evaluation_that_reaches_it(monkeypatch):
+    from gongfu_rules import results as module
+    first = evaluate(PROFILE, "2025-08-01")
+    first.json_text("full")
+    written = []
+    original = module.StandardResult.to_dict
+    monkeypatch.setattr(module.StandardResult, "to_dict",
+                        lambda self, refs=None: written.append(self) or original(self, refs))
+    again = evaluate(PROFILE, "2025-08-01")
+    assert again.json_text("full") == first.json_text("full")
+    # (results decided anew each time, or set aside by an exclusion, are new objects)
+    shared = {id(r) for r in _all(first)} & {id(r) for r in _all(again)}
+    assert len(shared) > 0.5 * len({id(r) for r in _all(again)})
+    assert not shared & {id(r) for r in written}
+
+
+def _all(ev):
+    return [r for rs in (ev.household, *ev.persons.values()) for r in rs]
+
+
+def test_the_kept_texts_are_bounded(monkeypatch):
+    from gongfu_rules import results as module
+    monkeypatch.setattr(module, "TEXT_CACHE_SIZE", 50)
+    monkeypatch.setattr(module, "_texts", {})
+    for on in ("2025-08-01", "2024-03-01", "2023-03-01"):
+        ev = evaluate(PROFILE, on)
+        assert ev.json_text("compact") == _dumps(ev.to_dict("compact"))
+        assert len(module._texts) <= 50

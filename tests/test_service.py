@@ -23,7 +23,7 @@ import uvicorn  # noqa: E402
 from gongfu_rules import evaluate, load_standards  # noqa: E402
 from gongfu_rules.facts import fact_specs  # noqa: E402
 from gongfu_rules.service import create_app  # noqa: E402
-from gongfu_rules.service import models  # noqa: E402
+from gongfu_rules.service import models, views  # noqa: E402
 from gongfu_rules.service.app import openapi_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,6 +141,19 @@ def test_lang_keeps_one_language_and_summary_drops_the_detail(http):
     assert set(result["name"]) == {"en"} and set(result["explanation"]) == {"en"}
     assert "parameters" not in result and "sources" not in result
     models.EvaluationOut.model_validate(body)
+
+
+@pytest.mark.parametrize("lang", [None, "zh", "en"])
+@pytest.mark.parametrize("detail", ["full", "summary"])
+def test_the_body_is_the_library_json_shaped_for_lang_and_detail(http, std, lang, detail):
+    body = {"profile": FAMILY, "on": "2025-08-01", "detail": detail,
+            **({"lang": lang} if lang else {})}
+    for _ in range(2):  # the second answer is written from the results' kept texts
+        r = post(http, "/v1/evaluate", body)
+        expected = views.shape(evaluate(FAMILY, "2025-08-01", standards=std).to_dict(), lang,
+                               detail)
+        assert r.content == json.dumps(expected, ensure_ascii=False,
+                                       separators=(",", ":")).encode()
 
 
 # --- batch and stream ------------------------------------------------------------------------

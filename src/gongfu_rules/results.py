@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .explain import explain_period
 from .load.schema import Source, Text
@@ -316,8 +316,90 @@ class Evaluation:
                 detail: Literal["full", "compact"] = "compact") -> str:
         """The evaluation as JSON text: compact (each source once, by id) unless ``detail``
         is ``full``; on one line unless ``indent`` is given."""
-        return json.dumps(self.to_dict(detail), ensure_ascii=False, indent=indent,
-                          separators=None if indent else (",", ":"))
+        if indent is None:
+            return self.json_text(detail)
+        return json.dumps(self.to_dict(detail), ensure_ascii=False, indent=indent)
+
+    def json_text(self, detail: Literal["full", "compact"] = "compact",
+                  view: "View | None" = None) -> str:
+        """``to_dict(detail)`` as one line of JSON text, shaped by ``view`` (default: as it
+        is): the text :func:`json.dumps` gives it with ``ensure_ascii=False`` and the
+        separators ``,`` and ``:``, as an HTTP response has it.
+
+        Evaluations that reach the same decision share its result, and most results of a
+        household are shared with earlier ones; so a result's text is kept (see
+        :data:`TEXT_CACHE_SIZE`) and written once, not once per evaluation: the dearest part
+        of a response, ten times the evaluation itself."""
+        view = view or AS_IS
+        refs = Refs() if detail == "compact" else None
+        head = view.other({"schema": SCHEMA if refs is None else SCHEMA_COMPACT,
+                           "standards_set": self.standards_set,
+                           "on": self.on.isoformat() if self.on else None,
+                           "period": self.period})
+        household = _grouped_text(self.household_id, self.household, refs, view)
+        persons = ",".join(_grouped_text(pid, rs, refs, view) for pid, rs in self.persons.items())
+        text = _dumps(head)[:-1] + f',"household":{household},"persons":[{persons}]'
+
+        if refs is not None:
+            text += ',"standards":' + _dumps(view.other(refs.standards)) \
+                + ',"sources":' + _dumps(view.other(refs.sources))
+        return text + "}"
+
+
+class View(NamedTuple):
+    """How :meth:`Evaluation.json_text` shapes an evaluation (the HTTP service's ``lang`` and
+    ``detail=summary``): ``key`` names the view (a result's text is kept per view),
+    ``result`` reshapes each result's dict in the ``shown`` groups (the others are left
+    empty), ``other`` reshapes everything else."""
+
+    key: Hashable
+    result: Callable[[dict[str, Any]], Any]
+    shown: frozenset[str]
+    other: Callable[[Any], Any]
+
+
+GROUPS = ("entitlements", "undetermined", "not_eligible", "not_in_force")
+AS_IS = View("as is", lambda d: d, frozenset(GROUPS), lambda d: d)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: Results whose JSON text is kept, each per view (about 2 kB each in full). Full, it is
+#: emptied: most texts in use are found again within a few evaluations.
+TEXT_CACHE_SIZE = 8192
+_texts: dict[tuple[int, bool, Hashable], tuple[Any, str, tuple[Any, ...]]] = {}
+
+
+def _grouped_text(id_: str | None, results: list[Any], refs: "Refs | None", view: View) -> str:
+    """A person's or the household's ``id`` and results by group, as JSON text (a group the
+    view does not show is empty, and cites nothing)."""
+    groups: dict[str, list[str]] = {g: [] for g in GROUPS}
+    for r in results:
+        group = _GROUP_OF.get(r.status, "not_eligible")
+        if group in view.shown:
+            groups[group].append(_result_text(r, refs, view))
+    body = ",".join(f'"{g}":[{",".join(texts)}]' for g, texts in groups.items())
+    return f'{{"id":{_dumps(id_)},{body}}}'
+
+
+def _result_text(r: Any, refs: "Refs | None", view: View) -> str:
+    """A result's JSON text in ``view``; with ``refs``, what it cites is added to them."""
+    key = (id(r), refs is not None, view.key)
+    kept = _texts.get(key)
+    if kept is not None and kept[0] is r:
+        text, cited = kept[1], kept[2]
+    else:
+        recorder = None if refs is None else _Recorder()
+        text = _dumps(view.result(r.to_dict(recorder)))
+        cited = () if recorder is None else tuple(recorder.cited)
+        if isinstance(r, StandardResult):  # a period's result is new in each evaluation
+            if len(_texts) >= TEXT_CACHE_SIZE:
+                _texts.clear()
+            _texts[key] = (r, text, cited)
+    if refs is not None:
+        for standard, source in cited:
+            if source is None:
+                refs.standard(standard)
+            else:
+                refs.id(source)
+    return text
 
 
 class Refs:
@@ -358,13 +440,33 @@ def _cite(src: Source) -> dict[str, Any]:
     return src.model_dump(exclude_none=True)
 
 
+class _Recorder(Refs):
+    """Refs that also note what was cited, in order (standards, and sources as ``(None,
+    source)``), to be cited again from a result's kept text."""
+
+    __slots__ = ("cited",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cited: list[tuple[Standard | None, Source | None]] = []
+
+    def standard(self, s: Standard) -> None:
+        self.cited.append((s, None))
+        super().standard(s)
+
+    def id(self, src: Source) -> str:
+        self.cited.append((None, src))
+        return super().id(src)
+
+
+_GROUP_OF = {"eligible": "entitlements", "undetermined": "undetermined",
+             "not_eligible": "not_eligible", "not_in_force": "not_in_force"}
+
+
 def _grouped(results: list[Any], refs: Refs | None) -> dict[str, list[dict[str, Any]]]:
-    groups: dict[str, list[dict[str, Any]]] = {"entitlements": [], "undetermined": [],
-                                               "not_eligible": [], "not_in_force": []}
-    key = {"eligible": "entitlements", "undetermined": "undetermined",
-           "not_eligible": "not_eligible", "not_in_force": "not_in_force"}
+    groups: dict[str, list[dict[str, Any]]] = {g: [] for g in GROUPS}
     for r in results:
-        groups[key.get(r.status, "not_eligible")].append(r.to_dict(refs))
+        groups[_GROUP_OF.get(r.status, "not_eligible")].append(r.to_dict(refs))
     return groups
 
 

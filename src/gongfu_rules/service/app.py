@@ -115,6 +115,14 @@ def _ok(data: Any) -> Response:
     return JSONResponse(data)
 
 
+def _ok_text(text: str) -> Response:
+    """A JSON body already written (the bytes :class:`JSONResponse` would write for it)."""
+    return Response(text.encode(), media_type="application/json")
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 _ERRORS = {
     400: "a malformed body or an invalid option (date, period, lang, an unknown key)",
     404: "no such standard",
@@ -151,7 +159,7 @@ def _routes(app: FastAPI, limits: _Limits) -> None:
         std = _std(request)
         household = _profile(req.profile, ("profile",))
         _check_time(req.on, req.period)
-        return _ok(_evaluation(household, req, std, ("profile",)))
+        return _ok_text(_evaluation(household, req, std, ("profile",)))
 
     @app.post(f"/{API}/evaluate/batch", tags=["evaluate"], openapi_extra=_body(models.BatchRequest),
               responses=_responses(models.BatchOut, 400, 413, 415))
@@ -169,9 +177,10 @@ def _routes(app: FastAPI, limits: _Limits) -> None:
         std = _std(request)
         results = await run_in_threadpool(
             lambda: [_batch_item(i, p, req, std) for i, p in enumerate(req.households)])
-        return _ok({"schema": views.EVALUATION_SCHEMA_BATCH, "standards_set": std.label,
-                    "count": len(results), "failed": sum("errors" in r for r in results),
-                    "results": results})
+        head = {"schema": views.EVALUATION_SCHEMA_BATCH, "standards_set": std.label,
+                "count": len(results), "failed": sum(failed for failed, _ in results)}
+        return _ok_text(_dumps(head)[:-1] + ',"results":['
+                        + ",".join(text for _, text in results) + "]}")
 
     @app.post(f"/{API}/evaluate/stream", tags=["evaluate"],
               openapi_extra={"requestBody": {"required": True, "content": {NDJSON: {"schema": {
@@ -353,21 +362,24 @@ def _located(error: GongfuError, profile: Any, loc: tuple[str | int, ...]) -> Go
 
 
 def _evaluation(household: Household, req: Any, std: StandardsSet,
-                loc: tuple[str | int, ...]) -> dict[str, Any]:
+                loc: tuple[str | int, ...]) -> str:
+    """The evaluation's JSON text."""
     try:
         result = evaluate(household, req.on, period=req.period, standards=std)
     except GongfuError as e:
         raise _located(e, req.profile, loc) from None
-    return views.shape(result.to_dict(), req.lang, req.detail)
+    return views.evaluation_text(result, req.lang, req.detail)
 
 
-def _batch_item(index: int, profile: Any, req: Any, std: StandardsSet) -> dict[str, Any]:
+def _batch_item(index: int, profile: Any, req: Any, std: StandardsSet) -> tuple[bool, str]:
+    """``(failed, the item's JSON text)``."""
     loc = ("households", index)
     try:
         household = _profile(profile, loc)
-        return {"index": index, "evaluation": _evaluation(household, _with(req, profile), std, loc)}
+        text = _evaluation(household, _with(req, profile), std, loc)
+        return False, f'{{"index":{index},"evaluation":{text}}}'
     except GongfuError as e:
-        return {"index": index, "status": e.http_status, **error_body(e.details)}
+        return True, _dumps({"index": index, "status": e.http_status, **error_body(e.details)})
 
 
 def _with(req: Any, profile: Any) -> Any:
@@ -406,13 +418,12 @@ def _stream_item(number: int, raw: bytes, opts: Any, std: StandardsSet) -> bytes
         evaluation = _evaluation(household, _with(opts, profile), std, ())
     except GongfuError as e:
         return _line(number, e)
-    return (json.dumps({"line": number, "evaluation": evaluation}, ensure_ascii=False)
-            + "\n").encode()
+    return f'{{"line":{number},"evaluation":{evaluation}}}\n'.encode()
 
 
 def _line(number: int, error: GongfuError) -> bytes:
-    return (json.dumps({"line": number, "status": error.http_status, **error_body(error.details)},
-                       ensure_ascii=False) + "\n").encode()
+    return (_dumps({"line": number, "status": error.http_status, **error_body(error.details)})
+            + "\n").encode()
 
 
 def _standard(std: StandardsSet, standard_id: str) -> Any:

@@ -1,7 +1,8 @@
 """The response bodies, built from the library's public objects.
 
 Evaluations are the library's own JSON (``Evaluation.to_dict()``), trimmed for ``lang`` and
-``detail``. Screening ranks what applies and what may apply by amount; for a result that is
+``detail``, written as text by ``Evaluation.json_text`` (which keeps each shared result's
+text: :func:`evaluation_text`). Screening ranks what applies and what may apply by amount; for a result that is
 undetermined only for want of yes/no answers, it evaluates the profile again with those answers
 given as "yes", so the citizen sees what is at stake before being asked.
 """
@@ -9,6 +10,7 @@ given as "yes", so the citizen sees what is at stake before being asked.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +18,7 @@ from ..evaluate import evaluate
 from ..facts import fact_specs
 from ..model import Rule, Standard, StandardsSet, ValueEntry
 from ..profile import Household
-from ..results import plain
+from ..results import AS_IS, GROUPS, Evaluation, View, plain
 
 EVALUATION_SCHEMA_BATCH = "gongfu-rules/batch/1"
 SCREEN_SCHEMA = "gongfu-rules/screen/1"
@@ -45,6 +47,25 @@ _BUILTIN_CHOICES = {
 
 
 # --- evaluations -----------------------------------------------------------------------------
+def evaluation_text(result: Evaluation, lang: str | None, detail: str) -> str:
+    """An evaluation's JSON text with ``detail="summary"`` and ``lang`` applied: the text of
+    :func:`shape` of its ``to_dict()``, written from the results' kept texts."""
+    return result.json_text("full", _view(lang, detail))
+
+
+@lru_cache(maxsize=None)
+def _view(lang: str | None, detail: str) -> View:
+    if lang is None and detail != "summary":
+        return AS_IS
+
+    def localised(value: Any) -> Any:
+        return _localised(value, lang) if lang else value
+    if detail != "summary":
+        return View(("lang", lang), localised, frozenset(GROUPS), localised)
+    return View(("summary", lang), lambda r: localised(_brief(r)),
+                frozenset({"entitlements", "undetermined"}), localised)
+
+
 def shape(data: Any, lang: str | None, detail: str) -> Any:
     """An evaluation's dict with ``detail="summary"`` and ``lang`` applied."""
     if detail == "summary":
