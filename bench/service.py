@@ -8,7 +8,7 @@ Run (needs the service extra: ``pip install -e '.[service]' httpx``):
 It starts ``gongfu serve`` on a free 127.0.0.1 port (one worker), sends ``POST /v1/evaluate``
 for generated Yunnan households from 1, 8 and 32 concurrent clients, and prints requests/s and
 p50/p99 latency for each, beside the in-process figure for the same households: the
-evaluation written as the service writes it (``views.evaluation_text``), the work the server
+evaluation written as the service writes it (``views.evaluation_json``), the work the server
 does per request less HTTP. Rounds are interleaved (in-process, c=1, c=8, c=32, then again)
 and each row reports the median round. Client and server share the machine's cores, so the HTTP figures include
 the client's own CPU. It prints figures only and asserts nothing. Only 127.0.0.1 is contacted.
@@ -82,16 +82,16 @@ def in_process(homes: list[dict], on: str, std, requests: int, detail: str) -> d
     """The server's per-request work without HTTP: parse, evaluate, the JSON text (as the
     service writes it; a version without ``json_text``: to_dict, then JSON)."""
     try:
-        from gongfu_rules.service.views import evaluation_text
+        from gongfu_rules.service.views import evaluation_json
     except ImportError:
-        evaluation_text = None
+        evaluation_json = None
     latencies = []
     started = time.perf_counter()
     for k in range(requests):
         t = time.perf_counter()
         evaluation = evaluate(parse_household(homes[k % len(homes)]), on, standards=std)
-        if evaluation_text is not None:
-            evaluation_text(evaluation, None, detail)
+        if evaluation_json is not None:
+            evaluation_json(evaluation, None, detail)
         else:
             result = evaluation.to_dict()
             if detail == "summary":  # what the service drops for detail=summary

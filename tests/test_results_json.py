@@ -150,3 +150,8 @@ def test_the_kept_texts_are_bounded(monkeypatch):
         ev = evaluate(PROFILE, on)
         assert ev.json_text("compact") == _dumps(ev.to_dict("compact"))
         assert len(module._texts) <= 50
+
+
+def test_json_bytes_are_the_json_text_in_utf8(ev):
+    for detail in ("full", "compact"):
+        assert ev.json_bytes(detail) == ev.json_text(detail).encode()

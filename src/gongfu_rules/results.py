@@ -324,7 +324,13 @@ class Evaluation:
                   view: "View | None" = None) -> str:
         """``to_dict(detail)`` as one line of JSON text, shaped by ``view`` (default: as it
         is): the text :func:`json.dumps` gives it with ``ensure_ascii=False`` and the
-        separators ``,`` and ``:``, as an HTTP response has it.
+        separators ``,`` and ``:``, as an HTTP response has it (:meth:`json_bytes` is its
+        UTF-8)."""
+        return self.json_bytes(detail, view).decode()
+
+    def json_bytes(self, detail: Literal["full", "compact"] = "compact",
+                   view: "View | None" = None) -> bytes:
+        """:meth:`json_text` in UTF-8, as an HTTP response sends it.
 
         Evaluations that reach the same decision share its result, and most results of a
         household are shared with earlier ones; so a result's text is kept (see
@@ -336,14 +342,14 @@ class Evaluation:
                            "standards_set": self.standards_set,
                            "on": self.on.isoformat() if self.on else None,
                            "period": self.period})
-        household = _grouped_text(self.household_id, self.household, refs, view)
-        persons = ",".join(_grouped_text(pid, rs, refs, view) for pid, rs in self.persons.items())
-        text = _dumps(head)[:-1] + f',"household":{household},"persons":[{persons}]'
-
+        parts = [_utf8(head)[:-1], b',"household":',
+                 _grouped_text(self.household_id, self.household, refs, view), b',"persons":[',
+                 b",".join(_grouped_text(pid, rs, refs, view) for pid, rs in self.persons.items()),
+                 b"]"]
         if refs is not None:
-            text += ',"standards":' + _dumps(view.other(refs.standards)) \
-                + ',"sources":' + _dumps(view.other(refs.sources))
-        return text + "}"
+            parts += [b',"standards":', _utf8(view.other(refs.standards)),
+                      b',"sources":', _utf8(view.other(refs.sources))]
+        return b"".join([*parts, b"}"])
 
 
 class View(NamedTuple):
@@ -364,30 +370,38 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 #: Results whose JSON text is kept, each per view (about 2 kB each in full). Full, it is
 #: emptied: most texts in use are found again within a few evaluations.
 TEXT_CACHE_SIZE = 8192
-_texts: dict[tuple[int, bool, Hashable], tuple[Any, str, tuple[Any, ...]]] = {}
+_texts: dict[tuple[int, bool, Hashable], tuple[Any, bytes, tuple[Any, ...]]] = {}
+_OPEN = {g: f'"{g}":['.encode() for g in GROUPS}
 
 
-def _grouped_text(id_: str | None, results: list[Any], refs: "Refs | None", view: View) -> str:
-    """A person's or the household's ``id`` and results by group, as JSON text (a group the
-    view does not show is empty, and cites nothing)."""
-    groups: dict[str, list[str]] = {g: [] for g in GROUPS}
+def _utf8(value: Any) -> bytes:
+    return _dumps(value).encode()
+
+
+def _grouped_text(id_: str | None, results: list[Any], refs: "Refs | None", view: View
+                  ) -> bytes:
+    """A person's or the household's ``id`` and results by group, as JSON text in UTF-8 (a
+    group the view does not show is empty, and cites nothing). Bytes, not text: a text of
+    Chinese is two bytes a character, and each join copies it."""
+    groups: dict[str, list[bytes]] = {g: [] for g in GROUPS}
     for r in results:
         group = _GROUP_OF.get(r.status, "not_eligible")
         if group in view.shown:
             groups[group].append(_result_text(r, refs, view))
-    body = ",".join(f'"{g}":[{",".join(texts)}]' for g, texts in groups.items())
-    return f'{{"id":{_dumps(id_)},{body}}}'
+    body = b"],".join(_OPEN[g] + b",".join(texts) for g, texts in groups.items())
+    return b"".join((b'{"id":', _utf8(id_), b",", body, b"]}"))
 
 
-def _result_text(r: Any, refs: "Refs | None", view: View) -> str:
-    """A result's JSON text in ``view``; with ``refs``, what it cites is added to them."""
+def _result_text(r: Any, refs: "Refs | None", view: View) -> bytes:
+    """A result's JSON text (UTF-8) in ``view``; with ``refs``, what it cites is added to
+    them."""
     key = (id(r), refs is not None, view.key)
     kept = _texts.get(key)
     if kept is not None and kept[0] is r:
         text, cited = kept[1], kept[2]
     else:
         recorder = None if refs is None else _Recorder()
-        text = _dumps(view.result(r.to_dict(recorder)))
+        text = _utf8(view.result(r.to_dict(recorder)))
         cited = () if recorder is None else tuple(recorder.cited)
         if isinstance(r, StandardResult):  # a period's result is new in each evaluation
             if len(_texts) >= TEXT_CACHE_SIZE:

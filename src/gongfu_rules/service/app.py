@@ -115,12 +115,14 @@ def _ok(data: Any) -> Response:
     return JSONResponse(data)
 
 
-def _ok_text(text: str) -> Response:
+def _ok_json(body: bytes) -> Response:
     """A JSON body already written (the bytes :class:`JSONResponse` would write for it)."""
-    return Response(text.encode(), media_type="application/json")
+    return Response(body, media_type="application/json")
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _utf8(value: Any) -> bytes:
+    """``value`` as :class:`JSONResponse` writes it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 _ERRORS = {
@@ -159,7 +161,7 @@ def _routes(app: FastAPI, limits: _Limits) -> None:
         std = _std(request)
         household = _profile(req.profile, ("profile",))
         _check_time(req.on, req.period)
-        return _ok_text(_evaluation(household, req, std, ("profile",)))
+        return _ok_json(_evaluation(household, req, std, ("profile",)))
 
     @app.post(f"/{API}/evaluate/batch", tags=["evaluate"], openapi_extra=_body(models.BatchRequest),
               responses=_responses(models.BatchOut, 400, 413, 415))
@@ -179,8 +181,8 @@ def _routes(app: FastAPI, limits: _Limits) -> None:
             lambda: [_batch_item(i, p, req, std) for i, p in enumerate(req.households)])
         head = {"schema": views.EVALUATION_SCHEMA_BATCH, "standards_set": std.label,
                 "count": len(results), "failed": sum(failed for failed, _ in results)}
-        return _ok_text(_dumps(head)[:-1] + ',"results":['
-                        + ",".join(text for _, text in results) + "]}")
+        return _ok_json(_utf8(head)[:-1] + b',"results":['
+                        + b",".join(body for _, body in results) + b"]}")
 
     @app.post(f"/{API}/evaluate/stream", tags=["evaluate"],
               openapi_extra={"requestBody": {"required": True, "content": {NDJSON: {"schema": {
@@ -362,24 +364,24 @@ def _located(error: GongfuError, profile: Any, loc: tuple[str | int, ...]) -> Go
 
 
 def _evaluation(household: Household, req: Any, std: StandardsSet,
-                loc: tuple[str | int, ...]) -> str:
-    """The evaluation's JSON text."""
+                loc: tuple[str | int, ...]) -> bytes:
+    """The evaluation's JSON (UTF-8)."""
     try:
         result = evaluate(household, req.on, period=req.period, standards=std)
     except GongfuError as e:
         raise _located(e, req.profile, loc) from None
-    return views.evaluation_text(result, req.lang, req.detail)
+    return views.evaluation_json(result, req.lang, req.detail)
 
 
-def _batch_item(index: int, profile: Any, req: Any, std: StandardsSet) -> tuple[bool, str]:
-    """``(failed, the item's JSON text)``."""
+def _batch_item(index: int, profile: Any, req: Any, std: StandardsSet) -> tuple[bool, bytes]:
+    """``(failed, the item's JSON)``."""
     loc = ("households", index)
     try:
         household = _profile(profile, loc)
-        text = _evaluation(household, _with(req, profile), std, loc)
-        return False, f'{{"index":{index},"evaluation":{text}}}'
+        body = _evaluation(household, _with(req, profile), std, loc)
+        return False, b'{"index":%d,"evaluation":%b}' % (index, body)
     except GongfuError as e:
-        return True, _dumps({"index": index, "status": e.http_status, **error_body(e.details)})
+        return True, _utf8({"index": index, "status": e.http_status, **error_body(e.details)})
 
 
 def _with(req: Any, profile: Any) -> Any:
@@ -418,12 +420,12 @@ def _stream_item(number: int, raw: bytes, opts: Any, std: StandardsSet) -> bytes
         evaluation = _evaluation(household, _with(opts, profile), std, ())
     except GongfuError as e:
         return _line(number, e)
-    return f'{{"line":{number},"evaluation":{evaluation}}}\n'.encode()
+    return b'{"line":%d,"evaluation":%b}\n' % (number, evaluation)
 
 
 def _line(number: int, error: GongfuError) -> bytes:
-    return (_dumps({"line": number, "status": error.http_status, **error_body(error.details)})
-            + "\n").encode()
+    return _utf8({"line": number, "status": error.http_status,
+                  **error_body(error.details)}) + b"\n"
 
 
 def _standard(std: StandardsSet, standard_id: str) -> Any:

@@ -1,8 +1,8 @@
 """The response bodies, built from the library's public objects.
 
 Evaluations are the library's own JSON (``Evaluation.to_dict()``), trimmed for ``lang`` and
-``detail``, written as text by ``Evaluation.json_text`` (which keeps each shared result's
-text: :func:`evaluation_text`). Screening ranks what applies and what may apply by amount; for a result that is
+``detail``, written by ``Evaluation.json_bytes`` (which keeps each shared result's text:
+:func:`evaluation_json`). Screening ranks what applies and what may apply by amount; for a result that is
 undetermined only for want of yes/no answers, it evaluates the profile again with those answers
 given as "yes", so the citizen sees what is at stake before being asked.
 """
@@ -47,10 +47,10 @@ _BUILTIN_CHOICES = {
 
 
 # --- evaluations -----------------------------------------------------------------------------
-def evaluation_text(result: Evaluation, lang: str | None, detail: str) -> str:
-    """An evaluation's JSON text with ``detail="summary"`` and ``lang`` applied: the text of
-    :func:`shape` of its ``to_dict()``, written from the results' kept texts."""
-    return result.json_text("full", _view(lang, detail))
+def evaluation_json(result: Evaluation, lang: str | None, detail: str) -> bytes:
+    """An evaluation's JSON (UTF-8) with ``detail="summary"`` and ``lang`` applied: the text
+    of :func:`shape` of its ``to_dict()``, written from the results' kept texts."""
+    return result.json_bytes("full", _view(lang, detail))
 
 
 @lru_cache(maxsize=None)
