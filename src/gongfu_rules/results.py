@@ -241,7 +241,7 @@ class PeriodResult:
         out |= {"status": self.status, "total": money(self.total),
                 "total_at_least": money(self.total_at_least), "prorated": self.prorated}
         if refs is None:
-            out["months"] = [{"month": m.month.strftime("%Y-%m"), "status": m.status,
+            out["months"] = [{"month": _year_month(m.month), "status": m.status,
                               "amount": money(m.amount)} for m in self.months]
         else:
             out["runs"] = self._runs()
@@ -251,13 +251,20 @@ class PeriodResult:
         """Consecutive months with the same status and amount, as one entry each."""
         runs: list[dict[str, Any]] = []
         for m in self.months:
-            month, amount = m.month.strftime("%Y-%m"), money(m.amount)
+            month, amount = _year_month(m.month), money(m.amount)
             last = runs[-1] if runs else None
             if last and last["status"] == m.status and last["amount"] == amount:
                 last["to"] = month
             else:
                 runs.append({"from": month, "to": month, "status": m.status, "amount": amount})
         return runs
+
+
+@lru_cache(maxsize=1024)
+def _year_month(month: date) -> str:
+    """``YYYY-MM`` (strftime, per month of every result of a period, was a tenth of a
+    period's JSON)."""
+    return month.isoformat()[:7]
 
 
 @dataclass
