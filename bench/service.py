@@ -4,6 +4,7 @@ Run (needs the service extra: ``pip install -e '.[service]' httpx``):
 
     python bench/service.py                       # 200 households, 400 requests per level
     python bench/service.py --n 100 --requests 200 --detail summary
+    python bench/service.py --n 100 --requests 200 --gzip      # the clients accept gzip
 
 It starts ``gongfu serve`` on a free 127.0.0.1 port (one worker), sends ``POST /v1/evaluate``
 for generated Yunnan households from 1, 8 and 32 concurrent clients, and prints requests/s and
@@ -102,8 +103,10 @@ def in_process(homes: list[dict], on: str, std, requests: int, detail: str) -> d
     return _figures(latencies, time.perf_counter() - started)
 
 
-async def over_http(url: str, bodies: list[bytes], concurrency: int, requests: int) -> dict:
-    """``requests`` POSTs from ``concurrency`` clients, each waiting for its answer."""
+async def over_http(url: str, bodies: list[bytes], concurrency: int, requests: int,
+                    encoding: str = "identity") -> dict:
+    """``requests`` POSTs from ``concurrency`` clients, each waiting for its answer (read
+    whole, and decompressed when ``encoding`` is gzip)."""
     latencies: list[float] = []
     counter = iter(range(requests))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -112,7 +115,8 @@ async def over_http(url: str, bodies: list[bytes], concurrency: int, requests: i
             for k in counter:
                 t = time.perf_counter()
                 r = await client.post("/v1/evaluate", content=bodies[k % len(bodies)],
-                                      headers={"Content-Type": "application/json"})
+                                      headers={"Content-Type": "application/json",
+                                               "Accept-Encoding": encoding})
                 await r.aread()
                 latencies.append(time.perf_counter() - t)
                 if r.status_code != 200:
@@ -127,12 +131,13 @@ def _figures(latencies: list[float], wall: float) -> dict:
             "p99": percentile(latencies, 0.99) * 1000}
 
 
-def start_server(standards: str | None) -> tuple[subprocess.Popen, str]:
+def start_server(standards: str | None, gzip_level: int = 0) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cmd = [sys.executable, "-m", "gongfu_rules.cli", "serve", "--host", "127.0.0.1",
-           "--port", str(port)] + (["--standards", standards] if standards else [])
+           "--port", str(port)] + (["--standards", standards] if standards else []) \
+        + (["--gzip-level", str(gzip_level)] if gzip_level else [])
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -154,11 +159,14 @@ def main() -> None:
     ap.add_argument("--levels", default="1,8,32", help="concurrency levels (default 1,8,32)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     ap.add_argument("--detail", choices=("full", "summary"), default="full")
+    ap.add_argument("--gzip", action="store_true",
+                    help="the server gzips at level 1 and the clients accept it; default: not")
     ap.add_argument("--on", default="2025-08-01")
     ap.add_argument("--seed", type=int, default=20250801)
     ap.add_argument("--standards", help="standards directory (default: the bundled one)")
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    encoding = "gzip" if args.gzip else "identity"
 
     std = load_standards(args.standards)
     homes = households(args.n, args.seed, date.fromisoformat(args.on))
@@ -168,19 +176,20 @@ def main() -> None:
     print(f"gongfu-rules {__version__}, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs (shared machine: figures vary between runs)")
     print(f"{args.n} households ({persons} persons), {len(std)} standards, detail={args.detail}, "
-          f"{args.requests} requests per level, {args.rounds} interleaved rounds, median shown")
+          f"Accept-Encoding: {encoding}, {args.requests} requests per level, {args.rounds} "
+          "interleaved rounds, median shown")
 
-    proc, url = start_server(args.standards)
+    proc, url = start_server(args.standards, 1 if args.gzip else 0)
     rows: dict[str, list[dict]] = {"in-process": [], **{f"http c={c}": [] for c in levels}}
     try:
         for level in levels:  # warm-up: plans cached, connections open
-            asyncio.run(over_http(url, bodies, level, min(args.requests, 2 * level)))
+            asyncio.run(over_http(url, bodies, level, min(args.requests, 2 * level), encoding))
         in_process(homes, args.on, std, min(args.requests, 50), args.detail)
         for _ in range(args.rounds):
             rows["in-process"].append(in_process(homes, args.on, std, args.requests, args.detail))
             for level in levels:
                 rows[f"http c={level}"].append(
-                    asyncio.run(over_http(url, bodies, level, args.requests)))
+                    asyncio.run(over_http(url, bodies, level, args.requests, encoding)))
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)

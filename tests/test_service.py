@@ -68,7 +68,8 @@ class Server:
 
 @pytest.fixture(scope="module")
 def app(std):
-    return create_app(std, max_body_bytes=64_000, max_batch=5, max_stream_bytes=200_000)
+    return create_app(std, max_body_bytes=64_000, max_batch=5, max_stream_bytes=200_000,
+                      gzip_level=1)
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +78,9 @@ def http(app):
         yield client
 
 
-def post(http, path, body, **kw):
+def post(http, path, body, headers=None, **kw):
     return http.post(path, content=json.dumps(body, ensure_ascii=False).encode(),
-                     headers={"Content-Type": "application/json"}, **kw)
+                     headers={"Content-Type": "application/json", **(headers or {})}, **kw)
 
 
 def codes(response) -> list[tuple[str, list]]:
@@ -156,6 +157,28 @@ def test_the_body_is_the_library_json_shaped_for_lang_and_detail(http, std, lang
                                        separators=(",", ":")).encode()
 
 
+def test_a_large_answer_is_gzipped_for_a_client_that_accepts_it(http, std):
+    body = {"profile": FAMILY, "on": "2025-08-01"}
+    zipped = post(http, "/v1/evaluate", body, headers={"Accept-Encoding": "gzip"})
+    plain = post(http, "/v1/evaluate", body, headers={"Accept-Encoding": "identity"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 3
+    assert "content-encoding" not in plain.headers
+    assert zipped.content == plain.content  # httpx decodes it
+
+
+def test_no_gzip_by_default(std):
+    with Server(create_app(std)) as client:
+        r = post(client, "/v1/evaluate", {"profile": FAMILY, "on": "2025-08-01"},
+                 headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and "content-encoding" not in r.headers
+
+
+def test_a_gzip_level_out_of_range_is_refused(std):
+    with pytest.raises(ValueError, match="gzip_level"):
+        create_app(std, gzip_level=10)
+
+
 # --- batch and stream ------------------------------------------------------------------------
 def test_batch_reports_a_bad_household_in_its_place_and_evaluates_the_others(http, std):
     households = [ORPHAN, {"members": [{"id_number": BAD_ID}]}, FAMILY]
@@ -182,9 +205,10 @@ def test_stream_answers_each_line_in_order_as_ndjson(http, std):
              json.dumps(FAMILY)]
     r = http.post("/v1/evaluate/stream", params={"on": "2025-08-01"},
                   content="\n".join(lines).encode(),
-                  headers={"Content-Type": "application/x-ndjson"})
+                  headers={"Content-Type": "application/x-ndjson", "Accept-Encoding": "gzip"})
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/x-ndjson")
+    assert r.headers["content-encoding"] == "gzip"  # line by line, each flushed
     out = [json.loads(x) for x in r.text.splitlines()]
     assert [o["line"] for o in out] == [1, 2, 4, 5]
     assert out[0]["evaluation"] == evaluate(ORPHAN, "2025-08-01", standards=std).to_dict()

@@ -152,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--workers", type=int, default=1)
     sv.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                     help="allow browser calls from this origin (repeatable; none by default)")
+    sv.add_argument("--gzip-level", type=int, default=0, choices=range(10), metavar="0-9",
+                    help="gzip responses of 1 kB or more to clients that accept gzip, at this "
+                    "level (1 is fast; default 0: none, as behind a proxy that compresses)")
     sv.add_argument("--export-openapi", metavar="FILE", help="write the OpenAPI document and exit")
     sv.set_defaults(run=_cmd_serve)
 
@@ -269,7 +272,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.export_openapi:
         server.export_openapi(args.export_openapi, args.standards)
         return 0
-    server.serve(args.host, args.port, args.standards, args.workers, args.cors_origin)
+    server.serve(args.host, args.port, args.standards, args.workers, args.cors_origin,
+                 gzip_level=args.gzip_level)
     return 0
 
 

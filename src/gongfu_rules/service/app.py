@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
@@ -42,7 +43,8 @@ API = "v1"
 def create_app(standards: StandardsSet | str | Path | None = None, *,
                max_body_bytes: int = 1 << 20, max_batch: int = 1000,
                max_stream_bytes: int = 64 << 20, cors_origins: Sequence[str] = (),
-               reload_on_sighup: bool = True, jobs: Jobs | None = None) -> FastAPI:
+               reload_on_sighup: bool = True, jobs: Jobs | None = None,
+               gzip_level: int = 0) -> FastAPI:
     """The service as an ASGI app.
 
     ``standards``: a loaded set, a standards directory, or None for the bundled set; it is
@@ -51,8 +53,14 @@ def create_app(standards: StandardsSet | str | Path | None = None, *,
     of them the answer is a 413. ``cors_origins``: the origins a browser may call from (none
     by default). ``reload_on_sighup``: reload the set from its directory on SIGHUP.
     ``jobs``: the queue and store of reform comparisons (default: :class:`.jobs.Jobs` with
-    its default bounds); a population has at most ``max_batch`` rows.
+    its default bounds); a population has at most ``max_batch`` rows. ``gzip_level``: the
+    gzip level (1-9) of a response of 1 kB or more to a client that accepts gzip; 0 (the
+    default) for none, as behind a proxy that compresses. Level 1 takes a household's full
+    JSON from about 670 to 145 kB in about 3 ms of the server's time (an NDJSON stream is
+    compressed line by line, each line sent as it is computed).
     """
+    if not 0 <= gzip_level <= 9:
+        raise ValueError(f"gzip_level must be 0 (none) to 9; got {gzip_level}")
     holder = Standards.load(standards)
     jobs = jobs if jobs is not None else Jobs()
     app = FastAPI(title="gongfu-rules", version=__version__, lifespan=_lifespan(
@@ -66,6 +74,8 @@ def create_app(standards: StandardsSet | str | Path | None = None, *,
     compare.add_routes(app, jobs, max_body_bytes=max_body_bytes, max_rows=max_batch,
                        read_json=_json, check_time=_check_time, envelope=_envelope)
     app.add_middleware(StandardsHeaders, holder=holder)
+    if gzip_level:
+        app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=gzip_level)
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["Content-Type"],

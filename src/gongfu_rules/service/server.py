@@ -36,16 +36,19 @@ LOGGING: dict[str, Any] = {
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, standards: str | None = None,
-          workers: int = 1, cors_origins: Sequence[str] = (), access_log: bool = True) -> None:
+          workers: int = 1, cors_origins: Sequence[str] = (), access_log: bool = True,
+          gzip_level: int = 0) -> None:
     """Serve until interrupted. The standards set is loaded before the port opens, so a set
-    that does not load is reported as a :class:`~gongfu_rules.errors.StandardsError`."""
-    settings = {"standards": standards, "cors_origins": list(cors_origins)}
+    that does not load is reported as a :class:`~gongfu_rules.errors.StandardsError`.
+    ``gzip_level``: as :func:`~gongfu_rules.service.create_app`'s."""
+    settings = {"standards": standards, "cors_origins": list(cors_origins),
+                "gzip_level": gzip_level}
     config = dict(host=host, port=port, log_config=_logging(access_log), access_log=False,
                   server_header=False)
     if workers <= 1:
         uvicorn.run(_app(settings), **config)
         return
-    create_app(standards)  # fail here, once, rather than in every worker
+    _app(settings)  # fail here, once, rather than in every worker
     os.environ[_SETTINGS_ENV] = json.dumps(settings)
     uvicorn.run("gongfu_rules.service.server:app_from_env", factory=True, workers=workers,
                 **config)
@@ -57,7 +60,8 @@ def app_from_env() -> Any:
 
 
 def _app(settings: dict[str, Any]) -> Any:
-    return create_app(settings.get("standards"), cors_origins=settings.get("cors_origins", ()))
+    return create_app(settings.get("standards"), cors_origins=settings.get("cors_origins", ()),
+                      gzip_level=settings.get("gzip_level", 0))
 
 
 def _logging(access: bool) -> dict[str, Any]:
