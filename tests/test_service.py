@@ -145,16 +145,29 @@ def test_lang_keeps_one_language_and_summary_drops_the_detail(http):
 
 
 @pytest.mark.parametrize("lang", [None, "zh", "en"])
-@pytest.mark.parametrize("detail", ["full", "summary"])
+@pytest.mark.parametrize("detail", ["full", "summary", "compact"])
 def test_the_body_is_the_library_json_shaped_for_lang_and_detail(http, std, lang, detail):
     body = {"profile": FAMILY, "on": "2025-08-01", "detail": detail,
             **({"lang": lang} if lang else {})}
+    form = "compact" if detail == "compact" else "full"
     for _ in range(2):  # the second answer is written from the results' kept texts
         r = post(http, "/v1/evaluate", body)
-        expected = views.shape(evaluate(FAMILY, "2025-08-01", standards=std).to_dict(), lang,
-                               detail)
+        expected = views.shape(evaluate(FAMILY, "2025-08-01", standards=std).to_dict(form),
+                               lang, detail)
         assert r.content == json.dumps(expected, ensure_ascii=False,
                                        separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize("when", [{"on": "2025-08-01"}, {"period": "2025"}], ids=["date", "period"])
+def test_detail_compact_lists_each_source_once_as_its_schema_says(http, when):
+    r = post(http, "/v1/evaluate", {"profile": FAMILY, "detail": "compact", **when})
+    body = models.CompactEvaluationOut.model_validate(r.json())
+    assert body.schema_ == "gongfu-rules/evaluation-compact/1"
+    cited = {s for p in body.persons for r in p.entitlements + p.undetermined
+             for s in r.sources or []}
+    assert cited and cited <= body.sources.keys()
+    assert len(r.content) < 0.8 * len(post(http, "/v1/evaluate", {"profile": FAMILY,
+                                                                     **when}).content)
 
 
 def test_a_large_answer_is_gzipped_for_a_client_that_accepts_it(http, std):

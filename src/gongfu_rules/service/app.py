@@ -164,7 +164,7 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
 def _routes(app: FastAPI, limits: _Limits) -> None:
 
     @app.post(f"/{API}/evaluate", tags=["evaluate"], openapi_extra=_body(models.EvaluateRequest),
-              responses=_responses(models.EvaluationOut, 400, 413, 415, 422))
+              responses=_responses(models.EvaluateOut, 400, 413, 415, 422))
     async def evaluate_one(request: Request) -> Response:
         """Evaluate one household (or person) on a date (`on`) or over a `period`."""
         req = _envelope(await _json(request, limits.body), models.EvaluateRequest)

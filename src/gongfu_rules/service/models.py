@@ -5,8 +5,9 @@ Requests: the envelope (``on``, ``period``, ``lang``, ``detail``) is validated s
 library itself (:func:`gongfu_rules.parse_household`), so its errors are the library's
 ``ProfileError`` details. Its schema is the library's ``Household`` / ``Person`` models.
 
-Responses: the library's JSON (:meth:`gongfu_rules.Evaluation.to_dict`) as it is; the models
-below describe it for the OpenAPI document and are not re-validated per request. Money is a
+Responses: the library's JSON (:meth:`gongfu_rules.Evaluation.to_dict`, full or compact) as
+it is; the models below describe it for the OpenAPI document and are not re-validated per
+request. Money is a
 decimal string with two places (``"1374.00"``), never a JSON number, so no client parses it
 into a binary float.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, RootModel, WithJsonSchema
 
 from ..load.schema import Source  # a citation, as the standards files write it
 
@@ -23,7 +24,7 @@ MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
 Money = Annotated[str, Field(pattern=MONEY_PATTERN, examples=["1374.00"])]
 Status = Literal["eligible", "not_eligible", "undetermined", "not_in_force"]
 Lang = Literal["zh", "en"]
-Detail = Literal["full", "summary"]
+Detail = Literal["full", "compact", "summary"]
 
 #: Where a profile goes; the OpenAPI document puts the library's Household | Person there.
 PROFILE_MARK = "x-gongfu-profile"
@@ -51,7 +52,8 @@ class _Options(_Request):
         default=None, description="keep only this language in {zh, en} texts (default: both)")
     detail: Detail = Field(
         default="full", description="`summary` leaves out not_eligible results, parameters, "
-        "sources and failed conditions")
+        "sources and failed conditions; `compact` is the full evaluation with each source "
+        "and standard listed once and cited by id (schema gongfu-rules/evaluation-compact/1)")
 
 
 class EvaluateRequest(_Options):
@@ -109,28 +111,21 @@ class MonthOut(_Out):
     amount: Money | None
 
 
-class ResultOut(_Out):
-    """One standard's result: the keys of ``docs/results.md``."""
+class _ResultFields(_Out):
+    """What a result has in both forms, full and compact."""
 
     standard: str
-    name: LocalText
-    domain: str
-    kind: str
-    period: str
     status: Status
     version: str | None
     amount: Money | None = None
     annual_amount: Money | None = None
     amount_at_least: Money | None = None
     amount_possibly_outdated: bool | None = None
-    unit: str | None = None
     quantity: str | None = None
     quantity_unit: LocalText | None = None
     value_region: str | None = None
     is_floor: bool | None = None
     reliability: str | None = None
-    parameters: list[ParameterUseOut] | None = None
-    sources: list[Source] | None = None
     amount_note: LocalText | None = None
     set_locally: bool | None = None
     weak_source: bool | None = None
@@ -143,6 +138,18 @@ class ResultOut(_Out):
     total: Money | None = None
     total_at_least: Money | None = None
     prorated: bool | None = None
+
+
+class ResultOut(_ResultFields):
+    """One standard's result: the keys of ``docs/results.md``."""
+
+    name: LocalText
+    domain: str
+    kind: str
+    period: str
+    unit: str | None = None
+    parameters: list[ParameterUseOut] | None = None
+    sources: list[Source] | None = None
     months: list[MonthOut] | None = None
 
 
@@ -178,6 +185,71 @@ class EvaluationOut(_Out):
     persons: list[PersonResultsOut]
 
 
+# --- the compact form (detail=compact): each source and standard once, cited by id ---------
+class CompactParameterUseOut(ParameterUseOut):
+    source: str = Field(description="a key of the evaluation's `sources`")  # type: ignore[assignment]
+    date_source: str | None = None  # type: ignore[assignment]
+
+
+class RunOut(_Out):
+    """Consecutive months of a period with the same status and amount."""
+
+    from_: str = Field(alias="from")
+    to: str
+    status: Status
+    amount: Money | None
+
+
+class CompactResultOut(_ResultFields):
+    """One standard's result in the compact form: the standard's own fields (name, domain,
+    kind, period, unit) are in the evaluation's `standards`, the sources in its `sources`."""
+
+    standard: str = Field(description="a key of the evaluation's `standards`")
+    parameters: list[CompactParameterUseOut] | None = None
+    sources: list[str] | None = None
+    runs: list[RunOut] | None = None
+
+
+class _CompactGroups(_Out):
+    entitlements: list[CompactResultOut]
+    undetermined: list[CompactResultOut]
+    not_eligible: list[CompactResultOut]
+    not_in_force: list[CompactResultOut]
+
+
+class CompactHouseholdResultsOut(_CompactGroups):
+    id: str | None
+
+
+class CompactPersonResultsOut(_CompactGroups):
+    id: str
+
+
+class StandardRefOut(_Out):
+    name: LocalText
+    domain: str
+    kind: str
+    period: str
+    unit: str | None
+
+
+class CompactEvaluationOut(_Out):
+    """``Evaluation.to_dict("compact")``: schema ``gongfu-rules/evaluation-compact/1``."""
+
+    schema_: str = Field(alias="schema")
+    standards_set: StandardsSetOut
+    on: str | None
+    period: str | None
+    household: CompactHouseholdResultsOut
+    persons: list[CompactPersonResultsOut]
+    standards: dict[str, StandardRefOut]
+    sources: dict[str, Source] = Field(description="each source without its reviewer's note")
+
+
+class EvaluateOut(RootModel[EvaluationOut | CompactEvaluationOut]):
+    """An evaluation: the full form, or with ``detail=compact`` the compact form."""
+
+
 class ErrorItem(_Out):
     code: str = Field(examples=["id_number_check_digit"])
     loc: list[str | int] = Field(examples=[["profile", "members", 0, "id_number"]])
@@ -192,7 +264,7 @@ class BatchItemOut(_Out):
     """One household of a batch: its evaluation, or why it was set aside."""
 
     index: int
-    evaluation: EvaluationOut | None = None
+    evaluation: EvaluationOut | CompactEvaluationOut | None = None
     status: int | None = Field(default=None, description="the status this household alone "
                                "would have had (422: its profile is invalid)")
     errors: list[ErrorItem] | None = None
@@ -210,7 +282,7 @@ class StreamLineOut(_Out):
     """One line of the NDJSON response: an evaluation, or the errors of one input line."""
 
     line: int = Field(description="1-based line number in the request body (0: the stream itself)")
-    evaluation: EvaluationOut | None = None
+    evaluation: EvaluationOut | CompactEvaluationOut | None = None
     status: int | None = None
     errors: list[ErrorItem] | None = None
 

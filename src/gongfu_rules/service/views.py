@@ -50,7 +50,7 @@ _BUILTIN_CHOICES = {
 def evaluation_json(result: Evaluation, lang: str | None, detail: str) -> bytes:
     """An evaluation's JSON (UTF-8) with ``detail="summary"`` and ``lang`` applied: the text
     of :func:`shape` of its ``to_dict()``, written from the results' kept texts."""
-    return result.json_bytes("full", _view(lang, detail))
+    return result.json_bytes("compact" if detail == "compact" else "full", _view(lang, detail))
 
 
 @lru_cache(maxsize=None)
