@@ -349,13 +349,13 @@ class Evaluation:
                            "standards_set": self.standards_set,
                            "on": self.on.isoformat() if self.on else None,
                            "period": self.period})
-        parts = [_utf8(head)[:-1], b',"household":',
+        parts = [json_utf8(head)[:-1], b',"household":',
                  _grouped_text(self.household_id, self.household, refs, view), b',"persons":[',
                  b",".join(_grouped_text(pid, rs, refs, view) for pid, rs in self.persons.items()),
                  b"]"]
         if refs is not None:
-            parts += [b',"standards":', _utf8(view.other(refs.standards)),
-                      b',"sources":', _utf8(view.other(refs.sources))]
+            parts += [b',"standards":', json_utf8(view.other(refs.standards)),
+                      b',"sources":', json_utf8(view.other(refs.sources))]
         return b"".join([*parts, b"}"])
 
 
@@ -381,7 +381,9 @@ _texts: dict[tuple[int, bool, Hashable], tuple[Any, bytes, tuple[Any, ...]]] = {
 _OPEN = {g: f'"{g}":['.encode() for g in GROUPS}
 
 
-def _utf8(value: Any) -> bytes:
+def json_utf8(value: Any) -> bytes:
+    """``value`` as one line of JSON in UTF-8, as an HTTP response writes it (and as
+    :meth:`Evaluation.json_bytes` writes each part)."""
     return _dumps(value).encode()
 
 
@@ -396,7 +398,7 @@ def _grouped_text(id_: str | None, results: list[Any], refs: "Refs | None", view
         if group in view.shown:
             groups[group].append(_result_text(r, refs, view))
     body = b"],".join(_OPEN[g] + b",".join(texts) for g, texts in groups.items())
-    return b"".join((b'{"id":', _utf8(id_), b",", body, b"]}"))
+    return b"".join((b'{"id":', json_utf8(id_), b",", body, b"]}"))
 
 
 def _result_text(r: Any, refs: "Refs | None", view: View) -> bytes:
@@ -408,7 +410,7 @@ def _result_text(r: Any, refs: "Refs | None", view: View) -> bytes:
         text, cited = kept[1], kept[2]
     else:
         recorder = None if refs is None else _Recorder()
-        text = _utf8(view.result(r.to_dict(recorder)))
+        text = json_utf8(view.result(r.to_dict(recorder)))
         cited = () if recorder is None else tuple(recorder.cited)
         if isinstance(r, StandardResult):  # a period's result is new in each evaluation
             if len(_texts) >= TEXT_CACHE_SIZE:

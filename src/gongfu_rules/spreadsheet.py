@@ -29,8 +29,8 @@ from __future__ import annotations
 import posixpath
 import re
 import shutil
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path

@@ -27,6 +27,7 @@ from ..errors import ErrorDetail, GongfuError, InputError
 from ..evaluate import evaluate
 from ..model import StandardsSet
 from ..profile import Household, parse_household
+from ..results import json_utf8
 from ..reform.schema import ReformFile
 from . import compare, models, views
 from .jobs import Jobs
@@ -130,11 +131,6 @@ def _ok_json(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
-def _utf8(value: Any) -> bytes:
-    """``value`` as :class:`JSONResponse` writes it."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 _ERRORS = {
     400: "a malformed body or an invalid option (date, period, lang, an unknown key)",
     404: "no such standard",
@@ -191,7 +187,7 @@ def _routes(app: FastAPI, limits: _Limits) -> None:
             lambda: [_batch_item(i, p, req, std) for i, p in enumerate(req.households)])
         head = {"schema": views.EVALUATION_SCHEMA_BATCH, "standards_set": std.label,
                 "count": len(results), "failed": sum(failed for failed, _ in results)}
-        return _ok_json(_utf8(head)[:-1] + b',"results":['
+        return _ok_json(json_utf8(head)[:-1] + b',"results":['
                         + b",".join(body for _, body in results) + b"]}")
 
     @app.post(f"/{API}/evaluate/stream", tags=["evaluate"],
@@ -391,7 +387,7 @@ def _batch_item(index: int, profile: Any, req: Any, std: StandardsSet) -> tuple[
         body = _evaluation(household, _with(req, profile), std, loc)
         return False, b'{"index":%d,"evaluation":%b}' % (index, body)
     except GongfuError as e:
-        return True, _utf8({"index": index, "status": e.http_status, **error_body(e.details)})
+        return True, json_utf8({"index": index, "status": e.http_status, **error_body(e.details)})
 
 
 def _with(req: Any, profile: Any) -> Any:
@@ -434,7 +430,7 @@ def _stream_item(number: int, raw: bytes, opts: Any, std: StandardsSet) -> bytes
 
 
 def _line(number: int, error: GongfuError) -> bytes:
-    return _utf8({"line": number, "status": error.http_status,
+    return json_utf8({"line": number, "status": error.http_status,
                   **error_body(error.details)}) + b"\n"
 
 

@@ -187,7 +187,8 @@ class EvaluationOut(_Out):
 
 # --- the compact form (detail=compact): each source and standard once, cited by id ---------
 class CompactParameterUseOut(ParameterUseOut):
-    source: str = Field(description="a key of the evaluation's `sources`")  # type: ignore[assignment]
+    # a key of the evaluation's `sources`, not the source itself
+    source: str = Field(description="a key of the evaluation's `sources`")  # type: ignore
     date_source: str | None = None  # type: ignore[assignment]
 
 

@@ -2,16 +2,16 @@
 
 Evaluations are the library's own JSON (``Evaluation.to_dict()``), trimmed for ``lang`` and
 ``detail``, written by ``Evaluation.json_bytes`` (which keeps each shared result's text:
-:func:`evaluation_json`). Screening ranks what applies and what may apply by amount; for a result that is
-undetermined only for want of yes/no answers, it evaluates the profile again with those answers
-given as "yes", so the citizen sees what is at stake before being asked.
+:func:`evaluation_json`). Screening ranks what applies and what may apply by amount; for a
+result that is undetermined only for want of yes/no answers, it evaluates the profile again
+with those answers given as "yes", so the citizen sees what is at stake before being asked.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from ..evaluate import evaluate
