@@ -32,7 +32,9 @@ def _nothing(ev) -> None:
 
 def _kept(detail: str):
     """(untimed: the texts written once, as an earlier evaluation would; timed: to_json)"""
-    return (lambda ev: ev.to_json(detail=detail)), (lambda ev: ev.to_json(detail=detail))
+    def write(ev):
+        return ev.to_json(detail=detail)
+    return write, write
 
 
 def _first_time(detail: str):

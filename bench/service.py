@@ -4,15 +4,16 @@ Run (needs the service extra: ``pip install -e '.[service]' httpx``):
 
     python bench/service.py                       # 200 households, 400 requests per level
     python bench/service.py --n 100 --requests 200 --detail summary
-    python bench/service.py --n 100 --requests 200 --gzip      # the clients accept gzip
+    python bench/service.py --n 100 --requests 200 --gzip      # the server gzips (level 1)
 
 It starts ``gongfu serve`` on a free 127.0.0.1 port (one worker), sends ``POST /v1/evaluate``
 for generated Yunnan households from 1, 8 and 32 concurrent clients, and prints requests/s and
 p50/p99 latency for each, beside the in-process figure for the same households: the
 evaluation written as the service writes it (``views.evaluation_json``), the work the server
 does per request less HTTP. Rounds are interleaved (in-process, c=1, c=8, c=32, then again)
-and each row reports the median round. Client and server share the machine's cores, so the HTTP figures include
-the client's own CPU. It prints figures only and asserts nothing. Only 127.0.0.1 is contacted.
+and each row reports the median round. Client and server share the machine's cores, so the
+HTTP figures include the client's own CPU. It prints figures only and asserts nothing. Only
+127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
