@@ -159,7 +159,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400, help="requests per level and round")
     ap.add_argument("--levels", default="1,8,32", help="concurrency levels (default 1,8,32)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
-    ap.add_argument("--detail", choices=("full", "summary"), default="full")
+    ap.add_argument("--detail", choices=("full", "compact", "summary"), default="full")
     ap.add_argument("--gzip", action="store_true",
                     help="the server gzips at level 1 and the clients accept it; default: not")
     ap.add_argument("--on", default="2025-08-01")
