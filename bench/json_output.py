@@ -7,7 +7,8 @@ For each of a date and a year, prints the bytes and the median time over ``--rou
 (the formats interleaved within a round) of: ``to_json()`` (compact, one line) and
 ``to_json(detail="full")``, each as a portal sees them once the results are shared with
 earlier evaluations ("texts kept": the evaluation's results written before) and for results
-never written ("first time": the kept texts emptied first); the same JSON from
+never written ("first time": the kept texts emptied first); the full JSON as the HTTP
+service sends it (``json_bytes``: UTF-8, no ``str`` made); the same JSON from
 ``json.dumps(to_dict(...))``, what ``to_json()`` did before it kept texts; and the format
 ``to_json()`` wrote before compact output existed (full, ``indent=2``). Explanations are
 written before timing (they are written once per result, on first read, whatever the
@@ -52,6 +53,8 @@ FORMATS = {
     "compact, first time": _first_time("compact"),
     "compact, from to_dict (before)": _from_dict("compact"),
     "full, texts kept": _kept("full"),
+    "full, texts kept, as HTTP sends": (lambda ev: ev.json_bytes("full"),
+                                        lambda ev: ev.json_bytes("full")),
     "full, first time": _first_time("full"),
     "full, from to_dict (before)": _from_dict("full"),
     "full, indent=2 (earlier)": (_nothing, lambda ev: json.dumps(
@@ -77,7 +80,7 @@ def main() -> None:
                 t = time.perf_counter()
                 text = fmt(ev)
                 times[name].append(time.perf_counter() - t)
-                sizes[name] = len(text.encode())
+                sizes[name] = len(text if isinstance(text, bytes) else text.encode())
         print(f"{args.profile}, {label}, {len(ev.persons)} persons:")
         for name in FORMATS:
             print(f"  {name:31s} {sizes[name] / 1000:8.1f} kB  "
