@@ -8,7 +8,8 @@ For each of a date and a year, prints the bytes and the median time over ``--rou
 ``to_json(detail="full")``, each as a portal sees them once the results are shared with
 earlier evaluations ("texts kept": the evaluation's results written before) and for results
 never written ("first time": the kept texts emptied first); the full JSON as the HTTP
-service sends it (``json_bytes``: UTF-8, no ``str`` made); the same JSON from
+service sends it (``json_bytes``: UTF-8, no ``str`` made), and gzipped at levels 1 and 6
+(``gongfu serve --gzip-level``); the same JSON from
 ``json.dumps(to_dict(...))``, what ``to_json()`` did before it kept texts; and the format
 ``to_json()`` wrote before compact output existed (full, ``indent=2``). Explanations are
 written before timing (they are written once per result, on first read, whatever the
@@ -18,6 +19,7 @@ format), so the figures are serialization alone.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import statistics
 import time
@@ -47,6 +49,12 @@ def _from_dict(detail: str):
                                            separators=(",", ":"))
 
 
+def _gzipped(level: int):
+    """The full JSON as ``gongfu serve --gzip-level`` sends it to a client that accepts gzip."""
+    return (lambda ev: ev.json_bytes("full"),
+            lambda ev: gzip.compress(ev.json_bytes("full"), compresslevel=level))
+
+
 #: name: (untimed preparation, timed writing)
 FORMATS = {
     "compact, texts kept": _kept("compact"),
@@ -55,6 +63,8 @@ FORMATS = {
     "full, texts kept": _kept("full"),
     "full, texts kept, as HTTP sends": (lambda ev: ev.json_bytes("full"),
                                         lambda ev: ev.json_bytes("full")),
+    "full, texts kept, gzip level 1": _gzipped(1),
+    "full, texts kept, gzip level 6": _gzipped(6),
     "full, first time": _first_time("full"),
     "full, from to_dict (before)": _from_dict("full"),
     "full, indent=2 (earlier)": (_nothing, lambda ev: json.dumps(

@@ -57,7 +57,7 @@ def create_app(standards: StandardsSet | str | Path | None = None, *,
     its default bounds); a population has at most ``max_batch`` rows. ``gzip_level``: the
     gzip level (1-9) of a response of 1 kB or more to a client that accepts gzip; 0 (the
     default) for none, as behind a proxy that compresses. Level 1 takes a household's full
-    JSON from about 670 to 145 kB in about 3 ms of the server's time (an NDJSON stream is
+    JSON from 669 to 144 kB in a few ms of the server's time (an NDJSON stream is
     compressed line by line, each line sent as it is computed).
     """
     if not 0 <= gzip_level <= 9:
