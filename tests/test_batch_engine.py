@@ -212,3 +212,29 @@ def test_household_sums_give_every_member_the_sum_over_their_household(runs):
     values = pl.DataFrame({"x": [v for n, v in runs for _ in range(n)]}, schema={"x": pl.Int64})
     expected = [n * v for n, v in runs for _ in range(n)]
     assert household_sums(key, values)["x"].to_list() == expected
+
+
+def test_an_amount_read_from_the_parameters_alone_is_worked_out_per_region_not_per_person():
+    import dataclasses
+
+    std = dataclasses.replace(load_standards(), _cache={})  # nothing cached yet
+    caseload = pl.DataFrame({"household_id": ["h1", "h2"], "person_id": ["a", "b"],
+                             "birth_date": ["2024-05-01", "2024-06-01"],
+                             "hukou_region": ["530102", "532301"]})
+    evaluate_table(caseload, on=ON, standards=std, only=["childcare_subsidy_under3"])
+    hoisted = frozenset().union(*(entry[4] for key, entry in std._tables._entries.items()
+                                  if key[0] == "regions"))
+    assert "childcare_subsidy_under3.__amount" in hoisted  # the national rate
+    assert "childcare_subsidy_under3.__failed" not in hoisted  # reads the child's age
+
+
+def test_region_values_that_no_expression_reads_are_not_joined_onto_the_persons():
+    from gongfu_rules.table import _join_regions, _Regions
+
+    frame = pl.DataFrame({"__region": ["530102", "532301"], "x": [1, 2], "y": [3, 4]})
+    regions = _Regions([("code", frame)], {"z": 5, "w": 6},
+                       {"z": pl.lit(5).alias("z"), "w": pl.lit(6).alias("w")}, frozenset())
+    persons = pl.DataFrame({"code": ["532301", "530102", "532301"]})
+    joined = _join_regions(persons, regions, frozenset({"x", "z"}))
+    assert joined.columns == ["code", "z", "x"]
+    assert joined.get_column("x").to_list() == [2, 1, 2]

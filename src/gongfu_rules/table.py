@@ -8,9 +8,10 @@ both paths to agree on every status, amount, missing input and reason.
 
 What depends only on a region and the date — the rule version in force, whether a region is in
 a standard's scope, the parameter values, the value's region, floor and reliability — is worked
-out once per distinct region with the single-profile evaluator's own lookup and joined on; a
-value the same in every region of the chunk is a constant instead, and a standard no row of
-the chunk is in scope for is not evaluated.
+out once per distinct region with the single-profile evaluator's own lookup and joined on, and
+so is every part of a rule that reads nothing else (an amount from the parameters alone, the
+overflow checks of a parameter's arithmetic); a value the same in every region of the chunk
+is a constant instead, and a standard no row of the chunk is in scope for is not evaluated.
 
 Results are *wide*, one row per person: for each standard ``ID.status``, ``ID.amount``,
 ``ID.annual_amount``, ``ID.quantity`` (where it has them, :func:`fields`), and with
@@ -133,20 +134,22 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     df = _relatives(_prepare(frame, on))
     present = frozenset(frame.columns) | (frozenset(DERIVED) & frozenset(df.columns))
     compiled = [_compile(s, on, std, present) for s in chosen]
-    df, consts = _join_regions(df, compiled, on, std, detail)
-    df = _aggregate_members(df, compiled, consts)
-    df = _intermediates(df, compiled, consts)
     full = detail == "full"
+    df, regions = _regions(df, compiled, on, std, detail)
+    mine = _by_standard(regions.consts)
+    stages = [_stages(c, mine.get(c.prefix, ()), full, std, regions.hoisted) for c in compiled]
+    df = _join_regions(df, regions, frozenset().union(*(st.reads for st in stages)))
+    df = _aggregate_members(df, compiled, regions.consts)
+    df = _intermediates(df, [st.lets for st in stages])
     parts, flags = [df.select(HOUSEHOLD, PERSON, "__first")], []
     # A few standards at a time: their decision columns (six a standard) are dropped before
     # the next ones', so that a chunk's working memory does not grow with every standard.
     for i in range(0, len(compiled), _GROUP):
-        group = compiled[i:i + _GROUP]
-        stages = [_stages(c, consts, full, std) for c in group]
-        decided = df.with_columns(e for decisions, _ in stages for e in decisions)
-        overflow = [_overflowed(c, consts) for c in group if c.may_overflow and c.rule is not None]
+        group = stages[i:i + _GROUP]
+        decided = df.with_columns(e for st in group for e in st.decisions)
+        overflow = [st.overflow for st in group if st.overflow is not None]
         flags.append(f"__overflow{i}")
-        results = [e for _, rs in stages for e in rs]
+        results = [e for st in group for e in st.results]
         # with_columns, not select: a group of constant results still has a row per person
         part = decided.with_columns(*results, (pl.any_horizontal(overflow) if overflow
                                                else pl.lit(False)).alias(flags[-1]))
@@ -365,24 +368,51 @@ def _per_household(df: pl.DataFrame, aggregates: list[Aggregate]) -> pl.DataFram
     return sums.drop(KEY).select(pl.all().gather(key))
 
 
-def _intermediates(df: pl.DataFrame, compiled: list[_Compiled], consts: dict[str, Any]
+def _intermediates(df: pl.DataFrame, lets: list[tuple[tuple[pl.Expr, ...], ...]]
                    ) -> pl.DataFrame:
-    """The rules' intermediate columns (``Compiler.let``), a stage per position: the k-th of
-    every rule at once (each reads only its rule's earlier ones)."""
-    lets = [c.lets for c in compiled if c.lets and consts.get(c.prefix + "scope") is not False]
+    """The rules' intermediate columns (``Compiler.let``, as :class:`_Stage` has them), a
+    stage per position: the k-th of every rule at once (each reads only its rule's earlier
+    ones)."""
     for k in range(max(map(len, lets), default=0)):
-        df = df.with_columns(e for ls in lets if k < len(ls) for e in ls[k])
+        stage = [e for ls in lets if k < len(ls) for e in ls[k]]
+        if stage:
+            df = df.with_columns(stage)
     return df
 
 
 # --- region-dependent values -----------------------------------------------------------------
-def _join_regions(df: pl.DataFrame, compiled: list[_Compiled], on: date, std: StandardsSet,
-                  detail: str) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Join, per region column, a frame of every standard's scope and parameter values.
+@dataclass(frozen=True)
+class _Regions:
+    """A chunk's region values, to be joined on (:func:`_join_regions`): per region column
+    a frame of every standard's scope and parameter values, and of the rules' columns worked
+    out from them alone (``hoisted``, see :func:`_hoist`). A value that is the same for every
+    region in the chunk (a national standard's figure, a scope every row is in) is not in
+    the frames: it is in ``consts``, which the expressions use as literals (Polars folds
+    them), and in ``literals``, as a literal column for the expressions that read it by
+    name."""
 
-    A value that is the same for every region in the chunk (a national standard's figure, a
-    scope every row is in) is not joined: it is returned in ``consts`` and the expressions
-    use it as a literal, which Polars folds."""
+    tables: list[tuple[str, pl.DataFrame]]
+    consts: dict[str, Any]
+    literals: dict[str, pl.Expr]
+    hoisted: frozenset[str]
+
+
+def _join_regions(df: pl.DataFrame, regions: _Regions, reads: frozenset[str]) -> pl.DataFrame:
+    """``df`` with the region values that the expressions ``reads`` (the others would be
+    joined for nothing)."""
+    df = df.with_columns(e for name, e in regions.literals.items() if name in reads)
+    for key, table in regions.tables:
+        wanted = [c for c in table.columns[1:] if c in reads]
+        if wanted:
+            df = df.join(table.select(pl.col("__region").alias(key), *wanted), on=key,
+                         how="left", maintain_order="left")
+    return df
+
+
+def _regions(df: pl.DataFrame, compiled: list[_Compiled], on: date, std: StandardsSet,
+             detail: str) -> tuple[pl.DataFrame, _Regions]:
+    """``df`` with the region code each standard tests (a column per region basis and
+    entity), and the values of the regions in it."""
     groups: dict[str, list[_Compiled]] = {}
     exprs: dict[str, pl.Expr] = {}
     for c in compiled:
@@ -393,18 +423,17 @@ def _join_regions(df: pl.DataFrame, compiled: list[_Compiled], on: date, std: St
     df = df.with_columns(*(e.fill_null("").alias(k) for k, e in exprs.items()))
     present = df.select(pl.col(k).unique().implode() for k in groups).row(0, named=True)
     consts: dict[str, Any] = {}
-    literals: list[pl.Expr] = []
+    literals: dict[str, pl.Expr] = {}
     tables = []
+    hoisted: frozenset[str] = frozenset()
     for key, members in groups.items():
-        table, same, columns = _region_frame(key, present[key], members, on, std, detail)
+        table, same, columns, done = _region_frame(key, present[key], members, on, std, detail)
         consts.update(same)
-        literals += columns  # the expressions read them as columns too (aggregates, lets)
+        hoisted |= done
+        literals.update(columns)
         if table.width > 1:
             tables.append((key, table))
-    df = df.with_columns(literals)
-    for key, table in tables:
-        df = df.join(table.rename({"__region": key}), on=key, how="left", maintain_order="left")
-    return df, consts
+    return df, _Regions(tables, consts, literals, hoisted)
 
 
 def _region_key(s: Standard) -> str:
@@ -414,23 +443,46 @@ def _region_key(s: Standard) -> str:
 
 def _region_frame(group: str, codes: list[str], members: list[_Compiled], on: date,
                   std: StandardsSet, detail: str
-                  ) -> tuple[pl.DataFrame, dict[str, Any], list[pl.Expr]]:
-    """Every standard's scope and values for each region code present, without the columns
-    whose value is the same in every region (returned apart, as values and as literal
-    columns). Kept for the next chunks: a frame for more codes serves a chunk with fewer (a
-    value the same in more regions is the same in fewer), so it is rebuilt only when new
-    codes come."""
+                  ) -> tuple[pl.DataFrame, dict[str, Any], dict[str, pl.Expr], frozenset[str]]:
+    """Every standard's scope and values for each region code present, and the rules'
+    columns worked out from them alone (their names returned too, see :func:`_hoist`),
+    without the columns whose value is the same in every region (returned apart, as values
+    and as literal columns). Kept for the next chunks: a frame for more codes serves a chunk
+    with fewer (a value the same in more regions is the same in fewer), so it is rebuilt only
+    when new codes come."""
     key = ("regions", group, on, detail, tuple(c.key for c in members))
     found = std._tables.get(key)
     if found is None or not found[0].issuperset(codes):
         every = sorted(set(codes) | (found[0] if found else set()))
-        frame = _build_region_frame(every, members, on, std, detail == "full")
+        frame, hoisted = _hoist(_build_region_frame(every, members, on, std, detail == "full"),
+                                members, detail == "full")
         schema = frame.schema  # made once: each ``frame.schema`` builds it over every column
         same = [c for c in frame.columns[1:] if frame.get_column(c).n_unique() == 1]
         values = {c: frame.get_column(c)[0] for c in same}
-        literals = [pl.lit(values[c], dtype=schema[c]).alias(c) for c in same]
-        found = std._tables.put(key, (frozenset(every), frame.drop(same), values, literals))
-    return found[1], found[2], found[3]
+        literals = {c: pl.lit(values[c], dtype=schema[c]).alias(c) for c in same}
+        found = std._tables.put(key, (frozenset(every), frame.drop(same), values, literals,
+                                      hoisted))
+    return found[1], found[2], found[3], found[4]
+
+
+def _hoist(frame: pl.DataFrame, members: list[_Compiled], full: bool
+           ) -> tuple[pl.DataFrame, frozenset[str]]:
+    """The region frame with the rules' intermediate and first-stage columns that read
+    nothing but its columns (an amount from the parameters alone, the overflow guards of
+    their arithmetic), and their names: worked out once per region rather than once per
+    person (on a caseload, most of the first stage's expressions are these)."""
+    have, hoisted = set(frame.columns), set()
+
+    def add(exprs: list[pl.Expr]) -> pl.DataFrame:
+        mine = [e for e in exprs if set(e.meta.root_names()) <= have]
+        names = [e.meta.output_name() for e in mine]
+        have.update(names)
+        hoisted.update(names)
+        return frame.with_columns(mine) if mine else frame
+    for k in range(max((len(c.lets) for c in members), default=0)):
+        frame = add([e for c in members if k < len(c.lets) for e in c.lets[k]])
+    frame = add([e for c in members for e in _decisions(c, {}, full)])
+    return frame, frozenset(hoisted)
 
 
 def _build_region_frame(codes: list[str], members: list[_Compiled], on: date,
@@ -522,17 +574,65 @@ def _col(name: str, consts: dict[str, Any], dtype: Any = None) -> pl.Expr:
     return pl.col(name)
 
 
-def _stages(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet
-            ) -> tuple[list[pl.Expr], list[pl.Expr]]:
-    """:func:`_decisions` and :func:`_result_columns`, kept for the next chunk (building
-    the expressions in Python costs more than evaluating them on a small chunk)."""
-    mine = tuple(sorted((k, v) for k, v in consts.items() if k.startswith(c.prefix)))
-    key = ("stages", c.key, full, mine)
+def _by_standard(consts: dict[str, Any]) -> dict[str, tuple[tuple[str, Any], ...]]:
+    """The constants of each standard (by its column prefix, ``__s.ID.``), sorted: one pass
+    over them, not one per standard."""
+    out: dict[str, list[tuple[str, Any]]] = {}
+    for k, v in consts.items():
+        if k.startswith("__s."):  # not a hoisted first-stage column (``ID.__amount``)
+            out.setdefault(k[:k.index(".", 4) + 1], []).append((k, v))
+    return {p: tuple(sorted(items)) for p, items in out.items()}
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """A standard's expressions for the chunks with its constants: its intermediate columns
+    by position and :func:`_decisions`, less those worked out per region (:func:`_hoist`),
+    :func:`_result_columns`, where a value overflowed (:func:`_overflowed`, None when none
+    can), and the columns they all read (a region value none reads is not joined)."""
+
+    lets: tuple[tuple[pl.Expr, ...], ...]
+    decisions: list[pl.Expr]
+    results: list[pl.Expr]
+    overflow: pl.Expr | None
+    reads: frozenset[str]
+
+
+def _stages(c: _Compiled, mine: tuple[tuple[str, Any], ...], full: bool, std: StandardsSet,
+            hoisted: frozenset[str]) -> _Stage:
+    """The standard's :class:`_Stage` for its constants ``mine`` (:func:`_by_standard`),
+    kept for the next chunk (building the expressions in Python costs more than evaluating
+    them on a small chunk). Which of its columns are ``hoisted`` depends on the standard
+    alone (a rule reads only its own region values)."""
+    done = frozenset(n for n in _decision_names(c.standard.id) if n in hoisted)
+    key = ("stages", c.key, full, mine, done)
     found = std._tables.get(key)
     if found is None:
-        found = std._tables.put(key, (_decisions(c, consts, full),
-                                      _result_columns(c, consts, full, std)))
+        found = std._tables.put(key, _stage(c, dict(mine), full, std, hoisted))
     return found
+
+
+def _stage(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet,
+           hoisted: frozenset[str]) -> _Stage:
+    scoped = consts.get(c.prefix + "scope") is not False  # else no row needs its lets
+    lets = tuple(tuple(e for e in pair if e.meta.output_name() not in hoisted)
+                 for pair in c.lets) if scoped else ()
+    decisions = [e for e in _decisions(c, consts, full) if e.meta.output_name() not in hoisted]
+    results = _result_columns(c, consts, full, std)
+    overflow = _overflowed(c, consts) if c.may_overflow and c.rule is not None else None
+    exprs = [*(e for pair in lets for e in pair), *decisions, *results,
+             *([] if overflow is None else [overflow]),
+             *(e for a in c.aggregates for e in a.members())]
+    reads = {name for e in exprs for name in e.meta.root_names()}
+    reads.update(p for a in c.aggregates for p in a.params)
+    return _Stage(lets, decisions, results, overflow, frozenset(reads))
+
+
+@cache
+def _decision_names(sid: str) -> tuple[str, ...]:
+    """The first stage's columns of a standard (:func:`_decisions`)."""
+    return tuple(f"{sid}.__{x}" for x in ("failed", "unknown", "amount", "annual",
+                                          "amount_unknown", "at_least"))
 
 
 def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr]:
