@@ -238,3 +238,14 @@ def test_region_values_that_no_expression_reads_are_not_joined_onto_the_persons(
     joined = _join_regions(persons, regions, frozenset({"x", "z"}))
     assert joined.columns == ["code", "z", "x"]
     assert joined.get_column("x").to_list() == [2, 1, 2]
+
+
+@given(st.dictionaries(st.integers(0, 2**64 - 1), st.none() | st.text(max_size=5), min_size=1,
+                       max_size=12), st.data())
+def test_masks_are_decoded_to_their_texts_whatever_the_masks(table, data):
+    from gongfu_rules.table import _lookup
+
+    masks = data.draw(st.lists(st.sampled_from(sorted(table)), min_size=1, max_size=40))
+    frame = pl.DataFrame({"m": masks}, schema={"m": pl.UInt64})
+    texts = frame.with_columns(_lookup("m", table).alias("t")).get_column("t")
+    assert texts.to_list() == [table[m] for m in masks]

@@ -862,10 +862,16 @@ def _decode(out: pl.DataFrame, compiled: list[_Compiled]) -> pl.DataFrame:
 
 
 def _lookup(column: str, table: dict[int, str | None]) -> pl.Expr:
-    """``column`` mapped through ``table``; a table of nothing but empties needs no lookup."""
-    if not any(table.values()):
-        return pl.lit(None, dtype=pl.String)
-    return pl.col(column).replace_strict(table, return_dtype=pl.String)
+    """``column`` (masks) mapped through ``table`` (every mask it holds); a table of one text
+    (or of nothing but empties) needs no lookup."""
+    texts = set(table.values())
+    if len(texts) == 1:
+        return pl.lit(texts.pop(), dtype=pl.String)
+    # A binary search among the chunk's few distinct masks, then a gather: half the time of
+    # replace_strict's hash lookup per row.
+    keys = sorted(table)
+    return pl.lit(pl.Series([table[k] for k in keys], dtype=pl.String)).gather(
+        pl.lit(pl.Series(keys, dtype=MASK)).search_sorted(pl.col(column)))
 
 
 def _failed_texts(c: _Compiled) -> list[str]:
