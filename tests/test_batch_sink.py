@@ -42,12 +42,52 @@ def test_a_chunk_with_other_columns_is_an_error_not_a_file(tmp_path):
         sink.finish()
 
 
-def test_a_file_that_cannot_be_created_is_raised_when_the_file_is_finished(tmp_path):
+def test_a_file_that_cannot_be_created_is_raised_by_the_next_write_or_the_finish(tmp_path):
     sink = _ParquetSink(tmp_path / "missing" / "results.parquet", _chunk(1))
-    sink.write(_chunk(4))
     with pytest.raises(FileNotFoundError):
+        sink.write(_chunk(4))
         sink.finish()
     assert not sink._thread.is_alive()
+
+
+def test_a_disk_that_fills_up_stops_the_run_at_the_next_chunk_not_the_last(tmp_path,
+                                                                             monkeypatch):
+    import errno
+
+    from gongfu_rules import batch
+
+    class FillsUp:
+        """A file that takes one write, then has no room left."""
+
+        def __init__(self, path, mode):
+            self.file, self.writes = open(path, mode), 0
+
+        def write(self, data):
+            self.writes += 1
+            if self.writes > 1:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.file.write(data)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        def __getattr__(self, name):
+            return getattr(self.file, name)
+
+    monkeypatch.setattr(batch, "open", FillsUp, raising=False)
+    path = tmp_path / "results.parquet"
+    sink = _ParquetSink(path, _chunk(1, 20_000))
+    handed = 0
+    with pytest.raises(OSError) as raised:
+        for start in range(0, 2_000_000, 20_000):
+            sink.write(_chunk(start, 20_000))
+            handed += 1
+        sink.finish()
+    assert (raised.value.errno, raised.value.filename) == (errno.ENOSPC, str(path))
+    assert handed < 30  # of 100: Polars writes a row group every few chunks
 
 
 def test_a_full_disk_in_the_sink_is_an_os_error_naming_the_file(tmp_path, monkeypatch):

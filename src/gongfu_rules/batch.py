@@ -460,11 +460,34 @@ class _Writer:
 def _as_os_error(error: BaseException, path: Path) -> BaseException:
     """Polars' error for a file it could not write, as the ``OSError`` it wraps (the
     command line reports those as files that cannot be written, not as bugs)."""
-    found = re.search(r"os error (\d+)", str(error))
-    if isinstance(error, OSError) or not found:
+    if isinstance(error, OSError):
+        if error.filename is None and error.errno is not None:  # a write to the handle
+            return type(error)(error.errno, error.strerror, str(path))
+        return error
+    # Rust's wording for an error of the OS, or Python's for one of our file object's writes
+    found = re.search(r"(?:os error |\[Errno )(\d+)", str(error))
+    if not found:
         return error
     errno = int(found.group(1))
     return OSError(errno, os.strerror(errno), str(path))
+
+
+class _Kept:
+    """A file that keeps the first error of its writes (see :class:`_ParquetSink`)."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.handle.write(data)
+        except OSError as e:
+            self.error = self.error or e
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
 
 
 #: How results files are written: zstd at its fastest level (on the bench caseload's results,
@@ -478,9 +501,11 @@ class _ParquetSink:
     """One Parquet file written chunk by chunk by Polars' own streaming sink, on a thread of
     its own: :meth:`write` hands it a frame (waiting while one is still queued, so memory
     stays within a chunk), :meth:`finish` closes the file, :meth:`abort` stops it. A failure
-    to write (a full disk) is raised by :meth:`finish`, as an ``OSError``: Polars reports it
-    only once its source has ended, so the run goes on to its last chunk, and then nothing is
-    committed. Polars
+    to write (a full disk) is raised by the next :meth:`write` or :meth:`finish`, as an
+    ``OSError`` naming the file, and nothing is committed: Polars' sink reports a failed
+    write only once its source has ended (a run on a full disk would go on to its last
+    chunk), so it writes to a file of ours that keeps the failure (:class:`_Kept`), and the
+    source stops at it. Polars
     encodes the columns in parallel and without the GIL, at about two thirds of the CPU time
     of pyarrow's ``ParquetWriter`` on a wide results frame; column statistics are left out
     (for hundreds of result columns they cost a quarter of the writing and serve no reader of
@@ -493,6 +518,7 @@ class _ParquetSink:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
         self._queue.put(first)
         self._error: BaseException | None = None
+        self._file: _Kept | None = None
         frames = register_io_source(self._frames, schema=first.schema, validate_schema=True)
         self._thread = threading.Thread(target=self._run, args=(frames, path),
                                         name="gongfu-parquet-sink", daemon=True)
@@ -503,11 +529,15 @@ class _ParquetSink:
         while (frame := self._queue.get()) is not self._END:
             if frame is self._ABORT:
                 raise InterruptedError("the results file was abandoned")
+            if self._file is not None and self._file.error is not None:
+                raise self._file.error
             yield frame if with_columns is None else frame.select(with_columns)
 
     def _run(self, frames: pl.LazyFrame, path: Path) -> None:
         try:
-            frames.sink_parquet(path, **PARQUET_OPTIONS)
+            with open(path, "wb") as handle:
+                self._file = _Kept(handle)
+                frames.sink_parquet(self._file, **PARQUET_OPTIONS)
         except BaseException as e:  # noqa: BLE001 - raised on the writing thread
             self._error = _as_os_error(e, path)
 
