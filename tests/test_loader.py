@@ -172,3 +172,32 @@ def test_before_a_known_earlier_start_the_standard_is_not_in_force(tmp_path):
         == "not_in_force"
     assert evaluate(person, on="2020-01-01", standards=std).get("demo_allowance").reason \
         == "earlier_rule_unknown"
+
+
+def _table_gaining_a_row(second_version_from: str) -> dict:
+    """The demo allowance as a table that gains a ``higher`` row on 2025-01-01, and a second
+    rule version, from ``second_version_from``, that reads it."""
+    s = variant()
+    s["parameters"]["rate"] = {
+        "description": {"zh": "标准", "en": "rate"}, "unit": "元/人·月",
+        "keys": {"basic": {"zh": "基本", "en": "basic"}, "higher": {"zh": "提高", "en": "higher"}},
+        "values": {"53": {"2024-01-01": {"value": {"basic": 100}, "source": "doc"},
+                          "2025-01-01": {"value": {"basic": 100, "higher": 150},
+                                         "source": "doc"}}}}
+    first = {**s["versions"]["2024-01-01"], "amount": "p.rate['basic']"}
+    s["versions"] = {"2024-01-01": first, second_version_from: {
+        **first, "amount": "p.rate['higher']",
+        "change": {"zh": "提高", "en": "raised"}}}
+    return s
+
+
+def test_a_rule_version_may_read_a_table_row_the_tables_in_force_while_it_is_all_have(tmp_path):
+    std = load_standards(write(tmp_path, _table_gaining_a_row("2025-01-01")))
+    r = evaluate({"birth_date": "1950-01-01", "hukou_region": "530102"}, on="2025-06-01",
+                 standards=std).get("demo_allowance")
+    assert (r.status, r.amount) == ("eligible", 150)
+
+
+def test_a_rule_version_reading_a_row_an_earlier_table_lacks_is_an_error(tmp_path):
+    [d] = errors_of(tmp_path, _table_gaining_a_row("2024-07-01"))
+    assert d.code == "expression_invalid" and "higher" in d.msg

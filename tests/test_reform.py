@@ -156,6 +156,60 @@ def test_unknown_keys_and_parameters_are_errors():
     assert e.value.code == "reference_unknown"
 
 
+def grade_three_subsidy(keys=None) -> list[dict]:
+    """The severe-disability care subsidy extended to grade 3 from 2027, in every region that
+    has its own rates, and the rule that pays it."""
+    def rates(grade_3, base):
+        return {"value": {**base, "grade_3": grade_3}, "source": "proposal"}
+    unknown = {"grade_1": None, "grade_2": None}
+    value = {"parameter": "severe_disability_care_subsidy.care_rate", "values": {
+        "000000": {"2027-01-01": rates(None, unknown)},
+        "53": {"2027-01-01": {**rates(50, {"grade_1": 80, "grade_2": 70}), "floor": True}},
+        "5301": {"2027-01-01": rates(None, unknown)},
+        "533422": {"2027-01-01": rates(60, {"grade_1": 100, "grade_2": 90})}}}
+    if keys is not None:
+        value["keys"] = keys
+    rule = {"standard": "severe_disability_care_subsidy", "from": "2027-01-01",
+            "sources": ["proposal"],
+            "eligibility": [{"test": "disability_certificate", "text": {"zh": "持有残疾人证",
+                                                                        "en": "holds a card"}},
+                            {"test": "disability_grade in (1, 2, 3)",
+                             "text": {"zh": "一至三级残疾", "en": "grades 1 to 3"}}],
+            "amount": "p.care_rate['grade_1'] if disability_grade == 1 else "
+                      "(p.care_rate['grade_2'] if disability_grade == 2 else p.care_rate['grade_3'])"}
+    return [value, rule]
+
+
+def test_a_reform_labels_the_table_keys_it_adds_and_explanations_show_the_label(baseline):
+    from gongfu_rules import evaluate
+
+    labels = {"grade_3": {"zh": "三级残疾", "en": "disability grade 3"}}
+    applied = apply_reform(baseline, reform(*grade_three_subsidy(labels)))
+    person = {"birth_date": "1980-03-01", "hukou_region": "532301",
+              "disability_certificate": True, "disability_grade": 3}
+    evaluation = evaluate(person, on="2027-03-01", standards=applied.standards)
+    [result] = [r for results in evaluation.persons.values() for r in results
+                if r.standard.id == "severe_disability_care_subsidy"]
+    assert (result.status, result.amount) == ("eligible", Decimal(50))
+    assert "三级残疾" in result.explanation.zh and "disability grade 3" in result.explanation.en
+
+
+def test_a_table_key_a_reform_adds_without_a_label_is_refused(baseline):
+    with pytest.raises(ReformError) as e:
+        apply_reform(baseline, reform(*grade_three_subsidy()))
+    assert e.value.code == "label_missing"
+    assert e.value.details[0].loc[:2] == ("changes", 0)
+
+
+def test_a_reform_does_not_relabel_the_baselines_table_keys(baseline):
+    labels = {"grade_3": {"zh": "三级残疾", "en": "disability grade 3"},
+              "grade_1": {"zh": "最重", "en": "the most severe"}}
+    with pytest.raises(ReformError) as e:
+        apply_reform(baseline, reform(*grade_three_subsidy(labels)))
+    assert e.value.code == "label_exists"
+    assert "grade_1" in e.value.details[0].msg
+
+
 # --- costs computed by hand ----------------------------------------------------------------------
 def test_a_rise_from_july_costs_six_months_of_the_difference_over_the_year(baseline):
     applied = apply_reform(baseline, reform(orphan_rate(2100)))

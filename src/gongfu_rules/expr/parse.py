@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import ast
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 
 from ..errors import ErrorDetail, ExpressionError
@@ -46,10 +47,19 @@ _REGION_FUNCS = {"hukou_in": "hukou", "residence_in": "residence"}
 
 @dataclass(frozen=True, slots=True)
 class ParamInfo:
-    """What the type checker knows of a parameter: scalar (``num``) or table (``map``) and its keys."""
+    """What the type checker knows of a parameter: scalar (``num``) or table (``map``) and its
+    keys (those every table entry has); ``tables`` has each entry's span and keys."""
 
     type: Type
     keys: frozenset[str] = frozenset()
+    tables: tuple[tuple[date, date | None, frozenset[str]], ...] = ()
+
+    def during(self, start: date, end: date | None) -> "ParamInfo":
+        """The keys of the entries in force at some time in ``[start, end)``: a rule version
+        reads only those (a table may gain a key from a date, and the rule from then on)."""
+        spans = [keys for s, e, keys in self.tables
+                 if (e is None or e > start) and (end is None or s < end)]
+        return replace(self, keys=frozenset.intersection(*spans)) if spans else self
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,11 @@ class Env:
     params: dict[str, ParamInfo] = field(default_factory=dict)
     entity: str = "person"  # person | household
     in_aggregate: bool = False
+
+    def during(self, start: date, end: date | None) -> "Env":
+        """The same, for a rule version in force on ``[start, end)``."""
+        return replace(self, params={name: info.during(start, end)
+                                     for name, info in self.params.items()})
 
 
 class _Fail(Exception):

@@ -249,6 +249,7 @@ class Builder:
     def rule(self, sf: StandardFile, start: date, end: date | None, env: Env, file: str) -> Rule:
         rv: RuleVersion = sf.versions[start]
         loc: Loc = ("versions", str(start))
+        env = env.during(start, end)  # a table's keys as the version reads them
         conditions = []
         for i, c in enumerate(rv.eligibility):
             node = self.expression(c.test, env, file, (*loc, "eligibility", i, "test"), "bool")
@@ -370,11 +371,11 @@ class Builder:
 
 
 def _param_info(p: ParameterDef) -> ParamInfo:
-    tables = [e.value for t in p.timelines.values() for e in t if isinstance(e.value, dict)]
+    tables = tuple((e.start, e.end, frozenset(e.value)) for t in p.timelines.values() for e in t
+                   if isinstance(e.value, dict))
     if not tables:
         return ParamInfo(NUM)
-    keys = frozenset.intersection(*(frozenset(t) for t in tables))
-    return ParamInfo(MAP, keys)
+    return ParamInfo(MAP, frozenset.intersection(*(keys for _, _, keys in tables)), tables)
 
 
 def _decimal_valued(node: n.Node, fn):

@@ -205,9 +205,14 @@ class _Overlay:
             self.fail("reference_unknown", f"'{name}' is not a shared parameter{hint}",
                       (*loc, "parameter"), name)
             return
+        relabelled = sorted(k for k in change.keys if k in base.keys)
+        if relabelled:
+            self.fail("label_exists", f"{name} already labels {', '.join(relabelled)}; a reform "
+                      "labels only the table keys it adds", (*loc, "keys"), relabelled)
+            return
         merged = Parameter.model_construct(description=base.description, unit=base.unit,
                                            values=_merged(base, change.values), note=base.note,
-                                           keys=dict(base.keys))
+                                           keys={**base.keys, **change.keys})
         new = replace(self.builder.parameter(base.name, merged, dict(self.reform.spec.sources),
                                              self.reform.file, loc), file=base.file)
         if sid:

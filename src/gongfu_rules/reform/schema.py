@@ -46,6 +46,9 @@ class ValueChange(_Closed):
 
     parameter: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")
     values: dict[str, dict[date, Value]] = Field(min_length=1)
+    #: Labels for the table keys the values add (``age_70_79: {zh: ..., en: ...}``), shown in
+    #: explanations as the baseline's own keys' labels are; the baseline's keys keep theirs.
+    keys: dict[str, Text] = {}
 
 
 class SwitchChange(_Closed):
