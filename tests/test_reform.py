@@ -156,6 +156,22 @@ def test_unknown_keys_and_parameters_are_errors():
     assert e.value.code == "reference_unknown"
 
 
+def test_a_rule_change_for_one_prefecture_is_written_with_a_region_test(baseline):
+    from gongfu_rules import evaluate
+
+    younger_in_kunming = {
+        "standard": "elderly_allowance", "from": "2026-07-01", "sources": ["proposal"],
+        "eligibility": [{"test": "age >= 75 if hukou_in('5301') else age >= 80",
+                         "text": {"zh": "昆明市75周岁以上，其他地区80周岁以上",
+                                  "en": "aged 75 or over in Kunming, 80 or over elsewhere"}}]}
+    applied = apply_reform(baseline, reform(younger_in_kunming))
+    aged_76 = {"birth_date": "1950-03-01"}
+    statuses = {region: evaluate({**aged_76, "hukou_region": region}, on="2026-08-01",
+                                 standards=applied.standards).get("elderly_allowance").status
+                for region in ("530102", "532301")}
+    assert statuses == {"530102": "eligible", "532301": "not_eligible"}
+
+
 def grade_three_subsidy(keys=None) -> list[dict]:
     """The severe-disability care subsidy extended to grade 3 from 2027, in every region that
     has its own rates, and the rule that pays it."""
