@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache, partial
-from itertools import count
-from operator import attrgetter
+from itertools import count, repeat
+from operator import attrgetter, call
 from typing import Any
 
 from .compile.scalar import Ctx, Unknown, merge, merge2
@@ -79,16 +79,13 @@ def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: boo
         life = _life_reason(person, on)
         if life is None:
             ctx.age()  # computed before the lookups: their keys read it
-            # a remembered result is two calls in C; only a new decision runs Python
-            results = [get(key(ctx)) or miss(ctx)
-                       for get, key, miss in (plan.explained if explain_ else plan.plain)]
+            results = (plan.explained if explain_ else plan.plain).run(ctx)
         else:
             results = [_lifeless(step, life) for step in plan.steps]
         persons[person.id] = _apply_exclusions(results, plan.excluding, explain_)
     hctx = Ctx(None, household, on, {}, members)
     plan = _plan(std, "household", on, _regions(hctx))
-    hresults = [get(key(hctx)) or miss(hctx)
-                for get, key, miss in (plan.explained if explain_ else plan.plain)]
+    hresults = (plan.explained if explain_ else plan.plain).run(hctx)
     return persons, _apply_exclusions(hresults, plan.excluding, explain_)
 
 
@@ -112,13 +109,36 @@ Lookup = tuple[Callable[[Any], "StandardResult | None"], Callable[[Ctx], Any],
                Callable[[Ctx], StandardResult]]
 
 
+class _Lookups:
+    """A plan's steps as :data:`Lookup` s, column by column, run all at once."""
+
+    __slots__ = ("gets", "keys", "misses")
+
+    def __init__(self, lookups: tuple[Lookup, ...]):
+        self.gets = tuple(get for get, _, _ in lookups)
+        self.keys = tuple(key for _, key, _ in lookups)
+        self.misses = tuple(miss for _, _, miss in lookups)
+
+    def run(self, ctx: Ctx) -> list[StandardResult]:
+        """Every step's result for ``ctx``. The keys, then the remembered results, are taken
+        by ``map`` in C, with no Python between steps (most results are remembered); then the
+        steps with none decide (a result is never false, so ``all`` finds them)."""
+        results = list(map(call, self.gets, map(call, self.keys, repeat(ctx))))
+        if not all(results):
+            misses = self.misses
+            for i, result in enumerate(results):
+                if result is None:
+                    results[i] = misses[i](ctx)
+        return results
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """Every standard of an entity for one date and pair of regions, ready to run."""
 
     steps: tuple[_Step, ...]
-    plain: tuple[Lookup, ...]  # results without explanations
-    explained: tuple[Lookup, ...]  # results whose explanation is written when first read
+    plain: _Lookups  # results without explanations
+    explained: _Lookups  # results whose explanation is written when first read
     # (position, positions it excludes) for each standard that excludes others
     excluding: tuple[tuple[int, tuple[int, ...]], ...]
 
@@ -141,8 +161,8 @@ def _plan(std: StandardsSet, entity: str, on: date,
         excluding = tuple(
             (i, tuple(at[other] for other in step.standard.excludes if other in at))
             for i, step in enumerate(steps) if step.standard.excludes)
-        plan = std._plans.put(key, _Plan(steps, tuple(c[0] for _, _, c in placed),
-                                         tuple(c[1] for _, _, c in placed), excluding))
+        plan = std._plans.put(key, _Plan(steps, _Lookups(tuple(c[0] for _, _, c in placed)),
+                                         _Lookups(tuple(c[1] for _, _, c in placed)), excluding))
     return plan
 
 
