@@ -14,7 +14,10 @@ evaluating, writing), with its peak RSS, and the engines take turns, A B C A B C
   ``--detail full`` when the installed CLI has it: the provenance columns on);
 * gongfu, ``gongfu batch`` with every standard;
 * OpenFisca (``openfisca_model.py``): Parquet → arrays → one simulation → amounts → Parquet;
-* start-up: both engines on a 10-row file.
+* start-up: both engines on a 10-row file;
+* with ``--against SRC`` (a source tree of gongfu, e.g. a ``git worktree`` of an earlier
+  commit), that tree's ``gongfu batch`` on the same two paths, in the same turns: the machine's
+  speed drifts between runs, so two versions are compared within one run.
 
 Then gongfu's peak RSS at every ``--sizes`` size, the two engines' amounts compared person ×
 standard, and a Markdown table ready to paste.
@@ -327,7 +330,7 @@ def small_file(src: Path, workdir: Path) -> Path:
 TIME = Path("/usr/bin/time").exists()
 
 
-def measured_run(cmd: list[str]) -> dict:
+def measured_run(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     """Run ``cmd`` in a fresh process: wall seconds, its peak RSS (MB), exit code, output.
 
     Peak RSS comes from ``/usr/bin/time -v`` when present; otherwise from a small Python
@@ -342,7 +345,7 @@ def measured_run(cmd: list[str]) -> dict:
                     "% resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)")
         wrapped = [sys.executable, "-c", launcher, str(stats), *cmd]
     t0 = time.perf_counter()
-    proc = subprocess.run(wrapped, capture_output=True, text=True)
+    proc = subprocess.run(wrapped, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     text = stats.read_text() if stats.exists() else ""
     stats.unlink(missing_ok=True)
@@ -374,15 +377,15 @@ class Run:
     """One engine's repeated measurement."""
 
     def __init__(self, engine: str, path: str, standards: str, persons: int, cmd: list[str],
-                 gongfu: bool = True) -> None:
+                 gongfu: bool = True, env: dict[str, str] | None = None) -> None:
         self.engine, self.path, self.standards, self.persons = engine, path, standards, persons
-        self.cmd, self.gongfu = cmd, gongfu
+        self.cmd, self.gongfu, self.env = cmd, gongfu, env
         self.seconds: list[float] = []
         self.rss: list[float] = []
         self.failures: list[str] = []
 
     def once(self) -> None:
-        result = measured_run(self.cmd)
+        result = measured_run(self.cmd, self.env)
         ok = result["rc"] in ((0, 3) if self.gongfu else (0,))  # gongfu: 3 = rows set aside
         if ok:
             self.seconds.append(result["seconds"])
@@ -571,6 +574,9 @@ def main() -> None:
                          "the option (default full: provenance on); 'none' not to pass it")
     ap.add_argument("--chunk-rows", type=int, default=0,
                     help="passed to gongfu batch (default 0: gongfu's own default)")
+    ap.add_argument("--against", type=Path, default=None, metavar="SRC",
+                    help="a source tree of gongfu (e.g. a git worktree of an earlier commit) whose "
+                         "gongfu batch runs too, interleaved: its src/ on PYTHONPATH")
     ap.add_argument("--workdir", default="/tmp/gongfu-bench")
     ap.add_argument("--seed", type=int, default=20250801)
     ap.add_argument("--on", default=ON, help=f"evaluation date (default {ON})")
@@ -612,8 +618,9 @@ def main() -> None:
             old.unlink(missing_ok=True)
         return path
 
-    def gongfu(src_: Path, out: str, only: list[str] | None, detail: bool) -> list[str]:
-        cmd = [*gongfu_exe(), "batch", str(src_), "-o", str(fresh(out)), "--on", args.on,
+    def gongfu(src_: Path, out: str, only: list[str] | None, detail: bool,
+               exe: list[str] | None = None) -> list[str]:
+        cmd = [*(exe or gongfu_exe()), "batch", str(src_), "-o", str(fresh(out)), "--on", args.on,
                "--no-progress"]
         if args.chunk_rows:
             cmd += ["--chunk-rows", str(args.chunk_rows)]
@@ -642,9 +649,19 @@ def main() -> None:
     if have_openfisca:
         startup.append(Run("OpenFisca", f"start-up: {SMALL}-row file", str(len(shared)), SMALL,
                            openfisca(small, "openfisca_small.parquet"), gongfu=False))
+    against = []
+    if args.against is not None:  # the other tree, on the same paths
+        tree = args.against.resolve()
+        env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+        exe = [sys.executable, "-m", "gongfu_rules.cli"]
+        against = [Run(f"gongfu ({tree.name})", f"Parquet→Parquet, --only the shared{detail}",
+                       str(len(shared)), n, gongfu(src, "against_shared.parquet", shared, True,
+                                                   exe), env=env),
+                   Run(f"gongfu ({tree.name})", "Parquet→Parquet, every standard", "all", n,
+                       gongfu(src, "against_all.parquet", None, False, exe), env=env)]
     for rep in range(args.reps):
         print(f"rep {rep + 1}/{args.reps}", flush=True)
-        for run in runs + startup:  # interleaved: each engine once per rep, in turn
+        for run in runs + against + startup:  # interleaved: each engine once per rep, in turn
             run.once()
 
     # peak RSS by size: one run per size and set of standards (the timed runs count for --persons)
@@ -672,7 +689,7 @@ def main() -> None:
     print()
     print("| engine | path | standards | persons | seconds | persons/s | peak RSS MB |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    for run in runs:
+    for run in runs + against:
         rates = [run.persons / s for s in run.seconds]
         print(f"| {run.engine} | {run.path} | {run.standards} | {run.persons:,} | "
               f"{spread(run.seconds, '.2f')} | {spread(rates, ',.0f')} | "
@@ -686,13 +703,19 @@ def main() -> None:
                   f"{len(shared) if kind == 'shared' else 'all'} | {size:,} | — | — | "
                   f"{'failed' if rss is None else f'{rss:,.0f}'} |")
     print()
-    for run in runs + startup:
+    for run in runs + against + startup:
         for failure in run.failures[:1]:
             print(f"!! {run.engine} {run.path} failed: {failure}")
     for kind, points in by_size.items():
         if len(points) > 1 and points[0][1] and points[-1][1]:
             print(f"gongfu peak RSS ({kind} standards) at {points[-1][0]:,} persons ÷ at "
                   f"{points[0][0]:,}: {points[-1][1] / points[0][1]:.2f}×")
+    for mine, theirs in zip((runs[0], runs[-1]), against):
+        if mine.seconds and theirs.seconds:
+            paired = [t / m for m, t in zip(mine.seconds, theirs.seconds)]
+            print(f"this tree against {theirs.engine}, {mine.path}: "
+                  f"{spread(paired, '.2f')}× its speed ({theirs.engine} seconds ÷ this tree's, "
+                  f"rep by rep)")
     if have_openfisca and runs[0].seconds and runs[1].seconds:
         # each rep's pair ran back to back, so its ratio is steadier than a ratio of medians
         paired = [of / gf for gf, of in zip(runs[0].seconds, runs[1].seconds)]
