@@ -5,6 +5,7 @@ Run (see bench/README.md):
     python bench/batch_phases.py CASELOAD.parquet            # e.g. the 1M file batch_caseload.py writes
     python bench/batch_phases.py CASELOAD.parquet --reps 7
     python bench/batch_phases.py CASELOAD.parquet --only ID,ID,... --detail full
+    python bench/batch_phases.py CASELOAD.parquet --against /tmp/before   # two trees in turn
 
 It prints figures only. On the file's first chunk, each phase is timed alone (best of
 ``--reps``, wall and CPU seconds) and scaled to the whole file: reading and gathering the
@@ -12,40 +13,97 @@ chunks (the whole file), typing and checking the cells (``columns.typed_frame``)
 evaluation (``evaluate_frame``, of every standard or those of ``--only``, for ``--detail``),
 amounts to Decimal 元 (``table.money_columns``), the summary (``batch._Summary.add``) and the
 Parquet writer (``batch._Writer.write``). In a run the first two are on a reading thread, the
-evaluation on the main thread and the last three on a writing thread; run it from two
-checkouts in turn to compare them.
+evaluation on the main thread and the last three on a writing thread.
+
+``--against SRC`` (another source tree of gongfu, e.g. a ``git worktree`` of an earlier
+commit) loads that tree's modules too, in this one process, and times every phase of the two
+trees in turn, A B A B …, so that the machine's drift touches both alike; it prints each
+tree's best and the median of the rep-by-rep ratio of wall times. The phases call internal
+functions, so the two trees must share them.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 
-from gongfu_rules import batch
-from gongfu_rules.columns import map_headers, typed_frame
-from gongfu_rules.evaluate import default_standards
-from gongfu_rules.households import numbered
-from gongfu_rules.table import OVERFLOW_COLUMN, money_columns
-
 CHUNK = 50_000
 ON = date(2025, 8, 1)
+HERE = Path(__file__).resolve().parent
 
 
-def best(work: Callable[[], object], reps: int) -> tuple[float, float]:
-    """The least wall and CPU seconds of ``reps`` runs."""
-    walls, cpus = [], []
-    for _ in range(reps):
-        wall, cpu = time.perf_counter(), time.process_time()
-        work()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return min(walls), min(cpus)
+def timed(work: Callable[[], object]) -> tuple[float, float]:
+    """Wall and CPU seconds of one run of ``work``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def load(src: Path | None) -> SimpleNamespace:
+    """gongfu's modules from the tree ``src`` (None: as installed), as a fresh import: the
+    modules of a tree loaded before stay alive in the namespace that holds them."""
+    for name in [n for n in sys.modules if n == "gongfu_rules" or n.startswith("gongfu_rules.")]:
+        del sys.modules[name]
+    if src is not None:
+        sys.path.insert(0, str(src / "src"))
+    try:
+        modules = {m: importlib.import_module(f"gongfu_rules.{m}")
+                   for m in ("batch", "columns", "evaluate", "households", "table")}
+    finally:
+        if src is not None:
+            sys.path.remove(str(src / "src"))
+    return SimpleNamespace(**modules)
+
+
+def phases(g: SimpleNamespace, args: argparse.Namespace, folder: Path
+           ) -> dict[str, tuple[Callable[[], object], int]]:
+    """Each phase of one tree (``load``) on the file's first chunk, with the number of times
+    it runs in the whole file."""
+    std = g.evaluate.default_standards()
+    only = args.only.split(",") if args.only else None
+    rows = pl.scan_parquet(args.caseload).select(pl.len()).collect().item()
+    chunks = -(-rows // CHUNK)
+    chunk = next(g.households.numbered([pl.read_parquet(args.caseload, n_rows=CHUNK)]))
+    mapping, _ = g.columns.map_headers(chunk.columns)
+    typed, _ = g.columns.typed_frame(chunk, mapping, last_day=ON)
+    raw = g.batch._evaluate(typed, (ON,), std, False, only, args.detail) \
+        .with_columns(typed.get_column("row")).drop(g.table.OVERFLOW_COLUMN)
+    wide = g.table.money_columns(raw)
+    summary = g.batch._Summary(std)
+
+    def read_all() -> None:
+        report = g.batch.BatchReport()
+        for _ in g.batch._chunks(args.caseload, CHUNK, False, report,
+                                 g.batch.needed_fields(std), []):
+            pass
+
+    def write_all() -> None:  # the first chunk as many times as the file has
+        writer = g.batch._Writer(folder / "results.parquet")
+        for _ in range(chunks):
+            writer.write(wide)
+        writer.finish()
+        writer.abort()
+
+    print(f"{args.caseload.name}: {rows:,} rows, {chunks} chunks of {CHUNK:,}")
+    return {
+        "_chunks (read, gather)": (read_all, 1),
+        "typed_frame": (lambda: g.columns.typed_frame(chunk, mapping, last_day=ON), chunks),
+        "evaluate_frame": (lambda: g.batch._evaluate(typed, (ON,), std, False, only,
+                                                     args.detail), chunks),
+        "money_columns": (lambda: g.table.money_columns(raw), chunks),
+        "_Summary.add": (lambda: summary.add(wide, typed), chunks),
+        "_Writer.write (Parquet)": (write_all, 1),
+    }
 
 
 def main() -> None:
@@ -55,46 +113,36 @@ def main() -> None:
     parser.add_argument("--only", default=None,
                         help="comma-separated standard ids, as gongfu batch --only")
     parser.add_argument("--detail", default="narrow", choices=("narrow", "full"))
+    parser.add_argument("--against", type=Path, default=None, metavar="SRC",
+                        help="another source tree of gongfu, timed in turn in this process")
     args = parser.parse_args()
-    std = default_standards()
-    only = args.only.split(",") if args.only else None
-    rows = pl.scan_parquet(args.caseload).select(pl.len()).collect().item()
-    chunks = -(-rows // CHUNK)
-    chunk = next(numbered([pl.read_parquet(args.caseload, n_rows=CHUNK)]))
-    mapping, _ = map_headers(chunk.columns)
-    typed, _ = typed_frame(chunk, mapping, last_day=ON)
-    raw = batch._evaluate(typed, (ON,), std, False, only, args.detail) \
-        .with_columns(typed.get_column("row")).drop(OVERFLOW_COLUMN)
-    wide = money_columns(raw)
-    summary = batch._Summary(std)
-
-    def read_all() -> None:
-        report = batch.BatchReport()
-        for _ in batch._chunks(args.caseload, CHUNK, False, report,
-                               batch.needed_fields(std), []):
-            pass
-
-    def write_all(folder: Path) -> None:  # the first chunk as many times as the file has
-        writer = batch._Writer(folder / "results.parquet")
-        for _ in range(chunks):
-            writer.write(wide)
-        writer.finish()
-        writer.abort()
-    print(f"{args.caseload.name}: {rows:,} rows, {chunks} chunks of {CHUNK:,}; "
-          f"best of {args.reps}, scaled to the file")
+    trees = {"this tree": HERE.parent} if args.against is None else \
+        {"this tree": HERE.parent, args.against.resolve().name: args.against.resolve()}
     with tempfile.TemporaryDirectory(prefix="gongfu-bench-") as folder:
-        phases = {
-            "_chunks (read, gather)": (read_all, 1),
-            "typed_frame": (lambda: typed_frame(chunk, mapping, last_day=ON), chunks),
-            "evaluate_frame": (lambda: batch._evaluate(typed, (ON,), std, False, only,
-                                                       args.detail), chunks),
-            "money_columns": (lambda: money_columns(raw), chunks),
-            "_Summary.add": (lambda: summary.add(wide, typed), chunks),
-            "_Writer.write (Parquet)": (lambda: write_all(Path(folder)), 1),
-        }
-        for name, (work, times) in phases.items():
-            wall, cpu = best(work, args.reps if times > 1 else max(1, args.reps // 2))
-            print(f"  {name:26s} wall {wall * times:6.2f} s   cpu {cpu * times:6.2f} s")
+        work = {name: phases(load(src), args, Path(folder)) for name, src in trees.items()}
+        names = list(work["this tree"])
+        # per tree and phase, the (wall, CPU) of each rep; a whole-file phase runs fewer reps
+        times = {t: {p: [] for p in names} for t in trees}
+        for rep in range(args.reps):
+            for phase in names:
+                if work["this tree"][phase][1] == 1 and rep >= max(1, args.reps // 2):
+                    continue
+                for tree in trees:  # in turn, phase by phase
+                    times[tree][phase].append(timed(work[tree][phase][0]))
+    print(f"best of {args.reps} (whole-file phases: of {max(1, args.reps // 2)}), "
+          "scaled to the file" + ("" if args.against is None else "; trees in turn"))
+    for phase in names:
+        scale = work["this tree"][phase][1]
+        for tree in trees:
+            wall = min(w for w, _ in times[tree][phase]) * scale
+            cpu = min(c for _, c in times[tree][phase]) * scale
+            label = phase if len(trees) == 1 else f"{phase} [{tree}]"
+            print(f"  {label:40s} wall {wall:6.2f} s   cpu {cpu:6.2f} s")
+        if len(trees) == 2:
+            mine, theirs = (times[t][phase] for t in trees)
+            ratios = [t[0] / m[0] for m, t in zip(mine, theirs)]
+            print(f"    {list(trees)[1]} ÷ this tree, wall, rep by rep: median "
+                  f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})")
 
 
 if __name__ == "__main__":
