@@ -215,6 +215,7 @@ def test_a_table_key_a_reform_adds_without_a_label_is_refused(baseline):
         apply_reform(baseline, reform(*grade_three_subsidy()))
     assert e.value.code == "label_missing"
     assert e.value.details[0].loc[:2] == ("changes", 0)
+    assert "this change's 'keys'" in e.value.details[0].msg
 
 
 def test_a_reform_does_not_relabel_the_baselines_table_keys(baseline):
