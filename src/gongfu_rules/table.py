@@ -602,10 +602,10 @@ def _stages(c: _Compiled, mine: tuple[tuple[str, Any], ...], full: bool, std: St
             hoisted: frozenset[str]) -> _Stage:
     """The standard's :class:`_Stage` for its constants ``mine`` (:func:`_by_standard`),
     kept for the next chunk (building the expressions in Python costs more than evaluating
-    them on a small chunk). Which of its columns are ``hoisted`` depends on the standard
-    alone (a rule reads only its own region values)."""
-    done = frozenset(n for n in _decision_names(c.standard.id) if n in hoisted)
-    key = ("stages", c.key, full, mine, done)
+    them on a small chunk). Which of its columns are ``hoisted`` is not part of the key: it
+    follows from the compiled rule and ``full`` alone (a rule reads only its own region
+    values, and its region frame has the same columns whatever regions it holds)."""
+    key = ("stages", c.key, full, mine)
     found = std._tables.get(key)
     if found is None:
         found = std._tables.put(key, _stage(c, dict(mine), full, std, hoisted))
@@ -626,13 +626,6 @@ def _stage(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet,
     reads = {name for e in exprs for name in e.meta.root_names()}
     reads.update(p for a in c.aggregates for p in a.params)
     return _Stage(lets, decisions, results, overflow, frozenset(reads))
-
-
-@cache
-def _decision_names(sid: str) -> tuple[str, ...]:
-    """The first stage's columns of a standard (:func:`_decisions`)."""
-    return tuple(f"{sid}.__{x}" for x in ("failed", "unknown", "amount", "annual",
-                                          "amount_unknown", "at_least"))
 
 
 def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr]:
