@@ -75,6 +75,18 @@ def test_remembered_decisions_equal_fresh_ones(household, on):
     assert evaluate(household, on=on, standards=fresh_copy(STD)).to_json() == warm
 
 
+@FAST
+@given(households, dates_)
+def test_a_profile_evaluated_again_finds_every_decision_remembered(household, on):
+    # the keys a run picks from the profile's facts are the ones its decisions were kept under
+    evaluate(household, on=on, explain=False)
+    decided = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluate_module, "_make_room", lambda: decided.append(1))
+        evaluate(household, on=on, explain=False)
+    assert decided == []
+
+
 def test_explanations_are_written_only_when_read(monkeypatch):
     written = []
     real = evaluate_module.explain

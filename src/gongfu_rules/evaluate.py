@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache, partial
 from itertools import count, repeat
-from operator import attrgetter, call
+from operator import attrgetter, call, itemgetter
 from typing import Any
 
 from .compile.scalar import Ctx, Unknown, merge, merge2
@@ -103,33 +103,85 @@ class _Step:
     earlier_unknown: bool = False  # no version yet, but in force then under an unrecorded rule
 
 
-#: A step compiled for the profile, ``(get, key, miss)``: its result is ``get(key(ctx))``, a
-#: result remembered by the facts that decide it, or when that is None, ``miss(ctx)``.
+#: A step compiled for the profile, ``(get, key, miss, reads)``: its result is
+#: ``get(key(ctx))``, a result remembered by the facts that decide it, or when that is None,
+#: ``miss(ctx)``. ``reads`` names the context's attributes ``key`` gets (``"person.tekun"``,
+#: ``"_age"``, ``"on"``) when it is their getter, and is None when it works something out.
 Lookup = tuple[Callable[[Any], "StandardResult | None"], Callable[[Ctx], Any],
-               Callable[[Ctx], StandardResult]]
+               Callable[[Ctx], StandardResult], "tuple[str, ...] | None"]
 
 
 class _Lookups:
-    """A plan's steps as :data:`Lookup` s, column by column, run all at once."""
+    """A plan's steps as :data:`Lookup` s, column by column, run all at once.
 
-    __slots__ = ("gets", "keys", "misses")
+    The facts the getter keys read are read once per profile, into one tuple (a field straight
+    from the model's ``__dict__``); each such key is then picked from it by position. Most
+    steps have such a key, and a profile's facts are read once rather than once per step that
+    reads them."""
+
+    __slots__ = ("gets", "misses", "facts", "picks", "worked", "in_order")
 
     def __init__(self, lookups: tuple[Lookup, ...]):
-        self.gets = tuple(get for get, _, _ in lookups)
-        self.keys = tuple(key for _, key, _ in lookups)
-        self.misses = tuple(miss for _, _, miss in lookups)
+        self.gets = tuple(lookup[0] for lookup in lookups)
+        self.misses = tuple(lookup[2] for lookup in lookups)
+        reads = [lookup[3] for lookup in lookups]
+        picked = [i for i, names in enumerate(reads) if names is not None]
+        worked = [i for i, names in enumerate(reads) if names is None]
+        self.facts, layout = _facts_getter(list(dict.fromkeys(
+            name for i in picked for name in reads[i])))  # type: ignore[union-attr]
+        at = {name: i for i, name in enumerate(layout)}
+        self.picks = tuple(itemgetter(*(at[name] for name in reads[i]))  # type: ignore[union-attr]
+                           for i in picked)
+        self.worked = tuple(lookups[i][1] for i in worked)
+        # the keys come picked first, worked out next: put back in the steps' order
+        order = picked + worked
+        self.in_order = itemgetter(*sorted(range(len(order)), key=order.__getitem__)) \
+            if picked and worked else None
 
     def run(self, ctx: Ctx) -> list[StandardResult]:
         """Every step's result for ``ctx``. The keys, then the remembered results, are taken
         by ``map`` in C, with no Python between steps (most results are remembered); then the
         steps with none decide (a result is never false, so ``all`` finds them)."""
-        results = list(map(call, self.gets, map(call, self.keys, repeat(ctx))))
+        facts = self.facts(ctx)
+        keys: Any = [*map(call, self.picks, repeat(facts)), *map(call, self.worked, repeat(ctx))]
+        if self.in_order is not None:
+            keys = self.in_order(keys)
+        results = list(map(call, self.gets, keys))
         if not all(results):
             misses = self.misses
             for i, result in enumerate(results):
                 if result is None:
                     results[i] = misses[i](ctx)
         return results
+
+
+def _facts_getter(names: list[str]) -> tuple[Callable[[Ctx], tuple[Any, ...]], list[str]]:
+    """A function reading the context attributes ``names`` into one tuple, and the names in
+    that tuple's order: the person's and the household's fields from their ``__dict__`` (a
+    dict lookup rather than two attribute lookups), anything else by attribute."""
+    person = [n for n in names if n.startswith("person.") and n[7:] in Person.model_fields]
+    household = [n for n in names
+                 if n.startswith("household.") and n[10:] in Household.model_fields]
+    rest = [n for n in names if n not in person and n not in household]
+    of_person = _tuple_getter(itemgetter, [n[7:] for n in person])
+    of_household = _tuple_getter(itemgetter, [n[10:] for n in household])
+    of_ctx = _tuple_getter(attrgetter, rest)
+
+    def facts(ctx: Ctx) -> tuple[Any, ...]:
+        return (of_person(ctx.person.__dict__) if person else ()) \
+            + (of_household(ctx.household.__dict__) if household else ()) + of_ctx(ctx)
+    return facts, person + household + rest
+
+
+def _tuple_getter(getter: Callable[..., Callable[[Any], Any]], names: list[str]
+                  ) -> Callable[[Any], tuple[Any, ...]]:
+    """``getter(*names)``, giving a tuple however many ``names`` there are."""
+    if len(names) >= 2:
+        return getter(*names)
+    if names:
+        one = getter(names[0])
+        return lambda x: (one(x),)
+    return lambda x: ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +292,7 @@ def _not_in_force(step: _Step) -> dict[str, Any]:
 #: A lookup's key for a result the same for every profile: a step is for one date, so the
 #: evaluation date is the one key every profile gives.
 _ON = attrgetter("on")
+_ON_READS = ("on",)
 #: A lookup for a result decided every time: nothing is remembered, so ``miss`` runs.
 _NOTHING: Callable[[Any], None] = {}.get
 
@@ -250,7 +303,8 @@ def _fixed(on: date, fields: dict[str, Any],
     (results are immutable), its explanation written the first time one is read."""
     plain = StandardResult._of(fields)
     explained = StandardResult._of({**fields, "_explain": write})
-    return ({on: plain}.get, _ON, _unreachable), ({on: explained}.get, _ON, _unreachable)
+    return (({on: plain}.get, _ON, _unreachable, _ON_READS),
+            ({on: explained}.get, _ON, _unreachable, _ON_READS))
 
 
 def _unreachable(ctx: Ctx) -> StandardResult:
@@ -428,7 +482,7 @@ def _decider(s: Standard, rule: Rule, step: _Step, on: date) -> tuple[Lookup, Lo
             if not isinstance(low, Unknown):
                 fields["amount_at_least"] = low
 
-    key_of = _decision_key(s, rule)
+    key_of, key_reads = _decision_key(s, rule)
     price_each = profile_amount and amount_fn is not None
 
     if key_of is not None and not price_each:  # the common case: remembered results
@@ -443,8 +497,8 @@ def _decider(s: Standard, rule: Rule, step: _Step, on: date) -> tuple[Lookup, Lo
             plain[key], explained[key] = decision.plain, decision.explained
             return decision
 
-        return ((plain.get, key_of, lambda ctx: miss(ctx).plain),
-                (explained.get, key_of, lambda ctx: miss(ctx).explained))
+        return ((plain.get, key_of, lambda ctx: miss(ctx).plain, key_reads),
+                (explained.get, key_of, lambda ctx: miss(ctx).explained, key_reads))
 
     decisions = None if key_of is None else _shared_memo("decisions", step, on)
     new = object.__new__  # StandardResult._of, inlined below
@@ -471,8 +525,8 @@ def _decider(s: Standard, rule: Rule, step: _Step, on: date) -> tuple[Lookup, Lo
             result.__dict__["_explain"] = _explain_decided
         return result
 
-    return ((_NOTHING, _ON, lambda ctx: run(ctx, False)),
-            (_NOTHING, _ON, lambda ctx: run(ctx, True)))
+    return ((_NOTHING, _ON, lambda ctx: run(ctx, False), _ON_READS),
+            (_NOTHING, _ON, lambda ctx: run(ctx, True), _ON_READS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -561,19 +615,21 @@ def _facts(nodes: list[Node]) -> _Facts:
     return _Facts(tuple(own), age, tuple(relatives))
 
 
-def _decision_key(s: Standard, rule: Rule) -> Callable[[Ctx], Any] | None:
+def _decision_key(s: Standard, rule: Rule
+                  ) -> tuple[Callable[[Ctx], Any] | None, tuple[str, ...] | None]:
     """The key of a step's decision: the facts that decide it, read from a context whose age
     is computed (a step with no fact to read has one key, the date); None when its conditions
-    nest aggregates, decided every time."""
+    nest aggregates, decided every time. With it, the names of the attributes it gets, when
+    it is their getter (see :data:`Lookup`)."""
     reads = _reads(s, rule)
     if reads.opaque:
-        return None
+        return None, None
     person = reads.person
-    names = [*(f"person.{name}" for name in person.own),
-             *(f"household.{name}" for name in reads.household), *(["_age"] if person.age else [])]
+    names = (*(f"person.{name}" for name in person.own),
+             *(f"household.{name}" for name in reads.household), *(["_age"] if person.age else []))
     of_facts = attrgetter(*names) if names else _ON
     if not reads.size and not person.relatives and reads.members is None:
-        return of_facts  # the common case: a getter in C
+        return of_facts, names or _ON_READS  # the common case: a getter in C
     size, relatives = reads.size, person.relatives
     of_member = None if reads.members is None else _member_key(reads.members)
 
@@ -581,7 +637,7 @@ def _decision_key(s: Standard, rule: Rule) -> Callable[[Ctx], Any] | None:
         return (of_facts(ctx), len(ctx.household.members) if size else None,
                 *(ctx.relative(name) for name in relatives),
                 None if of_member is None else tuple(map(of_member, ctx.members)))
-    return key
+    return key, None
 
 
 def _member_key(facts: _Facts) -> Callable[[Ctx], Any]:
