@@ -103,11 +103,12 @@ class _Step:
     earlier_unknown: bool = False  # no version yet, but in force then under an unrecorded rule
 
 
-#: A step compiled for the profile, ``(get, key, miss, reads)``: its result is
-#: ``get(key(ctx))``, a result remembered by the facts that decide it, or when that is None,
-#: ``miss(ctx)``. ``reads`` names the context's attributes ``key`` gets (``"person.tekun"``,
-#: ``"_age"``, ``"on"``) when it is their getter, and is None when it works something out.
-Lookup = tuple[Callable[[Any], "StandardResult | None"], Callable[[Ctx], Any],
+#: A step compiled for the profile, ``(memo, key, miss, reads)``: its result is
+#: ``memo.get(key(ctx))``, a result remembered by the facts that decide it, or when that is
+#: None, ``miss(ctx)``. ``reads`` names the context's attributes ``key`` gets
+#: (``"person.tekun"``, ``"_age"``, ``"on"``) when it is their getter, and is None when it works
+#: something out.
+Lookup = tuple[dict[Any, "StandardResult"], Callable[[Ctx], Any],
                Callable[[Ctx], StandardResult], "tuple[str, ...] | None"]
 
 
@@ -115,38 +116,39 @@ class _Lookups:
     """A plan's steps as :data:`Lookup` s, column by column, run all at once.
 
     The facts the getter keys read are read once per profile, into one tuple (a field straight
-    from the model's ``__dict__``); each such key is then picked from it by position. Most
-    steps have such a key, and a profile's facts are read once rather than once per step that
-    reads them."""
+    from the model's ``__dict__``), followed by the keys worked out; every step's key is then
+    cut from that tuple in two calls in C: one lays each key's facts side by side, in the
+    steps' order, the other cuts them apart (a slice for several facts, an index for one)."""
 
-    __slots__ = ("gets", "misses", "facts", "picks", "worked", "in_order")
+    __slots__ = ("memos", "misses", "facts", "worked", "keys")
 
     def __init__(self, lookups: tuple[Lookup, ...]):
-        self.gets = tuple(lookup[0] for lookup in lookups)
+        self.memos = tuple(lookup[0] for lookup in lookups)
         self.misses = tuple(lookup[2] for lookup in lookups)
         reads = [lookup[3] for lookup in lookups]
-        picked = [i for i, names in enumerate(reads) if names is not None]
-        worked = [i for i, names in enumerate(reads) if names is None]
         self.facts, layout = _facts_getter(list(dict.fromkeys(
-            name for i in picked for name in reads[i])))  # type: ignore[union-attr]
+            name for names in reads if names is not None for name in names)))
         at = {name: i for i, name in enumerate(layout)}
-        self.picks = tuple(itemgetter(*(at[name] for name in reads[i]))  # type: ignore[union-attr]
-                           for i in picked)
-        self.worked = tuple(lookups[i][1] for i in worked)
-        # the keys come picked first, worked out next: put back in the steps' order
-        order = picked + worked
-        self.in_order = itemgetter(*sorted(range(len(order)), key=order.__getitem__)) \
-            if picked and worked else None
+        self.worked = tuple(lookup[1] for lookup in lookups if lookup[3] is None)
+        side_by_side: list[int] = []  # positions in facts + worked keys
+        cuts: list[int | slice] = []  # each step's key in side_by_side
+        worked = count(len(layout))
+        for names in reads:
+            positions = [next(worked)] if names is None else [at[name] for name in names]
+            start = len(side_by_side)
+            cuts.append(start if len(positions) == 1 else slice(start, start + len(positions)))
+            side_by_side += positions
+        lay, cut = _tuple_getter(itemgetter, side_by_side), _tuple_getter(itemgetter, cuts)
+        self.keys = lambda values: cut(lay(values))
 
     def run(self, ctx: Ctx) -> list[StandardResult]:
         """Every step's result for ``ctx``. The keys, then the remembered results, are taken
-        by ``map`` in C, with no Python between steps (most results are remembered); then the
-        steps with none decide (a result is never false, so ``all`` finds them)."""
+        in C, with no Python between steps (most results are remembered); then the steps with
+        none decide (a result is never false, so ``all`` finds them)."""
         facts = self.facts(ctx)
-        keys: Any = [*map(call, self.picks, repeat(facts)), *map(call, self.worked, repeat(ctx))]
-        if self.in_order is not None:
-            keys = self.in_order(keys)
-        results = list(map(call, self.gets, keys))
+        if self.worked:
+            facts += tuple(map(call, self.worked, repeat(ctx)))
+        results = list(map(dict.get, self.memos, self.keys(facts)))
         if not all(results):
             misses = self.misses
             for i, result in enumerate(results):
@@ -293,8 +295,9 @@ def _not_in_force(step: _Step) -> dict[str, Any]:
 #: evaluation date is the one key every profile gives.
 _ON = attrgetter("on")
 _ON_READS = ("on",)
-#: A lookup for a result decided every time: nothing is remembered, so ``miss`` runs.
-_NOTHING: Callable[[Any], None] = {}.get
+#: The memo of a result decided every time: nothing is remembered (nor ever put), so
+#: ``miss`` runs.
+_NOTHING: dict[Any, StandardResult] = {}
 
 
 def _fixed(on: date, fields: dict[str, Any],
@@ -303,8 +306,8 @@ def _fixed(on: date, fields: dict[str, Any],
     (results are immutable), its explanation written the first time one is read."""
     plain = StandardResult._of(fields)
     explained = StandardResult._of({**fields, "_explain": write})
-    return (({on: plain}.get, _ON, _unreachable, _ON_READS),
-            ({on: explained}.get, _ON, _unreachable, _ON_READS))
+    return ({on: plain}, _ON, _unreachable, _ON_READS), ({on: explained}, _ON, _unreachable,
+                                                          _ON_READS)
 
 
 def _unreachable(ctx: Ctx) -> StandardResult:
@@ -497,8 +500,8 @@ def _decider(s: Standard, rule: Rule, step: _Step, on: date) -> tuple[Lookup, Lo
             plain[key], explained[key] = decision.plain, decision.explained
             return decision
 
-        return ((plain.get, key_of, lambda ctx: miss(ctx).plain, key_reads),
-                (explained.get, key_of, lambda ctx: miss(ctx).explained, key_reads))
+        return ((plain, key_of, lambda ctx: miss(ctx).plain, key_reads),
+                (explained, key_of, lambda ctx: miss(ctx).explained, key_reads))
 
     decisions = None if key_of is None else _shared_memo("decisions", step, on)
     new = object.__new__  # StandardResult._of, inlined below
@@ -635,7 +638,7 @@ def _decision_key(s: Standard, rule: Rule
 
     def key(ctx: Ctx) -> tuple[Any, ...]:
         return (of_facts(ctx), len(ctx.household.members) if size else None,
-                *(ctx.relative(name) for name in relatives),
+                *map(ctx.relative, relatives),
                 None if of_member is None else tuple(map(of_member, ctx.members)))
     return key, None
 
@@ -648,7 +651,7 @@ def _member_key(facts: _Facts) -> Callable[[Ctx], Any]:
 
     def key(m: Ctx) -> tuple[Any, ...]:
         return (of_own(m) if of_own is not None else None, m.age() if age else None,
-                *(m.relative(name) for name in relatives))
+                *map(m.relative, relatives))
     return key
 
 
