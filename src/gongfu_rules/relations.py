@@ -44,17 +44,14 @@ def living(members: Sequence[Any], on: date) -> list[Any]:
 
 
 def with_role(members: Sequence[Any], role: str) -> list[Any]:
-    return [m for m in members if m.role is not None and m.role.value == role]
-
-
-def _role(person: Any) -> str | None:
-    return None if person.role is None else person.role.value
+    # a Role is a str enumeration: it equals (and hashes as) its value, read in C
+    return [m for m in members if m.role == role]
 
 
 def spouse_age(person: Any, members: Sequence[Any], on: date) -> int | None:
     """The spouse member's age (周岁) on ``on``; None without exactly one spouse member, or
     when that member's birth date is not known."""
-    role = SPOUSE_ROLE.get(_role(person) or "")
+    role = SPOUSE_ROLE.get(person.role)
     found = with_role(members, role) if role else []
     if len(found) != 1 or found[0].birth_date is None:
         return None
@@ -64,8 +61,8 @@ def spouse_age(person: Any, members: Sequence[Any], on: date) -> int | None:
 def parent_disabled(person: Any, members: Sequence[Any], on: date) -> bool | None:
     """True when a parent member holds a disability certificate (残疾人证); False when both
     parents are members and neither does; otherwise None (an absent parent may be)."""
-    roles = PARENT_ROLES.get(_role(person) or "", ())
-    parents = [m for m in members if m.role is not None and m.role.value in roles]
+    roles = PARENT_ROLES.get(person.role, ())
+    parents = [m for m in members if m.role in roles]
     if any(m.disability_certificate is True for m in parents):
         return True
     if len(parents) == 2 and all(m.disability_certificate is False for m in parents):
@@ -75,7 +72,7 @@ def parent_disabled(person: Any, members: Sequence[Any], on: date) -> bool | Non
 
 def only_child_sex(person: Any, members: Sequence[Any], on: date) -> str | None:
     """The sex of the one ``child`` member of a head or spouse; None otherwise."""
-    if _role(person) not in CHILD_OWNER_ROLES:
+    if person.role not in CHILD_OWNER_ROLES:
         return None
     children = with_role(members, "child")
     if len(children) != 1 or children[0].sex is None:
