@@ -32,7 +32,7 @@ from .load.schema import Text
 from .model import LRUCache, Rule, Standard, StandardsSet, weakest
 from .profile import Household, Person, parse_household
 from .regions import is_within, regions
-from .relations import DERIVED
+from .relations import DERIVED, living
 from .results import PRICED, Evaluation, MonthResult, ParameterUse, PeriodResult, StandardResult
 
 _PER_YEAR = {"month": Decimal(12), "year": Decimal(1), "semester": Decimal(2)}
@@ -70,7 +70,8 @@ def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: boo
     With ``explain_`` each result's explanation is written when first read (or serialized),
     not here; without it the explanation is None.
     """
-    members = tuple(Ctx(p, household, on, {}) for p in household.members)
+    alive = living(household.members, on)  # found once for every member's relatives
+    members = tuple(Ctx(p, household, on, {}, alive=alive) for p in household.members)
     persons = {}
     for ctx in members:
         ctx.members = members  # aggregates read every member's context, ages computed once
@@ -160,19 +161,23 @@ class _Lookups:
 def _facts_getter(names: list[str]) -> tuple[Callable[[Ctx], tuple[Any, ...]], list[str]]:
     """A function reading the context attributes ``names`` into one tuple, and the names in
     that tuple's order: the person's and the household's fields from their ``__dict__`` (a
-    dict lookup rather than two attribute lookups), anything else by attribute."""
+    dict lookup rather than two attribute lookups), a fact read from the relatives
+    (``relative.spouse_age``) from :meth:`Ctx.relative`, anything else by attribute."""
     person = [n for n in names if n.startswith("person.") and n[7:] in Person.model_fields]
     household = [n for n in names
                  if n.startswith("household.") and n[10:] in Household.model_fields]
-    rest = [n for n in names if n not in person and n not in household]
+    relatives = [n for n in names if n.startswith(_RELATIVE)]
+    rest = [n for n in names if n not in person and n not in household and n not in relatives]
     of_person = _tuple_getter(itemgetter, [n[7:] for n in person])
     of_household = _tuple_getter(itemgetter, [n[10:] for n in household])
     of_ctx = _tuple_getter(attrgetter, rest)
+    of_relatives = tuple(n[len(_RELATIVE):] for n in relatives)
 
     def facts(ctx: Ctx) -> tuple[Any, ...]:
         return (of_person(ctx.person.__dict__) if person else ()) \
-            + (of_household(ctx.household.__dict__) if household else ()) + of_ctx(ctx)
-    return facts, person + household + rest
+            + (of_household(ctx.household.__dict__) if household else ()) + of_ctx(ctx) \
+            + (tuple(map(ctx.relative, of_relatives)) if of_relatives else ())
+    return facts, person + household + rest + relatives
 
 
 def _tuple_getter(getter: Callable[..., Callable[[Any], Any]], names: list[str]
@@ -618,29 +623,43 @@ def _facts(nodes: list[Node]) -> _Facts:
     return _Facts(tuple(own), age, tuple(relatives))
 
 
+#: The prefix of a fact read from the relatives among the names a key reads.
+_RELATIVE = "relative."
+
+
 def _decision_key(s: Standard, rule: Rule
                   ) -> tuple[Callable[[Ctx], Any] | None, tuple[str, ...] | None]:
     """The key of a step's decision: the facts that decide it, read from a context whose age
     is computed (a step with no fact to read has one key, the date); None when its conditions
-    nest aggregates, decided every time. With it, the names of the attributes it gets, when
-    it is their getter (see :data:`Lookup`)."""
+    nest aggregates, decided every time. With it, the names of the facts it reads, unless it
+    reads the members' facts (see :data:`Lookup`): one value for one name, else a tuple."""
     reads = _reads(s, rule)
     if reads.opaque:
         return None, None
     person = reads.person
     names = (*(f"person.{name}" for name in person.own),
-             *(f"household.{name}" for name in reads.household), *(["_age"] if person.age else []))
-    of_facts = attrgetter(*names) if names else _ON
-    if not reads.size and not person.relatives and reads.members is None:
-        return of_facts, names or _ON_READS  # the common case: a getter in C
-    size, relatives = reads.size, person.relatives
-    of_member = None if reads.members is None else _member_key(reads.members)
+             *(f"household.{name}" for name in reads.household), *(["_age"] if person.age else []),
+             *(["household.size"] if reads.size else []))
+    relatives = person.relatives
+    if reads.members is None:  # the common case
+        if not relatives:
+            return (attrgetter(*names), names) if names else (_ON, _ON_READS)
+        return _with_relatives(names, relatives), (*names, *(_RELATIVE + n for n in relatives))
+    of_facts = _with_relatives(names, relatives) if relatives else \
+        attrgetter(*names) if names else _ON
+    of_member = _member_key(reads.members)
 
     def key(ctx: Ctx) -> tuple[Any, ...]:
-        return (of_facts(ctx), len(ctx.household.members) if size else None,
-                *map(ctx.relative, relatives),
-                None if of_member is None else tuple(map(of_member, ctx.members)))
+        return of_facts(ctx), tuple(map(of_member, ctx.members))
     return key, None
+
+
+def _with_relatives(names: tuple[str, ...], relatives: tuple[str, ...]) -> Callable[[Ctx], Any]:
+    """The key of the facts ``names`` and then ``relatives``: a value for one, else a tuple."""
+    if not names and len(relatives) == 1:
+        return partial(Ctx.relative, name=relatives[0])  # type: ignore[call-arg]
+    of_names = _tuple_getter(attrgetter, list(names))
+    return lambda ctx: (*of_names(ctx), *map(ctx.relative, relatives))
 
 
 def _member_key(facts: _Facts) -> Callable[[Ctx], Any]:

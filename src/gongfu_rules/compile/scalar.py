@@ -88,14 +88,15 @@ class Ctx:
     __slots__ = ("person", "household", "on", "params", "members", "_age", "_relatives")
 
     def __init__(self, person: Any, household: Any, on: date, params: dict[str, Any],
-                 members: tuple["Ctx", ...] | None = None):
+                 members: tuple["Ctx", ...] | None = None, alive: list[Any] | None = None):
         self.person = person
         self.household = household
         self.on = on
         self.params = params
         self.members = members
         self._age: Any = None
-        self._relatives: dict[str, Any] | None = None
+        # the household's members living on ``on`` (the relatives are among them), when known
+        self._relatives: dict[str, Any] | None = None if alive is None else {"": alive}
 
     def age(self) -> Any:
         if self._age is None:
