@@ -73,7 +73,9 @@ def parse_date(value: date | str, field: str = "on") -> date:
 
     A :class:`datetime` (or any other ``date`` subclass) stands for its calendar day.
     """
-    if isinstance(value, date):
+    if type(value) is date:
+        day = value
+    elif isinstance(value, date):
         day = date(value.year, value.month, value.day)
     else:
         try:

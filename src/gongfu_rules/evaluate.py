@@ -76,18 +76,20 @@ def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: boo
     for ctx in members:
         ctx.members = members  # aggregates read every member's context, ages computed once
         person = ctx.person
-        plan = _plan(std, "person", on, _regions(ctx))
+        plan = _plan(std, "person", on, *_regions(ctx))
         life = _life_reason(person, on)
         if life is None:
             ctx.age()  # computed before the lookups: their keys read it
             results = (plan.explained if explain_ else plan.plain).run(ctx)
         else:
             results = [_lifeless(step, life) for step in plan.steps]
-        persons[person.id] = _apply_exclusions(results, plan.excluding, explain_)
+        persons[person.id] = _apply_exclusions(results, plan.excluding, explain_) \
+            if plan.excluding else results
     hctx = Ctx(None, household, on, {}, members)
-    plan = _plan(std, "household", on, _regions(hctx))
+    plan = _plan(std, "household", on, *_regions(hctx))
     hresults = (plan.explained if explain_ else plan.plain).run(hctx)
-    return persons, _apply_exclusions(hresults, plan.excluding, explain_)
+    return persons, _apply_exclusions(hresults, plan.excluding, explain_) \
+        if plan.excluding else hresults
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,18 +204,18 @@ class _Plan:
     excluding: tuple[tuple[int, tuple[int, ...]], ...]
 
 
-def _plan(std: StandardsSet, entity: str, on: date,
-          regions_: dict[str, tuple[str | None, str]]) -> _Plan:
+def _plan(std: StandardsSet, entity: str, on: date, hukou: tuple[str | None, str],
+          residence: tuple[str | None, str]) -> _Plan:
     """The plan for ``entity``, cached per date and pair of regions (in a bounded LRU, see
     :data:`~gongfu_rules.model.PLAN_CACHE_SIZE`): rule versions, scope and parameter values
     depend on nothing else, so a caseload reuses them. A plan only points to its steps, which
     are compiled and cached per region (:func:`_half`): a hukou in one county and a residence
     in another share the steps of both."""
-    key = (entity, on, regions_["hukou"], regions_["residence"])
+    key = (entity, on, hukou, residence)
     plan = std._plans.get(key)
     if plan is None:
-        placed = sorted((*_half(std, entity, on, "hukou", *regions_["hukou"]),
-                         *_half(std, entity, on, "residence", *regions_["residence"])),
+        placed = sorted((*_half(std, entity, on, "hukou", *hukou),
+                         *_half(std, entity, on, "residence", *residence)),
                         key=lambda x: x[0])
         steps = tuple(step for _, step, _ in placed)
         at = {step.standard.id: i for i, step in enumerate(steps)}
@@ -701,20 +703,19 @@ def _life_reason(person: Person, on: date) -> str | None:
     return None
 
 
-def _regions(ctx: Ctx) -> dict[str, tuple[str | None, str]]:
-    """The region (and the input it comes from) that a hukou or a residence rule tests.
+def _regions(ctx: Ctx) -> tuple[tuple[str | None, str], tuple[str | None, str]]:
+    """The regions (each with the input it comes from) that a hukou and a residence rule test.
 
     A person's residence defaults to the household's region; a household rule tests the
     household's region, or the first member's hukou.
     """
     h = ctx.household
     if ctx.person is None:
-        return {"hukou": (h.members[0].hukou_region, "hukou_region"),
-                "residence": (h.region, "household.region")}
+        return (h.members[0].hukou_region, "hukou_region"), (h.region, "household.region")
     p = ctx.person
     residence = (p.residence_region, "residence_region") if p.residence_region is not None \
         else (h.region, "residence_region")
-    return {"hukou": (p.hukou_region, "hukou_region"), "residence": residence}
+    return (p.hukou_region, "hukou_region"), residence
 
 
 @dataclass(frozen=True, slots=True)
