@@ -4,6 +4,7 @@ Run (see bench/README.md):
 
     python bench/single_profile.py                 # 1000 three-person households, 3 rounds
     python bench/single_profile.py --n 300 --rounds 2
+    python bench/single_profile.py --against /tmp/before   # and another tree of gongfu
 
 It prints figures only (no asserts): per-household latency p50/p99 of gongfu's public
 ``evaluate()`` on every standard of the set, without and with explanations, interleaved with
@@ -11,6 +12,11 @@ the fair OpenFisca model (``openfisca_model.py``, 11 mirrored standards) on the 
 households through its array path (a batch of households in one simulation, the cost divided
 by the households; and one household per simulation) and, for context, through its JSON
 situation path; and how many amounts the two engines agree on. In-process, one core.
+
+``--against SRC`` (another source tree of gongfu, e.g. a ``git worktree`` of an earlier
+commit) loads that tree's ``evaluate`` too, in this one process, with its own standards and
+its own parse of the same households, and times it in the same rotation; it prints the two
+trees' p50s and the median of the household-by-household ratio of their best times.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gc
+import importlib
 import os
 import platform
 import random
@@ -344,6 +351,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20250801)
     ap.add_argument("--on", default="2025-08-01", help="evaluation date (default 2025-08-01)")
     ap.add_argument("--standards", default=str(REPO / "standards"))
+    ap.add_argument("--against", type=Path, default=None, metavar="SRC",
+                    help="another source tree of gongfu, timed in turn in this process")
     args = ap.parse_args()
     on = date.fromisoformat(args.on)
     started = time.perf_counter()
@@ -371,6 +380,8 @@ def main() -> None:
                lambda block: timed_each(block, gongfu_explained)),
     ]
     notes: list[str] = []
+    if args.against is not None:
+        engines.append(other_tree(args.against.resolve(), data, on, args.block))
     model = None
     if ofm is not None:
         model = ofm.build_model(std, on)
@@ -456,6 +467,13 @@ def main() -> None:
                   f"{percentile(samples, 99):,.0f} | {len(samples):,} |")
     print()
     p50 = {e: percentile([ns / 1000 for ns in e.best.values()], 50) for e in engines if e.best}
+    if args.against is not None:
+        other = engines[2]
+        ratios = [other.best[i] / engines[0].best[i] for i in other.best]
+        print(f"{other.name} ÷ this tree, no explanations: p50 {p50[other] / p50[engines[0]]:.2f}; "
+              f"household by household, median {percentile(ratios, 50):.2f} "
+              f"(p25 {percentile(ratios, 25):.2f}, p75 {percentile(ratios, 75):.2f})")
+        engines.remove(other)
     for mine in engines[:2]:
         for theirs in engines[2:]:
             if mine in p50 and theirs in p50:
@@ -475,6 +493,31 @@ def main() -> None:
           "calculate, per household.")
     print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores; "
           f"{versions()}; run took {time.perf_counter() - started:.0f} s")
+
+
+def other_tree(src: Path, data: list[dict], on: date, block: int) -> Engine:
+    """An engine timing another source tree's ``evaluate()`` (no explanations) on the same
+    households, parsed by that tree, against its own bundled standards. Its modules are
+    imported afresh and this tree's put back: each tree's functions keep their own modules."""
+    ours = {n: m for n, m in sys.modules.items() if n.split(".")[0] == "gongfu_rules"}
+    for name in ours:
+        del sys.modules[name]
+    sys.path.insert(0, str(src / "src"))
+    try:
+        theirs = importlib.import_module("gongfu_rules")
+        std = theirs.load_standards(src / "standards")
+        households = [theirs.parse_household(d) for d in data]
+    finally:
+        sys.path.pop(0)
+        for name in [n for n in sys.modules if n.split(".")[0] == "gongfu_rules"]:
+            del sys.modules[name]
+        sys.modules.update(ours)
+    blocks = [households[i:i + block] for i in range(0, len(households), block)]
+
+    def run(index):
+        return lambda _: timed_each(blocks[index], lambda h: theirs.evaluate(
+            h, on=on, standards=std, explain=False))
+    return Engine(f"gongfu {src.name}", "no explanations", f"all {len(std)}", run)
 
 
 def versions() -> str:
