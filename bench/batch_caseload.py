@@ -467,7 +467,9 @@ def openfisca_arrays(frame: pl.DataFrame, ofm):
         pl.col("birth_date"),
         region("hukou_region"), region("residence_region"),
         *(choice(name) for name in ofm.ENUMS if name not in ("hukou_region", "residence_region")),
-        *(pl.col(name).fill_null(False) for name, t, _e in ofm.PERSON_INPUTS if t is bool),
+        # a fact the caseload does not have (hiv_infected_child): False, OpenFisca's default
+        *(pl.col(name).fill_null(False) if name in frame.columns else pl.lit(False).alias(name)
+          for name, t, _e in ofm.PERSON_INPUTS if t is bool),
         *(pl.col(name).fill_null(0) for name, t, _e in ofm.PERSON_INPUTS if t is int),
     )
     household = cols.get_column("household").to_numpy()

@@ -120,6 +120,7 @@ PERSON_INPUTS: list[tuple[str, Any, Any]] = [
     ("hukou_type", Enum, HukouType),
     ("orphan", bool, None),
     ("de_facto_unsupported_child", bool, None),
+    ("hiv_infected_child", bool, None),
     ("child_care_arrangement", Enum, CareArrangement),
     ("disability_grade", int, None),
     ("disability_certificate", bool, None),
@@ -234,8 +235,9 @@ def _orphan_amount(person, period, P, region):
 def _de_facto_amount(person, period, P, region):
     under_18 = person("age", period) < 18
     eligible = person("de_facto_unsupported_child", period) & under_18
-    # the orphan allowance takes priority (orphan_basic_living excludes this standard)
-    eligible &= ~(person("orphan", period) & under_18)
+    # the orphan allowance and the HIV-infected child allowance take priority (both exclude
+    # this standard: orphan_basic_living, hiv_infected_child_living_allowance)
+    eligible &= ~((person("orphan", period) | person("hiv_infected_child", period)) & under_18)
     return np.where(eligible, CountyValues(P.child_living_standard, region).scattered, 0.0)
 
 
@@ -325,7 +327,7 @@ MIRRORS: dict[str, Mirror] = {
         "orphan < 18; rate by care arrangement (Kunming's own rates vs the province's)"),
     "de_facto_unsupported_child_subsidy": Mirror(
         frozenset({"child_living_standard"}), _de_facto_amount,
-        "de facto unsupported child < 18, scattered rate; not when an orphan"),
+        "de facto unsupported child < 18, scattered rate; not when an orphan or HIV-infected"),
     "family_planning_reward": Mirror(
         frozenset({"min_age", "rate", "two_daughter_rate"}), _family_planning_amount,
         "agricultural hukou only-child parent, age >= 60 (Diqing 55); 960 son / 1080 daughter "
