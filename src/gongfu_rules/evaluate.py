@@ -108,9 +108,9 @@ class _Step:
 
 #: A step compiled for the profile, ``(memo, key, miss, reads)``: its result is
 #: ``memo.get(key(ctx))``, a result remembered by the facts that decide it, or when that is
-#: None, ``miss(ctx)``. ``reads`` names the context's attributes ``key`` gets
-#: (``"person.tekun"``, ``"_age"``, ``"on"``) when it is their getter, and is None when it works
-#: something out.
+#: None, ``miss(ctx)``. ``reads`` names the facts ``key`` reads (``"person.tekun"``, ``"_age"``,
+#: ``"on"``, ``"relative.spouse_age"``), a key being their value for one name and their tuple
+#: for more; None when ``key`` reads every member's facts, worked out in Python.
 Lookup = tuple[dict[Any, "StandardResult"], Callable[[Ctx], Any],
                Callable[[Ctx], StandardResult], "tuple[str, ...] | None"]
 
@@ -182,13 +182,14 @@ def _facts_getter(names: list[str]) -> tuple[Callable[[Ctx], tuple[Any, ...]], l
     return facts, person + household + rest + relatives
 
 
-def _tuple_getter(getter: Callable[..., Callable[[Any], Any]], names: list[str]
+def _tuple_getter(getter: Callable[..., Callable[[Any], Any]], items: list[Any]
                   ) -> Callable[[Any], tuple[Any, ...]]:
-    """``getter(*names)``, giving a tuple however many ``names`` there are."""
-    if len(names) >= 2:
-        return getter(*names)
-    if names:
-        one = getter(names[0])
+    """``getter(*items)`` (an ``itemgetter`` or ``attrgetter``), giving a tuple however many
+    ``items`` there are."""
+    if len(items) >= 2:
+        return getter(*items)
+    if items:
+        one = getter(items[0])
         return lambda x: (one(x),)
     return lambda x: ()
 
