@@ -83,13 +83,11 @@ def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: boo
             results = (plan.explained if explain_ else plan.plain).run(ctx)
         else:
             results = [_lifeless(step, life) for step in plan.steps]
-        persons[person.id] = _apply_exclusions(results, plan.excluding, explain_) \
-            if plan.excluding else results
+        persons[person.id] = _apply_exclusions(results, plan.excluding, explain_)
     hctx = Ctx(None, household, on, {}, members)
     plan = _plan(std, "household", on, *_regions(hctx))
     hresults = (plan.explained if explain_ else plan.plain).run(hctx)
-    return persons, _apply_exclusions(hresults, plan.excluding, explain_) \
-        if plan.excluding else hresults
+    return persons, _apply_exclusions(hresults, plan.excluding, explain_)
 
 
 @dataclass(frozen=True, slots=True)
@@ -635,21 +633,18 @@ def _decision_key(s: Standard, rule: Rule
     """The key of a step's decision: the facts that decide it, read from a context whose age
     is computed (a step with no fact to read has one key, the date); None when its conditions
     nest aggregates, decided every time. With it, the names of the facts it reads, unless it
-    reads the members' facts (see :data:`Lookup`): one value for one name, else a tuple."""
+    reads the members' facts (see :data:`Lookup`)."""
     reads = _reads(s, rule)
     if reads.opaque:
         return None, None
     person = reads.person
     names = (*(f"person.{name}" for name in person.own),
              *(f"household.{name}" for name in reads.household), *(["_age"] if person.age else []),
-             *(["household.size"] if reads.size else []))
-    relatives = person.relatives
+             *(["household.size"] if reads.size else []),
+             *(_RELATIVE + name for name in person.relatives)) or _ON_READS
+    of_facts = _key_of(names)
     if reads.members is None:  # the common case
-        if not relatives:
-            return (attrgetter(*names), names) if names else (_ON, _ON_READS)
-        return _with_relatives(names, relatives), (*names, *(_RELATIVE + n for n in relatives))
-    of_facts = _with_relatives(names, relatives) if relatives else \
-        attrgetter(*names) if names else _ON
+        return of_facts, names
     of_member = _member_key(reads.members)
 
     def key(ctx: Ctx) -> tuple[Any, ...]:
@@ -657,12 +652,14 @@ def _decision_key(s: Standard, rule: Rule
     return key, None
 
 
-def _with_relatives(names: tuple[str, ...], relatives: tuple[str, ...]) -> Callable[[Ctx], Any]:
-    """The key of the facts ``names`` and then ``relatives``: a value for one, else a tuple."""
-    if not names and len(relatives) == 1:
-        return partial(Ctx.relative, name=relatives[0])  # type: ignore[call-arg]
-    of_names = _tuple_getter(attrgetter, list(names))
-    return lambda ctx: (*of_names(ctx), *map(ctx.relative, relatives))
+def _key_of(names: tuple[str, ...]) -> Callable[[Ctx], Any]:
+    """The key of the facts ``names``, as a plan cuts it from what :func:`_facts_getter` reads:
+    their value for one name, their tuple for more."""
+    if not any(name.startswith(_RELATIVE) for name in names):
+        return attrgetter(*names)  # the same values, read in C
+    facts, layout = _facts_getter(list(names))
+    pick = itemgetter(*(layout.index(name) for name in names))
+    return lambda ctx: pick(facts(ctx))
 
 
 def _member_key(facts: _Facts) -> Callable[[Ctx], Any]:
