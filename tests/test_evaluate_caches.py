@@ -152,3 +152,24 @@ def test_counties_whose_values_resolve_alike_share_decisions():
     own = [(a, b) for a, b in pairs if any(
         len(u.region) == 6 and u.region != "000000" for u in a.parameters)]
     assert own and all(a is not b and a.value_region != b.value_region for a, b in own)
+
+
+def test_a_rule_reading_every_members_facts_reads_each_member_once_per_household(monkeypatch):
+    # family_planning_special_assistance is a person rule whose aggregates read every
+    # member's facts: each member's evaluation needs the same members' keys (two household
+    # rules read the members' facts too)
+    read = []
+    member_key = evaluate_module._member_key
+
+    def counting(facts):
+        key = member_key(facts)
+        return lambda m: (read.append((facts, m.person.id)), key(m))[1]
+    monkeypatch.setattr(evaluate_module, "_member_key", counting)
+    couple = {"region": "530102", "members": [
+        {"id": id_, "role": role, "birth_date": born, "sex": sex, "hukou_region": "530102",
+         "only_child_parent": True, "only_child_status": "deceased"}
+        for id_, role, born, sex in (("husband", "head", "1960-02-01", "男"),
+                                     ("wife", "spouse", "1962-03-01", "女"))]}
+    result = evaluate(couple, on="2025-08-01", standards=fresh_copy(STD), explain=False)
+    assert result.get("family_planning_special_assistance", "wife").status == "eligible"
+    assert len(read) == len(set(read)) == 2 * len({facts for facts, _ in read}) >= 2

@@ -71,7 +71,9 @@ def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: boo
     not here; without it the explanation is None.
     """
     alive = living(household.members, on)  # found once for every member's relatives
-    members = tuple(Ctx(p, household, on, {}, alive=alive) for p in household.members)
+    shared: dict[Any, Any] = {}
+    members = tuple(Ctx(p, household, on, {}, alive=alive, shared=shared)
+                    for p in household.members)
     persons = {}
     for ctx in members:
         ctx.members = members  # aggregates read every member's context, ages computed once
@@ -84,7 +86,7 @@ def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: boo
         else:
             results = [_lifeless(step, life) for step in plan.steps]
         persons[person.id] = _apply_exclusions(results, plan.excluding, explain_)
-    hctx = Ctx(None, household, on, {}, members)
+    hctx = Ctx(None, household, on, {}, members, shared=shared)
     plan = _plan(std, "household", on, *_regions(hctx))
     hresults = (plan.explained if explain_ else plan.plain).run(hctx)
     return persons, _apply_exclusions(hresults, plan.excluding, explain_)
@@ -104,13 +106,16 @@ class _Step:
     earlier_unknown: bool = False  # no version yet, but in force then under an unrecorded rule
 
 
-#: A step compiled for the profile, ``(memo, key, miss, reads)``: its result is
+#: A step compiled for the profile, ``(memo, key, miss, reads, members)``: its result is
 #: ``memo.get(key(ctx))``, a result remembered by the facts that decide it, or when that is
 #: None, ``miss(ctx)``. ``reads`` names the facts ``key`` reads (``"person.tekun"``, ``"_age"``,
 #: ``"on"``, ``"relative.spouse_age"``), a key being their value for one name and their tuple
-#: for more; None when ``key`` reads every member's facts, worked out in Python.
+#: for more. ``members`` is None, or for a rule whose aggregates read the members' facts, the
+#: function giving their keys (worked out in Python): the key is then the tuple of the facts
+#: ``reads`` names followed by the members' keys.
 Lookup = tuple[dict[Any, "StandardResult"], Callable[[Ctx], Any],
-               Callable[[Ctx], StandardResult], "tuple[str, ...] | None"]
+               Callable[[Ctx], StandardResult], tuple[str, ...],
+               "Callable[[Ctx], tuple[Any, ...]] | None"]
 
 
 class _Lookups:
@@ -126,16 +131,15 @@ class _Lookups:
     def __init__(self, lookups: tuple[Lookup, ...]):
         self.memos = tuple(lookup[0] for lookup in lookups)
         self.misses = tuple(lookup[2] for lookup in lookups)
-        reads = [lookup[3] for lookup in lookups]
         self.facts, layout = _facts_getter(list(dict.fromkeys(
-            name for names in reads if names is not None for name in names)))
+            name for lookup in lookups for name in lookup[3])))
         at = {name: i for i, name in enumerate(layout)}
-        self.worked = tuple(lookup[1] for lookup in lookups if lookup[3] is None)
+        self.worked = tuple(lookup[4] for lookup in lookups if lookup[4] is not None)
         side_by_side: list[int] = []  # positions in facts + worked keys
         cuts: list[int | slice] = []  # each step's key in side_by_side
         worked = count(len(layout))
-        for names in reads:
-            positions = [next(worked)] if names is None else [at[name] for name in names]
+        for _, _, _, names, members in lookups:
+            positions = [at[name] for name in names] + ([next(worked)] if members else [])
             start = len(side_by_side)
             cuts.append(start if len(positions) == 1 else slice(start, start + len(positions)))
             side_by_side += positions
@@ -312,8 +316,8 @@ def _fixed(on: date, fields: dict[str, Any],
     (results are immutable), its explanation written the first time one is read."""
     plain = StandardResult._of(fields)
     explained = StandardResult._of({**fields, "_explain": write})
-    return ({on: plain}, _ON, _unreachable, _ON_READS), ({on: explained}, _ON, _unreachable,
-                                                          _ON_READS)
+    return ({on: plain}, _ON, _unreachable, _ON_READS, None), \
+        ({on: explained}, _ON, _unreachable, _ON_READS, None)
 
 
 def _unreachable(ctx: Ctx) -> StandardResult:
@@ -491,7 +495,7 @@ def _decider(s: Standard, rule: Rule, step: _Step, on: date) -> tuple[Lookup, Lo
             if not isinstance(low, Unknown):
                 fields["amount_at_least"] = low
 
-    key_of, key_reads = _decision_key(s, rule)
+    key_of, key_reads, key_members = _decision_key(s, rule)
     price_each = profile_amount and amount_fn is not None
 
     if key_of is not None and not price_each:  # the common case: remembered results
@@ -506,8 +510,8 @@ def _decider(s: Standard, rule: Rule, step: _Step, on: date) -> tuple[Lookup, Lo
             plain[key], explained[key] = decision.plain, decision.explained
             return decision
 
-        return ((plain, key_of, lambda ctx: miss(ctx).plain, key_reads),
-                (explained, key_of, lambda ctx: miss(ctx).explained, key_reads))
+        return ((plain, key_of, lambda ctx: miss(ctx).plain, key_reads, key_members),
+                (explained, key_of, lambda ctx: miss(ctx).explained, key_reads, key_members))
 
     decisions = None if key_of is None else _shared_memo("decisions", step, on)
     new = object.__new__  # StandardResult._of, inlined below
@@ -534,8 +538,8 @@ def _decider(s: Standard, rule: Rule, step: _Step, on: date) -> tuple[Lookup, Lo
             result.__dict__["_explain"] = _explain_decided
         return result
 
-    return ((_NOTHING, _ON, lambda ctx: run(ctx, False), _ON_READS),
-            (_NOTHING, _ON, lambda ctx: run(ctx, True), _ON_READS))
+    return ((_NOTHING, _ON, lambda ctx: run(ctx, False), _ON_READS, None),
+            (_NOTHING, _ON, lambda ctx: run(ctx, True), _ON_READS, None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -628,38 +632,51 @@ def _facts(nodes: list[Node]) -> _Facts:
 _RELATIVE = "relative."
 
 
-def _decision_key(s: Standard, rule: Rule
-                  ) -> tuple[Callable[[Ctx], Any] | None, tuple[str, ...] | None]:
+def _decision_key(s: Standard, rule: Rule) -> tuple[
+        Callable[[Ctx], Any] | None, tuple[str, ...], Callable[[Ctx], tuple[Any, ...]] | None]:
     """The key of a step's decision: the facts that decide it, read from a context whose age
     is computed (a step with no fact to read has one key, the date); None when its conditions
-    nest aggregates, decided every time. With it, the names of the facts it reads, unless it
-    reads the members' facts (see :data:`Lookup`)."""
+    nest aggregates, decided every time. With it, the names of the facts it reads and the
+    function giving the members' keys its aggregates read (see :data:`Lookup`)."""
     reads = _reads(s, rule)
     if reads.opaque:
-        return None, None
+        return None, _ON_READS, None
     person = reads.person
     names = (*(f"person.{name}" for name in person.own),
              *(f"household.{name}" for name in reads.household), *(["_age"] if person.age else []),
              *(["household.size"] if reads.size else []),
              *(_RELATIVE + name for name in person.relatives)) or _ON_READS
-    of_facts = _key_of(names)
-    if reads.members is None:  # the common case
-        return of_facts, names
-    of_member = _member_key(reads.members)
-
-    def key(ctx: Ctx) -> tuple[Any, ...]:
-        return of_facts(ctx), tuple(map(of_member, ctx.members))
-    return key, None
+    members = None if reads.members is None else \
+        partial(_members_key, of_member=_member_key(reads.members))
+    return _key_of(names, members), names, members
 
 
-def _key_of(names: tuple[str, ...]) -> Callable[[Ctx], Any]:
+def _members_key(ctx: Ctx, of_member: Callable[[Ctx], Any]) -> tuple[Any, ...]:
+    """Every member's key by ``of_member``: worked out once per household when its contexts
+    share a dict (every member's context asks for the same members' keys)."""
+    shared = ctx.shared
+    if shared is None:
+        return tuple(map(of_member, ctx.members))
+    keys = shared.get(of_member)
+    if keys is None:
+        keys = shared[of_member] = tuple(map(of_member, ctx.members))
+    return keys
+
+
+def _key_of(names: tuple[str, ...], members: Callable[[Ctx], tuple[Any, ...]] | None = None
+            ) -> Callable[[Ctx], Any]:
     """The key of the facts ``names``, as a plan cuts it from what :func:`_facts_getter` reads:
-    their value for one name, their tuple for more."""
-    if not any(name.startswith(_RELATIVE) for name in names):
+    their value for one name, their tuple for more; with ``members``, the tuple of their
+    values followed by the members' keys."""
+    if members is None and not any(name.startswith(_RELATIVE) for name in names):
         return attrgetter(*names)  # the same values, read in C
     facts, layout = _facts_getter(list(names))
-    pick = itemgetter(*(layout.index(name) for name in names))
-    return lambda ctx: pick(facts(ctx))
+    at = [layout.index(name) for name in names]
+    if members is None:
+        pick = itemgetter(*at)
+        return lambda ctx: pick(facts(ctx))
+    values = _tuple_getter(itemgetter, at)
+    return lambda ctx: (*values(facts(ctx)), members(ctx))
 
 
 def _member_key(facts: _Facts) -> Callable[[Ctx], Any]:

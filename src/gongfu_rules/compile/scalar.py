@@ -85,15 +85,20 @@ class Ctx:
     """What a closure reads: one person (or none, for a household rule), the household, the
     evaluation date, the resolved parameter values and the regions the rule tests."""
 
-    __slots__ = ("person", "household", "on", "params", "members", "_age", "_relatives")
+    __slots__ = ("person", "household", "on", "params", "members", "shared", "_age",
+                 "_relatives")
 
     def __init__(self, person: Any, household: Any, on: date, params: dict[str, Any],
-                 members: tuple["Ctx", ...] | None = None, alive: list[Any] | None = None):
+                 members: tuple["Ctx", ...] | None = None, alive: list[Any] | None = None,
+                 shared: dict[Any, Any] | None = None):
         self.person = person
         self.household = household
         self.on = on
         self.params = params
         self.members = members
+        # what is worked out once per household and date for every context of its members and
+        # its own, which share this dict and ``members`` (the evaluator gives it; else None)
+        self.shared = shared
         self._age: Any = None
         # the household's members living on ``on`` (the relatives are among them), when known
         self._relatives: dict[str, Any] | None = None if alive is None else {"": alive}
