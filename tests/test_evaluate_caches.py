@@ -173,3 +173,11 @@ def test_a_rule_reading_every_members_facts_reads_each_member_once_per_household
     result = evaluate(couple, on="2025-08-01", standards=fresh_copy(STD), explain=False)
     assert result.get("family_planning_special_assistance", "wife").status == "eligible"
     assert len(read) == len(set(read)) == 2 * len({facts for facts, _ in read}) >= 2
+
+
+def test_only_dotted_names_become_lookup_code():
+    # a plan's lookup function is written from the names of the facts its keys read
+    make, source = evaluate_module._lookup_maker(((("person.tekun", "_age"), False),))
+    assert "person['tekun']" in source and "ctx._age" in source
+    with pytest.raises(ValueError, match="not a fact's name"):
+        evaluate_module._lookup_maker(((("person.tekun; import os",), False),))

@@ -12,13 +12,13 @@ adds the months up, so a birthday or a new value inside the period is counted fr
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cache, partial
-from itertools import count, repeat
-from operator import attrgetter, call, itemgetter
+from functools import cache, lru_cache, partial
+from itertools import count
+from operator import attrgetter
 from typing import Any
 
 from .compile.scalar import Ctx, Unknown, merge, merge2
@@ -119,41 +119,27 @@ Lookup = tuple[dict[Any, "StandardResult"], Callable[[Ctx], Any],
 
 
 class _Lookups:
-    """A plan's steps as :data:`Lookup` s, column by column, run all at once.
+    """A plan's steps as :data:`Lookup` s, run all at once.
 
-    The facts the getter keys read are read once per profile, into one tuple (a field straight
-    from the model's ``__dict__``), followed by the keys worked out; every step's key is then
-    cut from that tuple in two calls in C: one lays each key's facts side by side, in the
-    steps' order, the other cuts them apart (a slice for several facts, an index for one)."""
+    Their keys are read and their remembered results looked up by one function written for
+    the plan's layout (:func:`_lookup_maker`; :attr:`source` shows it): it reads each fact
+    once into a local variable and looks every step up in one list display, with no Python
+    between steps, where a loop over the steps would spend most of its time on itself."""
 
-    __slots__ = ("memos", "misses", "facts", "worked", "keys")
+    __slots__ = ("memos", "misses", "lookup", "source")
 
     def __init__(self, lookups: tuple[Lookup, ...]):
         self.memos = tuple(lookup[0] for lookup in lookups)
         self.misses = tuple(lookup[2] for lookup in lookups)
-        self.facts, layout = _facts_getter(list(dict.fromkeys(
-            name for lookup in lookups for name in lookup[3])))
-        at = {name: i for i, name in enumerate(layout)}
-        self.worked = tuple(lookup[4] for lookup in lookups if lookup[4] is not None)
-        side_by_side: list[int] = []  # positions in facts + worked keys
-        cuts: list[int | slice] = []  # each step's key in side_by_side
-        worked = count(len(layout))
-        for _, _, _, names, members in lookups:
-            positions = [at[name] for name in names] + ([next(worked)] if members else [])
-            start = len(side_by_side)
-            cuts.append(start if len(positions) == 1 else slice(start, start + len(positions)))
-            side_by_side += positions
-        lay, cut = _tuple_getter(itemgetter, side_by_side), _tuple_getter(itemgetter, cuts)
-        self.keys = lambda values: cut(lay(values))
+        layout = tuple((lookup[3], lookup[4] is not None) for lookup in lookups)
+        make, self.source = _lookup_maker(layout)
+        self.lookup: Callable[[Ctx], list[Any]] = make(
+            tuple(memo.get for memo in self.memos), tuple(lookup[4] for lookup in lookups))
 
     def run(self, ctx: Ctx) -> list[StandardResult]:
-        """Every step's result for ``ctx``. The keys, then the remembered results, are taken
-        in C, with no Python between steps (most results are remembered); then the steps with
-        none decide (a result is never false, so ``all`` finds them)."""
-        facts = self.facts(ctx)
-        if self.worked:
-            facts += tuple(map(call, self.worked, repeat(ctx)))
-        results = list(map(dict.get, self.memos, self.keys(facts)))
+        """Every step's result for ``ctx``: the remembered ones, then those of the steps with
+        none, decided (a result is never false, so ``all`` finds them)."""
+        results = self.lookup(ctx)
         if not all(results):
             misses = self.misses
             for i, result in enumerate(results):
@@ -162,38 +148,66 @@ class _Lookups:
         return results
 
 
-def _facts_getter(names: list[str]) -> tuple[Callable[[Ctx], tuple[Any, ...]], list[str]]:
-    """A function reading the context attributes ``names`` into one tuple, and the names in
-    that tuple's order: the person's and the household's fields from their ``__dict__`` (a
-    dict lookup rather than two attribute lookups), a fact read from the relatives
-    (``relative.spouse_age``) from :meth:`Ctx.relative`, anything else by attribute."""
-    person = [n for n in names if n.startswith("person.") and n[7:] in Person.model_fields]
-    household = [n for n in names
-                 if n.startswith("household.") and n[10:] in Household.model_fields]
-    relatives = [n for n in names if n.startswith(_RELATIVE)]
-    rest = [n for n in names if n not in person and n not in household and n not in relatives]
-    of_person = _tuple_getter(itemgetter, [n[7:] for n in person])
-    of_household = _tuple_getter(itemgetter, [n[10:] for n in household])
-    of_ctx = _tuple_getter(attrgetter, rest)
-    of_relatives = tuple(n[len(_RELATIVE):] for n in relatives)
+#: How many plans' (and keys') lookup functions are kept, by layout: one a layout, not a plan
+#: (the bundled standards give a few dozen layouts over every date and county).
+LOOKUP_CODE_CACHE_SIZE = 1024
 
-    def facts(ctx: Ctx) -> tuple[Any, ...]:
-        return (of_person(ctx.person.__dict__) if person else ()) \
-            + (of_household(ctx.household.__dict__) if household else ()) + of_ctx(ctx) \
-            + (tuple(map(ctx.relative, of_relatives)) if of_relatives else ())
-    return facts, person + household + rest + relatives
+#: A plan's keys: per step, the names of the facts its key reads and whether the members'
+#: keys follow them (see :data:`Lookup`).
+_Layout = tuple[tuple[tuple[str, ...], bool], ...]
 
 
-def _tuple_getter(getter: Callable[..., Callable[[Any], Any]], items: list[Any]
-                  ) -> Callable[[Any], tuple[Any, ...]]:
-    """``getter(*items)`` (an ``itemgetter`` or ``attrgetter``), giving a tuple however many
-    ``items`` there are."""
-    if len(items) >= 2:
-        return getter(*items)
-    if items:
-        one = getter(items[0])
-        return lambda x: (one(x),)
-    return lambda x: ()
+@lru_cache(maxsize=LOOKUP_CODE_CACHE_SIZE)
+def _lookup_maker(layout: _Layout, one_key: bool = False
+                  ) -> tuple[Callable[..., Callable[[Ctx], Any]], str]:
+    """``make(gets, members)`` giving the function that reads a context's facts and returns
+    ``[gets[i](key_i) ...]`` for the steps of ``layout`` (or with ``one_key``, its one step's
+    key itself), ``members[i]`` giving the members' keys of step ``i``; and its source. Plans
+    with the same layout (most dates and counties) share the code."""
+    reads, local = _fact_reads(name for names, _ in layout for name in names)
+    keys = []
+    for i, (names, members) in enumerate(layout):
+        parts = [local[name] for name in names] + ([f"members_{i}(ctx)"] if members else [])
+        keys.append(parts[0] if len(parts) == 1 else f"({', '.join(parts)})")
+    body = keys[0] if one_key else \
+        "[" + ", ".join(f"get_{i}({key})" for i, key in enumerate(keys)) + "]"
+    source = "\n".join([
+        "def make(gets, members):",
+        *(f"    get_{i} = gets[{i}]" for i in range(0 if one_key else len(layout))),
+        *(f"    members_{i} = members[{i}]" for i, (_, m) in enumerate(layout) if m),
+        "    def lookup(ctx):",
+        *(f"        {line}" for line in reads),
+        f"        return {body}",
+        "    return lookup", ""])
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<gongfu-rules plan lookup>", "exec"), namespace)  # noqa: S102
+    return namespace["make"], source
+
+
+def _fact_reads(names: Iterable[str]) -> tuple[list[str], dict[str, str]]:
+    """Source lines reading each fact of ``names`` from ``ctx`` into a local variable, and
+    each name's variable: a field of the person or household from the model's ``__dict__``
+    (one dict lookup rather than two attribute lookups), a fact read from the relatives from
+    :meth:`Ctx.relative`, anything else (``on``, ``_age``, ``household.size``) by attribute.
+    The names come from the standards' compiled rules, never from a profile; each is checked
+    to be a dotted name before it becomes source."""
+    fields = {"person": Person.model_fields, "household": Household.model_fields}
+    reads: list[str] = []
+    local: dict[str, str] = {}
+    models: dict[str, str] = {}  # the models read: each one's __dict__, read once
+    for name in dict.fromkeys(names):
+        if not all(part.isidentifier() for part in name.split(".")):
+            raise ValueError(f"not a fact's name: {name!r}")
+        model, _, field = name.partition(".")
+        local[name] = var = f"v{len(local)}"
+        if field in fields.get(model, ()):
+            models[model] = f"{model} = ctx.{model}.__dict__"
+            reads.append(f"{var} = {model}[{field!r}]")
+        elif name.startswith(_RELATIVE):
+            reads.append(f"{var} = ctx.relative({name[len(_RELATIVE):]!r})")
+        else:
+            reads.append(f"{var} = ctx.{name}")
+    return [*models.values(), *reads], local
 
 
 @dataclass(frozen=True, slots=True)
@@ -665,18 +679,13 @@ def _members_key(ctx: Ctx, of_member: Callable[[Ctx], Any]) -> tuple[Any, ...]:
 
 def _key_of(names: tuple[str, ...], members: Callable[[Ctx], tuple[Any, ...]] | None = None
             ) -> Callable[[Ctx], Any]:
-    """The key of the facts ``names``, as a plan cuts it from what :func:`_facts_getter` reads:
-    their value for one name, their tuple for more; with ``members``, the tuple of their
-    values followed by the members' keys."""
+    """The key of the facts ``names``, as a plan reads it: their value for one name, their
+    tuple for more; with ``members``, the tuple of their values followed by the members'
+    keys."""
     if members is None and not any(name.startswith(_RELATIVE) for name in names):
-        return attrgetter(*names)  # the same values, read in C
-    facts, layout = _facts_getter(list(names))
-    at = [layout.index(name) for name in names]
-    if members is None:
-        pick = itemgetter(*at)
-        return lambda ctx: pick(facts(ctx))
-    values = _tuple_getter(itemgetter, at)
-    return lambda ctx: (*values(facts(ctx)), members(ctx))
+        return attrgetter(*names)  # the same values, with no code to write
+    make, _ = _lookup_maker(((names, members is not None),), one_key=True)
+    return make((), (members,))
 
 
 def _member_key(facts: _Facts) -> Callable[[Ctx], Any]:
