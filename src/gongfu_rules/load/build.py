@@ -65,7 +65,9 @@ class Builder:
         return out
 
     def parameter(self, name: str, p: Parameter, sources: dict[str, Source], file: str,
-                  loc: Loc) -> ParameterDef:
+                  loc: Loc, labels_at: str = "the parameter's 'keys'") -> ParameterDef:
+        """The parameter ``p`` checked and built; ``labels_at`` says where a table key's
+        label is written (a reform labels the keys it adds under its change's own)."""
         timelines: dict[str, tuple[ValueEntry, ...]] = {}
         if not _NAME.fullmatch(name):
             self.fail("name_invalid", f"parameter name {name!r} must be lower-case ASCII letters, "
@@ -87,7 +89,7 @@ class Builder:
             for start, v in by_date.items():
                 vloc = (*rloc, str(start), "value")
                 self._check_value(v.value, p.deduction, file, vloc)
-                self._check_labels(v.value, p.keys, file, vloc)
+                self._check_labels(v.value, p.keys, file, vloc, labels_at)
             timelines[region] = self._timeline(by_date, sources, file, rloc)
         param = ParameterDef(name, p.description, p.unit, MappingProxyType(timelines), file, p.note,
                              MappingProxyType(dict(p.keys)))
@@ -121,14 +123,14 @@ class Builder:
                                       v.below_floor, date_source, v.possibly_outdated))
         return tuple(entries)
 
-    def _check_labels(self, value: object, keys: dict, file: str, loc: Loc) -> None:
+    def _check_labels(self, value: object, keys: dict, file: str, loc: Loc,
+                      labels_at: str) -> None:
         """Every table key has a label under ``keys``: an explanation names the row a citizen is
         paid from, and a key such as ``age_80_89`` is not something to show them."""
         for key in value if isinstance(value, dict) else ():
             if key not in keys:
-                self.fail("label_missing", f"table key {key!r} needs a label under the "
-                          f"parameter's 'keys' ({key}: {{zh: ..., en: ...}})", file, (*loc, key),
-                          key)
+                self.fail("label_missing", f"table key {key!r} needs a label under "
+                          f"{labels_at} ({key}: {{zh: ..., en: ...}})", file, (*loc, key), key)
 
     def _check_value(self, value: object, deduction: bool, file: str, loc: Loc) -> None:
         """Finite, within :data:`MAX_NUMBER`, not negative unless a deduction; table keys are names."""

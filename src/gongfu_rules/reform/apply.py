@@ -213,14 +213,9 @@ class _Overlay:
         merged = Parameter.model_construct(description=base.description, unit=base.unit,
                                            values=_merged(base, change.values), note=base.note,
                                            keys={**base.keys, **change.keys})
-        first = len(self.errors)
         new = replace(self.builder.parameter(base.name, merged, dict(self.reform.spec.sources),
-                                             self.reform.file, loc), file=base.file)
-        # in a reform, a new key's label goes under the change's own keys
-        self.errors[first:] = [replace(e, msg=e.msg.replace("the parameter's 'keys'",
-                                                            "this change's 'keys'"))
-                               if e.code == "label_missing" else e
-                               for e in self.errors[first:]]
+                                             self.reform.file, loc,
+                                             labels_at="this change's 'keys'"), file=base.file)
         if sid:
             s = self.standards[sid]
             self.standards[sid] = replace(s, parameters=MappingProxyType({**s.parameters, own: new}))
