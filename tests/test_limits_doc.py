@@ -75,3 +75,17 @@ def test_every_error_class_is_documented_with_its_http_status():
     classes += [c for k in GongfuError.__subclasses__() for c in k.__subclasses__()]
     for cls in classes:
         assert re.search(rf"^\| `{cls.__name__}` \| {cls.http_status} \|", DOC, flags=re.MULTILINE), cls
+
+
+def test_the_evaluators_cache_sizes_are_listed_with_their_values():
+    # those of evaluate() and the batch engine (gongfu_rules.model and .evaluate)
+    import importlib
+
+    section = DOC.split("## Caches of a long-running process", 1)[1].split("\n## ", 1)[0]
+    listed = dict(re.findall(r"^\| `(\w+\.\w+_CACHE_SIZE)` \| ([\d,]+) ", section, re.M))
+    in_code = {}
+    for module in ("model", "evaluate"):
+        mod = importlib.import_module(f"gongfu_rules.{module}")
+        in_code |= {f"{module}.{name}": value for name, value in vars(mod).items()
+                    if name.endswith("_CACHE_SIZE") and isinstance(value, int)}
+    assert {name: int(size.replace(",", "")) for name, size in listed.items()} == in_code
