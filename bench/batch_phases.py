@@ -6,20 +6,23 @@ Run (see bench/README.md):
     python bench/batch_phases.py CASELOAD.parquet --reps 7
     python bench/batch_phases.py CASELOAD.parquet --only ID,ID,... --detail full
     python bench/batch_phases.py CASELOAD.parquet --against /tmp/before   # two trees in turn
+    python bench/batch_phases.py CASELOAD.parquet --headers zh   # the caseworker's layout
 
 It prints figures only. On the file's first chunk, each phase is timed alone (best of
 ``--reps``, wall and CPU seconds) and scaled to the whole file: reading and gathering the
 chunks (the whole file), typing and checking the cells (``columns.typed_frame``), the rule
 evaluation (``evaluate_frame``, of every standard or those of ``--only``, for ``--detail``),
-amounts to Decimal 元 (``table.money_columns``), the summary (``batch._Summary.add``) and the
-Parquet writer (``batch._Writer.write``). In a run the first two are on a reading thread, the
-evaluation on the main thread and the last three on a writing thread.
+amounts to Decimal 元 (``table.money_columns``), the summary (``batch._Summary.add``), with
+``--headers zh`` the caseworker's layout (``layout.wide_zh``; the evaluation then gives every
+field, as ``gongfu batch --headers zh`` has it) and the Parquet writer (``batch._Writer.write``).
+In a run the first two are on a reading thread, the evaluation on the main thread and the rest
+on a writing thread.
 
 ``--against SRC`` (another source tree of gongfu, e.g. a ``git worktree`` of an earlier
 commit) loads that tree's modules too, in this one process, and times every phase of the two
-trees in turn, A B A B …, so that the machine's drift touches both alike; it prints each
-tree's best and the median of the rep-by-rep ratio of wall times. The phases call internal
-functions, so the two trees must share them.
+trees in turn, A B B A …, so that the machine's drift and the order touch both alike; it
+prints each tree's best and the median of the rep-by-rep ratio of wall times. The phases call
+internal functions, so the two trees must share them.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def load(src: Path | None) -> SimpleNamespace:
         sys.path.insert(0, str(src / "src"))
     try:
         modules = {m: importlib.import_module(f"gongfu_rules.{m}")
-                   for m in ("batch", "columns", "evaluate", "households", "table")}
+                   for m in ("batch", "columns", "evaluate", "households", "layout", "table")}
     finally:
         if src is not None:
             sys.path.remove(str(src / "src"))
@@ -76,9 +79,13 @@ def phases(g: SimpleNamespace, args: argparse.Namespace, folder: Path
     chunk = next(g.households.numbered([pl.read_parquet(args.caseload, n_rows=CHUNK)]))
     mapping, _ = g.columns.map_headers(chunk.columns)
     typed, _ = g.columns.typed_frame(chunk, mapping, last_day=ON)
-    raw = g.batch._evaluate(typed, (ON,), std, False, only, args.detail) \
+    zh = args.headers == "zh"
+    detail = "full" if zh else args.detail  # as gongfu batch evaluates for the zh layout
+    raw = g.batch._evaluate(typed, (ON,), std, False, only, detail) \
         .with_columns(typed.get_column("row")).drop(g.table.OVERFLOW_COLUMN)
     wide = g.table.money_columns(raw)
+    given = frozenset(mapping.values())
+    written = g.layout.wide_zh(wide, std, full=args.detail == "full", given=given) if zh else wide
     summary = g.batch._Summary(std)
 
     def read_all() -> None:
@@ -90,7 +97,7 @@ def phases(g: SimpleNamespace, args: argparse.Namespace, folder: Path
     def write_all() -> None:  # the first chunk as many times as the file has
         writer = g.batch._Writer(folder / "results.parquet")
         for _ in range(chunks):
-            writer.write(wide)
+            writer.write(written)
         writer.finish()
         writer.abort()
 
@@ -99,9 +106,11 @@ def phases(g: SimpleNamespace, args: argparse.Namespace, folder: Path
         "_chunks (read, gather)": (read_all, 1),
         "typed_frame": (lambda: g.columns.typed_frame(chunk, mapping, last_day=ON), chunks),
         "evaluate_frame": (lambda: g.batch._evaluate(typed, (ON,), std, False, only,
-                                                     args.detail), chunks),
+                                                     detail), chunks),
         "money_columns": (lambda: g.table.money_columns(raw), chunks),
         "_Summary.add": (lambda: summary.add(wide, typed), chunks),
+        **({"wide_zh (caseworker's layout)": (lambda: g.layout.wide_zh(
+            wide, std, full=args.detail == "full", given=given), chunks)} if zh else {}),
         "_Writer.write (Parquet)": (write_all, 1),
     }
 
@@ -113,6 +122,8 @@ def main() -> None:
     parser.add_argument("--only", default=None,
                         help="comma-separated standard ids, as gongfu batch --only")
     parser.add_argument("--detail", default="narrow", choices=("narrow", "full"))
+    parser.add_argument("--headers", default="en", choices=("en", "zh"),
+                        help="zh: time the caseworker's layout too, as gongfu batch --headers zh")
     parser.add_argument("--against", type=Path, default=None, metavar="SRC",
                         help="another source tree of gongfu, timed in turn in this process")
     args = parser.parse_args()
@@ -127,7 +138,8 @@ def main() -> None:
             for phase in names:
                 if work["this tree"][phase][1] == 1 and rep >= max(1, args.reps // 2):
                     continue
-                for tree in trees:  # in turn, phase by phase
+                # in turn, phase by phase, the first tree of a turn alternating (A B, B A ...)
+                for tree in list(trees)[::1 if rep % 2 == 0 else -1]:
                     times[tree][phase].append(timed(work[tree][phase][0]))
     print(f"best of {args.reps} (whole-file phases: of {max(1, args.reps // 2)}), "
           "scaled to the file" + ("" if args.against is None else "; trees in turn"))

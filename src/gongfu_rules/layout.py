@@ -12,13 +12,16 @@ Chinese headers and messages too. The English layout (``--headers en``) is left 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import cache
+
 import polars as pl
 
 from .columns import COLUMNS, HOUSEHOLD, PERSON, ROW, label_zh
 from .explain import _RELIABILITY
 from .model import Standard, StandardsSet
 from .regions import regions
-from .table import fields
+from .table import STATUS, fields
 
 STATUS_ZH = {"eligible": "符合", "not_eligible": "不符合", "undetermined": "待确定",
              "not_in_force": "未施行"}
@@ -43,36 +46,65 @@ RELIABILITY_ZH = {"official": "官方文件", **{k: zh for k, (zh, _) in _RELIAB
 YES_NO_ZH = {True: "是", False: "否"}
 _CODED = {"reason": REASON_ZH, "reliability": RELIABILITY_ZH, "is_floor": YES_NO_ZH,
           "prorated": YES_NO_ZH, "amount_possibly_outdated": YES_NO_ZH}
+#: The statuses in Chinese, in the order of the status type's categories (its codes).
+_STATUS_ZH = pl.lit(pl.Series([STATUS_ZH[c] for c in STATUS.categories], dtype=pl.String))
 MISSING = "需补充"
 MISSING_ABSENT = "需补充（文件中无此列）"
 HOUSEHOLD_MARK = "（户）"
 
 
 def _status(sid: str, columns: list[str]) -> pl.Expr:
-    """A standard's status in Chinese; not in force on the date (a status of its own, or
-    not eligible for that reason) is 未施行."""
-    status = pl.col(f"{sid}.status").cast(pl.String)
+    """A standard's status (a :data:`~gongfu_rules.table.STATUS`) in Chinese, taken by its
+    code rather than matched as text; not in force on the date (a status of its own, or not
+    eligible for that reason) is 未施行."""
+    status = _STATUS_ZH.gather(pl.col(f"{sid}.status").to_physical())
     if f"{sid}.reason" in columns:
         status = pl.when(pl.col(f"{sid}.reason") == "not_in_force") \
-            .then(pl.lit("not_in_force")).otherwise(status)
-    return status.replace(STATUS_ZH)
+            .then(pl.lit(STATUS_ZH["not_in_force"])).otherwise(status)
+    return status
 
 
-def _missing_zh(parts: list[pl.Expr], given: frozenset[str] | None = None,
-                absent: bool = False) -> pl.Expr:
-    """The facts named in ``parts`` (``;``-separated names), once each, by Chinese label;
-    with ``given`` (the facts the file has a column for), only those among them, or with
-    ``absent`` only those not among them."""
-    names = pl.concat_str(parts, separator=";", ignore_nulls=True).str.split(";")
-    wanted = pl.element() != ""
-    if given is not None:
-        among = pl.element().is_in(sorted(given))
-        wanted = wanted & (~among if absent else among)
-    labels = names.list.eval(pl.element().filter(wanted)
-                             .replace(_labels()).unique(maintain_order=True))
-    return pl.when(labels.list.len() > 0).then(labels.list.join("、"))
+def _missing_zh(names: str | None, given: frozenset[str] | None = None
+                ) -> tuple[str | None, str | None]:
+    """The facts ``names`` names (``;``-separated), once each, by Chinese label, joined by
+    、 (None when none is left): with ``given`` (the facts the file has a column for), those
+    among them and those not among them; without it, all of them and None."""
+    once = dict.fromkeys((names or "").split(";"))
+    once.pop("", None)
+    if given is None:
+        return _joined(once), None
+    return _joined([n for n in once if n in given]), _joined([n for n in once if n not in given])
 
 
+def _joined(names: Iterable[str]) -> str | None:
+    labels = _labels()
+    return "、".join(dict.fromkeys(map(labels.get, names, names))) or None
+
+
+def _missing_column(column: str, values: pl.Series) -> pl.Expr:
+    """``column`` (facts' names, ``;``-separated) by Chinese labels, worked out once for each
+    of its distinct ``values`` (a standard's missing facts take a few)."""
+    distinct = values.drop_nulls().unique().to_list()
+    return pl.col(column).replace_strict(distinct, [_missing_zh(v)[0] for v in distinct],
+                                         default=None, return_dtype=pl.String)
+
+
+def _needed(wide: pl.DataFrame, parts: list[pl.Expr], given: frozenset[str] | None
+            ) -> list[pl.Expr]:
+    """``需补充`` and ``需补充（文件中无此列）``: the facts named in ``parts`` on each row. A
+    row's names run to a couple of kilobytes, but rows share them (a chunk of 50,000 has a
+    few thousand distinct): each distinct list is labelled once, in Python, and the rows
+    take theirs by number."""
+    names = wide.select(pl.concat_str(parts, separator=";", ignore_nulls=True)).to_series()
+    distinct = names.unique()
+    which = names.replace_strict(distinct, pl.int_range(distinct.len(), dtype=pl.UInt32,
+                                                        eager=True))
+    texts = [_missing_zh(n, given) for n in distinct]
+    return [pl.lit(pl.Series([t[i] for t in texts], dtype=pl.String).gather(which)).alias(name)
+            for i, name in enumerate((MISSING, MISSING_ABSENT))]
+
+
+@cache
 def _labels() -> dict[str, str]:
     return {c.name: label_zh(c.name) for c in COLUMNS}
 
@@ -99,20 +131,18 @@ def wide_zh(wide: pl.DataFrame, std: StandardsSet, full: bool,
             undetermined.append(member(pl.when(pl.col(f"{sid}.status") == "undetermined")
                                        .then(pl.col(f"{sid}.missing"))))
         for field in _shown(s, _fields(sid, columns), full, std):
-            value = _status(sid, columns) if field == "status" else _value(f"{sid}.{field}",
-                                                                                 field)
+            value = _status(sid, columns) if field == "status" else \
+                _value(f"{sid}.{field}", field, wide)
             body.append(member(value).alias(f"{name}.{_header(field, s.period)}"))
-    need = [_missing_zh(undetermined, given).alias(MISSING),
-            (_missing_zh(undetermined, given, absent=True) if given is not None
-             else pl.lit(None, dtype=pl.String)).alias(MISSING_ABSENT)] if undetermined else []
+    need = _needed(wide, undetermined, given) if undetermined else []
     return wide.select(*head, *need, *body)
 
 
-def _value(column: str, field: str) -> pl.Expr:
-    """A result field as the Chinese layout shows it: missing facts by their labels, coded
-    values (reasons, reliability, yes/no) in words."""
+def _value(column: str, field: str, frame: pl.DataFrame) -> pl.Expr:
+    """A result field of ``frame`` as the Chinese layout shows it: missing facts by their
+    labels, coded values (reasons, reliability, yes/no) in words."""
     if field == "missing":
-        return _missing_zh([pl.col(column)])
+        return _missing_column(column, frame.get_column(column))
     if field in _CODED:
         return pl.col(column).replace_strict(_CODED[field], default=pl.col(column).cast(pl.String),
                                              return_dtype=pl.String)
@@ -149,7 +179,7 @@ def long_zh(long: pl.DataFrame, std: StandardsSet) -> pl.DataFrame:
     names = {s.id: s.name.zh + (HOUSEHOLD_MARK if s.entity == "household" else "") for s in std}
     out = long.with_columns(
         pl.col("standard").replace(names), _status_long(long.columns),
-        *(_value(f, f).alias(f) for f in ("missing", *_CODED) if f in long.columns))
+        *(_value(f, f, long).alias(f) for f in ("missing", *_CODED) if f in long.columns))
     return out.rename({c: FIELD_ZH.get(c, c) for c in out.columns})
 
 
