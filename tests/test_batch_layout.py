@@ -15,7 +15,7 @@ from gongfu_rules import evaluate
 from gongfu_rules.batch import evaluate_table, run_batch
 from gongfu_rules.evaluate import default_standards
 from gongfu_rules.facts import fact_specs
-from gongfu_rules.columns import map_headers
+from gongfu_rules.columns import label_zh, map_headers
 from gongfu_rules.layout import RELIABILITY_ZH, wide_zh
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +137,37 @@ def test_missing_facts_are_named_once_however_many_standards_need_them(tmp_path)
         for cell in out.get_column(column).drop_nulls():
             names = cell.split("、")
             assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("detail", ["narrow", "full"])
+def test_a_file_with_no_rows_gets_the_caseworkers_columns(tmp_path, detail):
+    empty = tmp_path / "empty.csv"
+    empty.write_text(CASELOAD.read_text(encoding="utf-8").splitlines()[0] + "\n",
+                     encoding="utf-8")
+    report = run_batch(empty, tmp_path / "out.parquet", on="2025-08-01", headers="zh",
+                       detail=detail, progress=False)
+    out = pl.read_parquet(report.output)
+    assert out.height == 0
+    assert {"需补充", "需补充（文件中无此列）", f"{ZH[ORPHAN]}.状态"} <= set(out.columns)
+
+
+def test_a_persons_facts_to_add_are_those_their_undetermined_results_miss():
+    table = evaluate_table(CASELOAD, on="2025-08-01", detail="full")
+    zh = wide_zh(table, STD, full=False)
+    households = {s.id for s in STD if s.entity == "household"}
+    first = {}  # a household standard's result is on its first member's row
+    for row, out in zip(table.iter_rows(named=True), zh.iter_rows(named=True)):
+        first.setdefault(row["household_id"], row)
+        names = set()
+        for s in STD:
+            source = first[row["household_id"]] if s.id in households else row
+            if source[f"{s.id}.status"] == "undetermined" and source[f"{s.id}.missing"]:
+                names |= set(source[f"{s.id}.missing"].split(";"))
+        # (a label may hold 、 itself: the text is compared whole, not split)
+        expected = {label_zh(n) for n in names}
+        text = out["需补充"] or ""
+        assert all(label in text for label in expected)
+        assert len(text) == sum(map(len, expected)) + max(len(expected) - 1, 0)
 
 
 def test_the_errors_file_is_in_chinese(tmp_path):

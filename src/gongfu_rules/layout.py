@@ -95,6 +95,8 @@ def _needed(wide: pl.DataFrame, parts: list[pl.Expr], given: frozenset[str] | No
     row's names run to a couple of kilobytes, but rows share them (a chunk of 50,000 has a
     few thousand distinct): each distinct list is labelled once, in Python, and the rows
     take theirs by number."""
+    if wide.height == 0:  # the columns of a file with no rows
+        return [pl.lit(None, dtype=pl.String).alias(name) for name in (MISSING, MISSING_ABSENT)]
     names = wide.select(pl.concat_str(parts, separator=";", ignore_nulls=True)).to_series()
     distinct = names.unique()
     which = names.replace_strict(distinct, pl.int_range(distinct.len(), dtype=pl.UInt32,
