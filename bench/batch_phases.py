@@ -13,10 +13,10 @@ It prints figures only. On the file's first chunk, each phase is timed alone (be
 chunks (the whole file), typing and checking the cells (``columns.typed_frame``), the rule
 evaluation (``evaluate_frame``, of every standard or those of ``--only``, for ``--detail``),
 amounts to Decimal 元 (``table.money_columns``), the summary (``batch._Summary.add``), with
-``--headers zh`` the caseworker's layout (``layout.wide_zh``; the evaluation then gives every
-field, as ``gongfu batch --headers zh`` has it) and the Parquet writer (``batch._Writer.write``).
-In a run the first two are on a reading thread, the evaluation on the main thread and the rest
-on a writing thread.
+``--headers zh`` the caseworker's layout (``layout.wide_zh``; the evaluation then gives the
+fields it reads, as that tree's ``gongfu batch --headers zh`` evaluates them) and the
+Parquet writer (``batch._Writer.write``). In a run the first two are on a reading thread,
+the evaluation on the main thread and the rest on a writing thread.
 
 ``--against SRC`` (another source tree of gongfu, e.g. a ``git worktree`` of an earlier
 commit) loads that tree's modules too, in this one process, and times every phase of the two
@@ -80,7 +80,10 @@ def phases(g: SimpleNamespace, args: argparse.Namespace, folder: Path
     mapping, _ = g.columns.map_headers(chunk.columns)
     typed, _ = g.columns.typed_frame(chunk, mapping, last_day=ON)
     zh = args.headers == "zh"
-    detail = "full" if zh else args.detail  # as gongfu batch evaluates for the zh layout
+    # as that tree's gongfu batch evaluates for the zh layout on a date: the narrow fields
+    # with the reasons and missing facts (table.CASEWORKER) where it has that, else every one
+    detail = args.detail if not zh else getattr(g.table, "CASEWORKER", "full") \
+        if args.detail == "narrow" else "full"
     raw = g.batch._evaluate(typed, (ON,), std, False, only, detail) \
         .with_columns(typed.get_column("row")).drop(g.table.OVERFLOW_COLUMN)
     wide = g.table.money_columns(raw)

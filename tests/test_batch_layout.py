@@ -170,6 +170,19 @@ def test_a_persons_facts_to_add_are_those_their_undetermined_results_miss():
         assert len(text) == sum(map(len, expected)) + max(len(expected) - 1, 0)
 
 
+def test_on_a_date_the_layout_is_what_every_field_evaluated_would_give(tmp_path):
+    # gongfu batch evaluates only the fields the layout reads (table.CASEWORKER)
+    report = run_batch(CASELOAD, tmp_path / "out.parquet", on="2025-08-01", headers="zh",
+                       progress=False)
+    written = pl.read_parquet(report.output)
+    every = evaluate_table(CASELOAD, on="2025-08-01", detail="full")
+    given, _ = map_headers(pl.read_csv(CASELOAD, n_rows=0).columns)
+    expected = wide_zh(every, STD, full=False, given=frozenset(given.values()))
+    expected = expected.filter(pl.col("行号").is_in(written.get_column("行号").implode())) \
+        .drop("错误")
+    assert written.height > 0 and written.select(expected.columns).equals(expected)
+
+
 def test_the_errors_file_is_in_chinese(tmp_path):
     _, errors, _ = _zh(tmp_path)
     assert errors.columns == ["行号", "列", "代码", "说明"]

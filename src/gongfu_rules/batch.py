@@ -67,6 +67,7 @@ from .ragged import ragged_records, set_aside
 from .spreadsheet import SheetWriter, read_sheet, sheet_size
 from .compile.vector import residence
 from .table import (
+    CASEWORKER,
     DETAILS,
     FIELD_TYPES,
     OVERFLOW_COLUMN,
@@ -590,8 +591,9 @@ def run_batch(input_path: str | Path, output_path: str | Path, *, on: date | str
     _check_detail(detail)
     shown = "full" if layout == "long" else detail  # the fields written
     zh = headers == "zh"
-    # The caseworker's layout reads the reasons (未施行) and the missing facts (需补充).
-    detail = "full" if zh else shown
+    # The caseworker's layout reads the reasons (未施行) and the missing facts (需补充): on a
+    # date those are evaluated beside the narrow fields; over a period, every field.
+    detail = (CASEWORKER if shown == "narrow" and period is None else "full") if zh else shown
     months, last_day = _time(on, period)
     src, out = Path(input_path), Path(output_path)
     file_format(src), file_format(out)

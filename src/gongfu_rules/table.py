@@ -63,6 +63,9 @@ RESULT_FIELDS = ("status", "amount", "annual_amount", "amount_at_least", "quanti
                  "unknown_parameters", "failed", "reason", "excluded_by", "value_region",
                  "is_floor", "amount_possibly_outdated", "reliability", "version")
 DETAILS = ("narrow", "full")
+#: A detail for the caseworker's layout (:func:`gongfu_rules.layout.wide_zh`) on a date: the
+#: narrow fields with the reasons and missing facts it reads, not every field.
+CASEWORKER = "caseworker"
 MONEY = pl.Decimal(18, 2)  # up to 10^16 元; stored as 64-bit integers in Parquet
 QUANTITY = pl.Decimal(38, 6)
 #: The type of each result field, the same in every chunk (a Parquet file needs one schema).
@@ -87,10 +90,11 @@ def fields(s: Standard, detail: str = "narrow", std: StandardsSet | None = None
            ) -> tuple[str, ...]:
     """The result fields a standard has in a wide frame: every one with ``detail="full"``;
     by default its status, and its amount and annual amount, quantity, where it has them, and
-    ``amount_at_least`` where a 不低于 floor of ``std`` can bound its amount."""
+    ``amount_at_least`` where a 不低于 floor of ``std`` can bound its amount; with
+    :data:`CASEWORKER` those and its reason and missing facts."""
     if detail == "full":
         return RESULT_FIELDS
-    out = ["status"]
+    out = ["status", *(("reason", "missing") if detail == CASEWORKER else ())]
     if any(r.amount for r in s.rules):
         out.append("amount")
         if s.period in _PER_YEAR or any(r.per_year for r in s.rules):
@@ -137,7 +141,8 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     full = detail == "full"
     df, regions = _regions(df, compiled, on, std, detail)
     mine = _by_standard(regions.consts)
-    stages = [_stages(c, mine.get(c.prefix, ()), full, std, regions.hoisted) for c in compiled]
+    stages = [_stages(c, mine.get(c.prefix, ()), detail, std, regions.hoisted)
+              for c in compiled]
     df = _join_regions(df, regions, frozenset().union(*(st.reads for st in stages)))
     df = _aggregate_members(df, compiled, regions.consts)
     df = _intermediates(df, [st.lets for st in stages])
@@ -157,8 +162,8 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     out = pl.concat(parts, how="horizontal")
     overflowed = pl.any_horizontal(flags) if flags else pl.lit(False)
     out = out.with_columns(overflowed.alias(OVERFLOW_COLUMN)).drop(flags)
-    if full:
-        out = _decode(out, compiled)
+    if detail != "narrow":
+        out = _decode(out, compiled, full)
     out = _apply_exclusions(out, chosen)
     out = out.select(HOUSEHOLD, PERSON, "__first", *(
         pl.col(f"{c.standard.id}.{f}").cast(FIELD_TYPES[f])
@@ -598,27 +603,28 @@ class _Stage:
     reads: frozenset[str]
 
 
-def _stages(c: _Compiled, mine: tuple[tuple[str, Any], ...], full: bool, std: StandardsSet,
+def _stages(c: _Compiled, mine: tuple[tuple[str, Any], ...], detail: str, std: StandardsSet,
             hoisted: frozenset[str]) -> _Stage:
     """The standard's :class:`_Stage` for its constants ``mine`` (:func:`_by_standard`),
     kept for the next chunk (building the expressions in Python costs more than evaluating
     them on a small chunk). Which of its columns are ``hoisted`` is not part of the key: it
-    follows from the compiled rule and ``full`` alone (a rule reads only its own region
+    follows from the compiled rule and ``detail`` alone (a rule reads only its own region
     values, and its region frame has the same columns whatever regions it holds)."""
-    key = ("stages", c.key, full, mine)
+    key = ("stages", c.key, detail, mine)
     found = std._tables.get(key)
     if found is None:
-        found = std._tables.put(key, _stage(c, dict(mine), full, std, hoisted))
+        found = std._tables.put(key, _stage(c, dict(mine), detail, std, hoisted))
     return found
 
 
-def _stage(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet,
+def _stage(c: _Compiled, consts: dict[str, Any], detail: str, std: StandardsSet,
            hoisted: frozenset[str]) -> _Stage:
     scoped = consts.get(c.prefix + "scope") is not False  # else no row needs its lets
     lets = tuple(tuple(e for e in pair if e.meta.output_name() not in hoisted)
                  for pair in c.lets) if scoped else ()
-    decisions = [e for e in _decisions(c, consts, full) if e.meta.output_name() not in hoisted]
-    results = _result_columns(c, consts, full, std)
+    decisions = [e for e in _decisions(c, consts, detail == "full")
+                 if e.meta.output_name() not in hoisted]
+    results = _result_columns(c, consts, detail, std)
     overflow = _overflowed(c, consts) if c.may_overflow and c.rule is not None else None
     exprs = [*(e for pair in lets for e in pair), *decisions, *results,
              *([] if overflow is None else [overflow]),
@@ -672,9 +678,10 @@ def _at_least(c: _Compiled) -> pl.Expr:
     return pl.when((c.amount.unknown != 0) & (low.unknown == 0)).then(low.value)
 
 
-def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool, std: StandardsSet
+def _result_columns(c: _Compiled, consts: dict[str, Any], detail: str, std: StandardsSet
                     ) -> list[pl.Expr]:
-    """Second stage: the result fields, from the first stage's columns."""
+    """Second stage: the result fields of ``detail``, from the first stage's columns (with
+    the masks :func:`_decode` makes names of, but for ``narrow``)."""
     s, rule, p = c.standard, c.rule, c.prefix
     sid = s.id
     if rule is None:
@@ -725,13 +732,14 @@ def _result_columns(c: _Compiled, consts: dict[str, Any], full: bool, std: Stand
               "annual_amount": pl.when(eligible).then(annual), "amount_at_least": at_least,
               "amount_possibly_outdated": outdated,
               "quantity": pl.when(priced).then(_quantity(rule.quantity))}
-    out = [e.alias(f"{sid}.{f}") for f, e in values.items()
-           if f in fields(s, "full" if full else "narrow", std)]
-    if not full:
+    out = [e.alias(f"{sid}.{f}") for f, e in values.items() if f in fields(s, detail, std)]
+    if detail == "narrow":
+        return out
+    out.append(pl.when(excluded).then(ZERO).when(eligible).then(amount_unknown)
+               .otherwise(unknown).alias(f"{sid}.mask"))
+    if detail != "full":
         return out
     return out + [
-        pl.when(excluded).then(ZERO).when(eligible).then(amount_unknown).otherwise(unknown)
-        .alias(f"{sid}.mask"),
         pl.when(life.is_null() & ~out_of_scope).then(failed_mask).otherwise(ZERO)
         .alias(f"{sid}.failed_mask"),
         pl.when(priced & _col(p + "has_values", consts))
@@ -826,23 +834,27 @@ def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame
     return out.with_columns(exprs)
 
 
-def _decode(out: pl.DataFrame, compiled: list[_Compiled]) -> pl.DataFrame:
-    """Masks become the names the scalar engine gives: sorted, ``;``-separated."""
-    mask_cols = [f"{c.standard.id}.{x}" for c in compiled for x in ("mask", "failed_mask")]
+def _decode(out: pl.DataFrame, compiled: list[_Compiled], full: bool = True) -> pl.DataFrame:
+    """Masks become the names the scalar engine gives: sorted, ``;``-separated; the missing
+    facts, and with ``full`` the unknown parameters and failed conditions too."""
+    masks = [f"{c.standard.id}.mask" for c in compiled]
+    failed_masks = [m for c in compiled if (m := f"{c.standard.id}.failed_mask") in out.columns]
     # The distinct masks of every standard in one pass (one query, not two per standard).
-    distinct = out.select(pl.col(m).unique().implode() for m in mask_cols).row(0, named=True)
+    distinct = out.select(pl.col(m).unique().implode()
+                          for m in masks + (failed_masks if full else [])).row(0, named=True)
     exprs = []
     for c in compiled:
         sid = c.standard.id
         names = {m: c.bits.decode(m) for m in distinct[f"{sid}.mask"]}
         missing = {m: ";".join(v[0]) or None for m, v in names.items()}
+        exprs.append(_lookup(f"{sid}.mask", missing).alias(f"{sid}.missing"))
+        if not full:
+            continue
         params = {m: ";".join(v[1]) or None for m, v in names.items()}
-        failed_masks = distinct[f"{sid}.failed_mask"]
         texts = _failed_texts(c)
         failed = {m: "；".join(t for i, t in enumerate(texts) if m >> i & 1) or None
-                  for m in failed_masks}
+                  for m in distinct[f"{sid}.failed_mask"]}
         exprs += [
-            _lookup(f"{sid}.mask", missing).alias(f"{sid}.missing"),
             _lookup(f"{sid}.mask", params).alias(f"{sid}.unknown_parameters"),
             _lookup(f"{sid}.failed_mask", failed).alias(f"{sid}.failed"),
             pl.lit(c.rule.start.isoformat() if c.rule else None, dtype=pl.String)
@@ -850,8 +862,7 @@ def _decode(out: pl.DataFrame, compiled: list[_Compiled]) -> pl.DataFrame:
         ]
         if f"{sid}.excluded_by" not in out.columns:
             exprs.append(pl.lit(None, dtype=pl.String).alias(f"{sid}.excluded_by"))
-    out = out.with_columns(exprs)
-    return out.drop(mask_cols)
+    return out.with_columns(exprs).drop(masks + failed_masks)
 
 
 def _lookup(column: str, table: dict[int, str | None]) -> pl.Expr:
