@@ -53,15 +53,15 @@ MISSING_ABSENT = "需补充（文件中无此列）"
 HOUSEHOLD_MARK = "（户）"
 
 
-def _status(sid: str, columns: list[str]) -> pl.Expr:
-    """A standard's status (a :data:`~gongfu_rules.table.STATUS`) in Chinese, taken by its
+def _status(status: str, reason: str, columns: list[str]) -> pl.Expr:
+    """The column ``status`` (a :data:`~gongfu_rules.table.STATUS`) in Chinese, taken by its
     code rather than matched as text; not in force on the date (a status of its own, or not
-    eligible for that reason) is 未施行."""
-    status = _STATUS_ZH.gather(pl.col(f"{sid}.status").to_physical())
-    if f"{sid}.reason" in columns:
-        status = pl.when(pl.col(f"{sid}.reason") == "not_in_force") \
-            .then(pl.lit(STATUS_ZH["not_in_force"])).otherwise(status)
-    return status
+    eligible for that reason, the column ``reason`` where ``columns`` has it) is 未施行."""
+    zh = _STATUS_ZH.gather(pl.col(status).to_physical())
+    if reason in columns:
+        zh = pl.when(pl.col(reason) == "not_in_force") \
+            .then(pl.lit(STATUS_ZH["not_in_force"])).otherwise(zh)
+    return zh
 
 
 def _missing_zh(names: str | None, given: frozenset[str] | None = None
@@ -133,8 +133,8 @@ def wide_zh(wide: pl.DataFrame, std: StandardsSet, full: bool,
             undetermined.append(member(pl.when(pl.col(f"{sid}.status") == "undetermined")
                                        .then(pl.col(f"{sid}.missing"))))
         for field in _shown(s, _fields(sid, columns), full, std):
-            value = _status(sid, columns) if field == "status" else \
-                _value(f"{sid}.{field}", field, wide)
+            value = _status(f"{sid}.status", f"{sid}.reason", columns) if field == "status" \
+                else _value(f"{sid}.{field}", field, wide)
             body.append(member(value).alias(f"{name}.{_header(field, s.period)}"))
     need = _needed(wide, undetermined, given) if undetermined else []
     return wide.select(*head, *need, *body)
@@ -180,17 +180,10 @@ def long_zh(long: pl.DataFrame, std: StandardsSet) -> pl.DataFrame:
         return long
     names = {s.id: s.name.zh + (HOUSEHOLD_MARK if s.entity == "household" else "") for s in std}
     out = long.with_columns(
-        pl.col("standard").replace(names), _status_long(long.columns),
+        pl.col("standard").replace(names),
+        _status("status", "reason", long.columns).alias("status"),
         *(_value(f, f, long).alias(f) for f in ("missing", *_CODED) if f in long.columns))
     return out.rename({c: FIELD_ZH.get(c, c) for c in out.columns})
-
-
-def _status_long(columns: list[str]) -> pl.Expr:
-    status = pl.col("status").cast(pl.String)
-    if "reason" in columns:
-        status = pl.when(pl.col("reason") == "not_in_force").then(pl.lit("not_in_force")) \
-            .otherwise(status)
-    return status.replace(STATUS_ZH).alias("status")
 
 
 # --- the errors and summary files ------------------------------------------------------------
