@@ -32,7 +32,7 @@ from .load.schema import Text
 from .model import LRUCache, Rule, Standard, StandardsSet, weakest
 from .profile import Household, Person, parse_household
 from .regions import is_within, regions
-from .relations import DERIVED, living
+from .relations import DERIVED
 from .results import PRICED, Evaluation, MonthResult, ParameterUse, PeriodResult, StandardResult
 
 _PER_YEAR = {"month": Decimal(12), "year": Decimal(1), "semester": Decimal(2)}
@@ -70,10 +70,8 @@ def evaluate_on(household: Household, on: date, std: StandardsSet, explain_: boo
     With ``explain_`` each result's explanation is written when first read (or serialized),
     not here; without it the explanation is None.
     """
-    alive = living(household.members, on)  # found once for every member's relatives
-    shared: dict[Any, Any] = {}
-    members = tuple(Ctx(p, household, on, {}, alive=alive, shared=shared)
-                    for p in household.members)
+    shared: dict[Any, Any] = {}  # worked out once for every member (Ctx.per_household)
+    members = tuple(Ctx(p, household, on, {}, shared=shared) for p in household.members)
     persons = {}
     for ctx in members:
         ctx.members = members  # aggregates read every member's context, ages computed once
@@ -666,15 +664,9 @@ def _decision_key(s: Standard, rule: Rule) -> tuple[
 
 
 def _members_key(ctx: Ctx, of_member: Callable[[Ctx], Any]) -> tuple[Any, ...]:
-    """Every member's key by ``of_member``: worked out once per household when its contexts
-    share a dict (every member's context asks for the same members' keys)."""
-    shared = ctx.shared
-    if shared is None:
-        return tuple(map(of_member, ctx.members))
-    keys = shared.get(of_member)
-    if keys is None:
-        keys = shared[of_member] = tuple(map(of_member, ctx.members))
-    return keys
+    """Every member's key by ``of_member``: worked out once per household (every member's
+    context asks for the same members' keys)."""
+    return ctx.per_household(of_member, lambda: tuple(map(of_member, ctx.members)))
 
 
 def _key_of(names: tuple[str, ...], members: Callable[[Ctx], tuple[Any, ...]] | None = None

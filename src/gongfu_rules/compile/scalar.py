@@ -89,7 +89,7 @@ class Ctx:
                  "_relatives")
 
     def __init__(self, person: Any, household: Any, on: date, params: dict[str, Any],
-                 members: tuple["Ctx", ...] | None = None, alive: list[Any] | None = None,
+                 members: tuple["Ctx", ...] | None = None,
                  shared: dict[Any, Any] | None = None):
         self.person = person
         self.household = household
@@ -100,8 +100,7 @@ class Ctx:
         # its own, which share this dict and ``members`` (the evaluator gives it; else None)
         self.shared = shared
         self._age: Any = None
-        # the household's members living on ``on`` (the relatives are among them), when known
-        self._relatives: dict[str, Any] | None = None if alive is None else {"": alive}
+        self._relatives: dict[str, Any] | None = None
 
     def age(self) -> Any:
         if self._age is None:
@@ -113,14 +112,25 @@ class Ctx:
         """The fact ``name`` read from the person's relatives (or their own answer), or
         :class:`Unknown`: worked out once per person and date, however many rules read it."""
         known = self._relatives
-        if known is None:  # the living members, found once: under "" (no fact's name)
-            members = self.household.members
-            known = self._relatives = {"": living(members, self.on)}
+        if known is None:  # the living members (the relatives are among them): under ""
+            known = self._relatives = {"": self.per_household(
+                living, lambda: living(self.household.members, self.on))}
         elif name in known:
             return known[name]
         v = derived(name, self.person, self.household.members, self.on, known[""])
         v = known[name] = _missing(name) if v is None else v
         return v
+
+    def per_household(self, key: Any, work: Callable[[], Any]) -> Any:
+        """``work()``, worked out once per household and date (under ``key``) when the
+        contexts share a dict, as the evaluator's do; else every time."""
+        shared = self.shared
+        if shared is None:
+            return work()
+        value = shared.get(key)
+        if value is None:
+            value = shared[key] = work()
+        return value
 
     def member_ctxs(self) -> tuple["Ctx", ...]:
         """Every member's context (the evaluator shares one set across a household); each
