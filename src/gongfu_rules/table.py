@@ -638,7 +638,9 @@ def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr
     """First stage: what the conditions and the amount give, as columns (``ID.__failed``,
     ``ID.__unknown``, ``ID.__amount``, ``ID.__amount_unknown``, ``ID.__annual``), so that
     the result fields read them instead of computing them again. ``ID.__failed`` is a bit
-    per failed condition with ``full`` detail (their texts are shown), else a flag."""
+    per failed condition with ``full`` detail (their texts are shown), else a flag: whether
+    the person is excluded (dead or unborn, outside the scope, or failing a condition), so
+    that the result fields read one column where they would each work it out again."""
     sid, p = c.standard.id, c.prefix
     if c.rule is None:
         return []
@@ -655,8 +657,8 @@ def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr
         failed_mask = pl.sum_horizontal(
             [pl.when(f).then(pl.lit(1 << i, dtype=MASK)).otherwise(ZERO)
              for i, f in enumerate(failed)]).cast(MASK)
-    else:
-        failed_mask = pl.any_horizontal(failed).cast(MASK)
+    else:  # a flag: whether the person is excluded (no result field needs which condition)
+        failed_mask = pl.any_horizontal(_life_or_outside(c, consts), *failed).cast(MASK)
     _, region_input = _region_column(c.standard)
     region_bit = ZERO if consts.get(p + "known_region") is True else \
         pl.when(_col(p + "known_region", consts)).then(ZERO) \
@@ -667,6 +669,12 @@ def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr
             amount.alias(f"{sid}.__amount"), per_year.alias(f"{sid}.__annual"),
             amount_unknown.alias(f"{sid}.__amount_unknown"),
             _at_least(c).alias(f"{sid}.__at_least")]
+
+
+def _life_or_outside(c: _Compiled, consts: dict[str, Any]) -> pl.Expr:
+    """Where a person is dead or unborn, or outside the standard's scope."""
+    life = pl.col("__life").is_not_null() if c.standard.entity == "person" else pl.lit(False)
+    return life | ~_col(c.prefix + "scope", consts)
 
 
 def _at_least(c: _Compiled) -> pl.Expr:
@@ -707,7 +715,9 @@ def _result_columns(c: _Compiled, consts: dict[str, Any], detail: str, std: Stan
     amount, amount_unknown = pl.col(f"{sid}.__amount"), pl.col(f"{sid}.__amount_unknown")
     life = pl.col("__life") if s.entity == "person" else pl.lit(None, dtype=pl.String)
     out_of_scope = ~_col(p + "scope", consts)
-    excluded = life.is_not_null() | out_of_scope | (failed_mask != 0)
+    # Without full detail, the first stage's flag is this already (_decisions).
+    excluded = life.is_not_null() | out_of_scope | (failed_mask != 0) if detail == "full" \
+        else failed_mask != 0
     # Enum literals: a text status cast to the Enum afterwards costs ten times the rule.
     status = (pl.when(excluded).then(_STATUS["not_eligible"])
               .when(unknown != 0).then(_STATUS["undetermined"])
