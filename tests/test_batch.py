@@ -18,11 +18,13 @@ from hypothesis import strategies as st
 from gongfu_rules import evaluate
 from gongfu_rules.batch import evaluate_table, run_batch
 from gongfu_rules.cli import main
+from gongfu_rules.columns import map_headers, typed_frame
 from gongfu_rules.errors import InputError
 from gongfu_rules.evaluate import default_standards
 from gongfu_rules.facts import fact_specs
 from gongfu_rules.limits import MAX_MEMBERS
 from gongfu_rules.profile import id_number_check_character
+from gongfu_rules.table import CASEWORKER, evaluate_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = ["530102", "530111", "530181", "532301", "532328", "533422", "530402", "53", "5301",
@@ -179,6 +181,24 @@ def test_results_are_the_same_whatever_the_chunks_their_regions_arrive_in(caselo
                        standards=std).with_columns(pl.col("row") + start)
         for start, end in zip(bounds, bounds[1:]))
     assert chunked.equals(whole)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(households(), min_size=1, max_size=8),
+       st.dates(date(2020, 1, 1), date(2026, 6, 30)))
+def test_narrow_and_caseworker_fields_are_those_of_full_detail(caseload, on):
+    # each detail works out what it shows its own way (narrow without the unknown masks):
+    # the fields they share must not differ
+    caseload = _born_by(caseload, on)
+    if not caseload:
+        return
+    raw = _rows(caseload)
+    typed, _ = typed_frame(raw, map_headers(raw.columns)[0])
+    std = default_standards()
+    full = evaluate_frame(typed, on, std, detail="full")
+    for detail in ("narrow", CASEWORKER):
+        shown = evaluate_frame(typed, on, std, detail=detail)
+        assert shown.equals(full.select(shown.columns)), detail
 
 
 def _household_chunks(frame: pl.DataFrame, rows: int) -> list[int]:

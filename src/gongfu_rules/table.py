@@ -123,6 +123,7 @@ class _Compiled:
     lets: tuple[tuple[pl.Expr, pl.Expr], ...] = ()  # intermediate columns, in order
     key: tuple[Any, ...] = ()  # what it was compiled from: its key in the caches
     at_least: V | None = None  # the amount with the 不低于 floors standing in (``lb`` columns)
+    conditions_may_overflow: bool = False  # whether a condition's value can overflow
 
 
 def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
@@ -303,17 +304,19 @@ def _compile(s: Standard, on: date, std: StandardsSet, present: frozenset[str]) 
                         present)
     conditions: tuple[V, ...] = ()
     amount = per_year = at_least = None
+    conditions_may_overflow = False
     if rule is not None:
         for name in rule.params:
             bits.param(name)
         conditions = tuple(compiler.compile(c.node) for c in rule.conditions)
+        conditions_may_overflow = compiler.may_overflow
         amount = compiler.compile(rule.amount[1]) if rule.amount else None
         per_year = compiler.compile(rule.per_year[1]) if rule.per_year else None
         if rule.amount and bounding(s, rule, std):
             at_least = compiler.compile_bound(rule.amount[1])
     compiled = _Compiled(s, on, rule, prefix, bits, conditions, amount, per_year,
                          tuple(compiler.aggregates), compiler.may_overflow or amount is not None,
-                         tuple(compiler.lets), key, at_least)
+                         tuple(compiler.lets), key, at_least, conditions_may_overflow)
     return std._tables.put(key, compiled)
 
 
@@ -376,8 +379,8 @@ def _per_household(df: pl.DataFrame, aggregates: list[Aggregate]) -> pl.DataFram
 def _intermediates(df: pl.DataFrame, lets: list[tuple[tuple[pl.Expr, ...], ...]]
                    ) -> pl.DataFrame:
     """The rules' intermediate columns (``Compiler.let``, as :class:`_Stage` has them), a
-    stage per position: the k-th of every rule at once (each reads only its rule's earlier
-    ones)."""
+    stage per depth: those of depth k of every rule at once (each reads only columns of
+    lesser depth of its own rule)."""
     for k in range(max(map(len, lets), default=0)):
         stage = [e for ls in lets if k < len(ls) for e in ls[k]]
         if stage:
@@ -460,7 +463,7 @@ def _region_frame(group: str, codes: list[str], members: list[_Compiled], on: da
     if found is None or not found[0].issuperset(codes):
         every = sorted(set(codes) | (found[0] if found else set()))
         frame, hoisted = _hoist(_build_region_frame(every, members, on, std, detail == "full"),
-                                members, detail == "full")
+                                members, detail)
         schema = frame.schema  # made once: each ``frame.schema`` builds it over every column
         same = [c for c in frame.columns[1:] if frame.get_column(c).n_unique() == 1]
         values = {c: frame.get_column(c)[0] for c in same}
@@ -470,7 +473,7 @@ def _region_frame(group: str, codes: list[str], members: list[_Compiled], on: da
     return found[1], found[2], found[3], found[4]
 
 
-def _hoist(frame: pl.DataFrame, members: list[_Compiled], full: bool
+def _hoist(frame: pl.DataFrame, members: list[_Compiled], detail: str
            ) -> tuple[pl.DataFrame, frozenset[str]]:
     """The region frame with the rules' intermediate and first-stage columns that read
     nothing but its columns (an amount from the parameters alone, the overflow guards of
@@ -486,7 +489,7 @@ def _hoist(frame: pl.DataFrame, members: list[_Compiled], full: bool
         return frame.with_columns(mine) if mine else frame
     for k in range(max((len(c.lets) for c in members), default=0)):
         frame = add([e for c in members if k < len(c.lets) for e in c.lets[k]])
-    frame = add([e for c in members for e in _decisions(c, {}, full)])
+    frame = add([e for c in members for e in _decisions(c, {}, detail)])
     return frame, frozenset(hoisted)
 
 
@@ -591,8 +594,9 @@ def _by_standard(consts: dict[str, Any]) -> dict[str, tuple[tuple[str, Any], ...
 
 @dataclass(frozen=True)
 class _Stage:
-    """A standard's expressions for the chunks with its constants: its intermediate columns
-    by position and :func:`_decisions`, less those worked out per region (:func:`_hoist`),
+    """A standard's expressions for the chunks with its constants: the intermediate columns
+    its fields read, by depth (:func:`_read_lets`), and :func:`_decisions`, less those
+    worked out per region (:func:`_hoist`),
     :func:`_result_columns`, where a value overflowed (:func:`_overflowed`, None when none
     can), and the columns they all read (a region value none reads is not joined)."""
 
@@ -619,56 +623,113 @@ def _stages(c: _Compiled, mine: tuple[tuple[str, Any], ...], detail: str, std: S
 
 def _stage(c: _Compiled, consts: dict[str, Any], detail: str, std: StandardsSet,
            hoisted: frozenset[str]) -> _Stage:
-    scoped = consts.get(c.prefix + "scope") is not False  # else no row needs its lets
-    lets = tuple(tuple(e for e in pair if e.meta.output_name() not in hoisted)
-                 for pair in c.lets) if scoped else ()
-    decisions = [e for e in _decisions(c, consts, detail == "full")
+    decisions = [e for e in _decisions(c, consts, detail)
                  if e.meta.output_name() not in hoisted]
     results = _result_columns(c, consts, detail, std)
-    overflow = _overflowed(c, consts) if c.may_overflow and c.rule is not None else None
-    exprs = [*(e for pair in lets for e in pair), *decisions, *results,
-             *([] if overflow is None else [overflow]),
+    overflow = _overflowed(c, consts, detail) if c.may_overflow and c.rule is not None else None
+    exprs = [*decisions, *results, *([] if overflow is None else [overflow]),
              *(e for a in c.aggregates for e in a.members())]
     reads = {name for e in exprs for name in e.meta.root_names()}
+    lets = _read_lets([e for pair in c.lets for e in pair
+                       if e.meta.output_name() not in hoisted], reads)
+    reads.update(name for stage in lets for e in stage for name in e.meta.root_names())
     reads.update(p for a in c.aggregates for p in a.params)
     return _Stage(lets, decisions, results, overflow, frozenset(reads))
 
 
-def _decisions(c: _Compiled, consts: dict[str, Any], full: bool) -> list[pl.Expr]:
-    """First stage: what the conditions and the amount give, as columns (``ID.__failed``,
-    ``ID.__unknown``, ``ID.__amount``, ``ID.__amount_unknown``, ``ID.__annual``), so that
-    the result fields read them instead of computing them again. ``ID.__failed`` is a bit
+def _read_lets(lets: list[pl.Expr], reads: set[str]) -> tuple[tuple[pl.Expr, ...], ...]:
+    """The intermediate columns (``lets``, in the order made) that the columns ``reads``
+    need, directly or through one another, by depth: those of depth 0 read none of the
+    others, those of depth k some of depth k - 1. A column no field reads is left out (a
+    narrow result reads no unknown masks but the amount's)."""
+    wanted, kept = set(reads), []
+    for e in reversed(lets):
+        if e.meta.output_name() in wanted:
+            kept.append(e)
+            wanted.update(e.meta.root_names())
+    depth: dict[str, int] = {}
+    stages: list[list[pl.Expr]] = []
+    for e in reversed(kept):
+        d = max((depth[r] + 1 for r in e.meta.root_names() if r in depth), default=0)
+        depth[e.meta.output_name()] = d
+        if d == len(stages):
+            stages.append([])
+        stages[d].append(e)
+    return tuple(map(tuple, stages))
+
+
+def _decisions(c: _Compiled, consts: dict[str, Any], detail: str) -> list[pl.Expr]:
+    """First stage: what the conditions and the amount give, as columns, so that the result
+    fields read them instead of computing them again: ``ID.__amount``,
+    ``ID.__amount_unknown``, ``ID.__annual``, ``ID.__at_least``, and what the conditions
+    decide. With ``narrow`` detail that is ``ID.__state`` (:func:`_state`), and
+    ``ID.__unknown`` only where a condition can overflow; otherwise ``ID.__failed``, a bit
     per failed condition with ``full`` detail (their texts are shown), else a flag: whether
-    the person is excluded (dead or unborn, outside the scope, or failing a condition), so
-    that the result fields read one column where they would each work it out again."""
+    the person is excluded (dead or unborn, outside the scope, or failing a condition), and
+    the unknown mask of the conditions ``ID.__unknown``."""
     sid, p = c.standard.id, c.prefix
     if c.rule is None:
         return []
+    none = pl.lit(None, dtype=FIXED)
     if consts.get(p + "scope") is False:  # no row is in scope: nothing to decide
-        return [ZERO.alias(f"{sid}.__failed"), ZERO.alias(f"{sid}.__unknown"),
-                pl.lit(None, dtype=FIXED).alias(f"{sid}.__amount"),
-                pl.lit(None, dtype=FIXED).alias(f"{sid}.__annual"),
-                ZERO.alias(f"{sid}.__amount_unknown"),
-                pl.lit(None, dtype=FIXED).alias(f"{sid}.__at_least")]
-    failed = [(~v.value).fill_null(False) for v in c.conditions]
-    if not failed:
-        failed_mask = ZERO
-    elif full:
-        failed_mask = pl.sum_horizontal(
-            [pl.when(f).then(pl.lit(1 << i, dtype=MASK)).otherwise(ZERO)
-             for i, f in enumerate(failed)]).cast(MASK)
-    else:  # a flag: whether the person is excluded (no result field needs which condition)
-        failed_mask = pl.any_horizontal(_life_or_outside(c, consts), *failed).cast(MASK)
-    _, region_input = _region_column(c.standard)
-    region_bit = ZERO if consts.get(p + "known_region") is True else \
-        pl.when(_col(p + "known_region", consts)).then(ZERO) \
-        .otherwise(pl.lit(c.bits.input(region_input), dtype=MASK))
+        decided = [pl.lit(_EXCLUDED, dtype=pl.UInt8).alias(f"{sid}.__state")] \
+            if detail == "narrow" else [  # full: no condition was worked out; else excluded
+                (ZERO if detail == "full" else pl.lit(1, dtype=MASK)).alias(f"{sid}.__failed")]
+        return [*decided, ZERO.alias(f"{sid}.__unknown"), none.alias(f"{sid}.__amount"),
+                none.alias(f"{sid}.__annual"), ZERO.alias(f"{sid}.__amount_unknown"),
+                none.alias(f"{sid}.__at_least")]
+    unknown = or_masks([v.unknown for v in c.conditions] + [_region_bit(c, consts)])
+    if detail == "narrow":
+        decided = [_state(c, consts).alias(f"{sid}.__state")]
+        if c.conditions_may_overflow:  # where the OVERFLOW bit is read (_overflowed)
+            decided.append(unknown.alias(f"{sid}.__unknown"))
+    else:
+        decided = [_failed(c, consts, detail == "full").alias(f"{sid}.__failed"),
+                   unknown.alias(f"{sid}.__unknown")]
     amount, per_year, amount_unknown = _amount(c)
-    return [failed_mask.alias(f"{sid}.__failed"),
-            or_masks([*(v.unknown for v in c.conditions), region_bit]).alias(f"{sid}.__unknown"),
-            amount.alias(f"{sid}.__amount"), per_year.alias(f"{sid}.__annual"),
+    return [*decided, amount.alias(f"{sid}.__amount"), per_year.alias(f"{sid}.__annual"),
             amount_unknown.alias(f"{sid}.__amount_unknown"),
             _at_least(c).alias(f"{sid}.__at_least")]
+
+
+_EXCLUDED, _MET, _UNDETERMINED = 0, 1, 2  #: the values of ``ID.__state``
+# _STATES[2 * (the conditions' state) + (1 where the region is unknown)]
+_STATES = pl.Series([_EXCLUDED, _EXCLUDED, _MET, _UNDETERMINED, _UNDETERMINED, _UNDETERMINED],
+                    dtype=pl.UInt8)
+
+
+def _state(c: _Compiled, consts: dict[str, Any]) -> pl.Expr:
+    """What the conditions decide, evaluated once: ``_EXCLUDED`` (dead or unborn, outside
+    the scope, or a condition is false), ``_MET``, or ``_UNDETERMINED`` (no condition false,
+    and one unknown or the region unknown). Kleene's conjunction of the conditions gives
+    False, True or null, which are 0, 1 and 2 as numbers: the unknown masks, twice the
+    conditions' size, are not needed to tell a person undetermined."""
+    met = pl.all_horizontal(~_life_or_outside(c, consts), *(v.value for v in c.conditions))
+    state = met.cast(pl.UInt8).fill_null(_UNDETERMINED)
+    if consts.get(c.prefix + "known_region") is True:
+        return state
+    unknown_region = (~_col(c.prefix + "known_region", consts)).fill_null(True).cast(pl.UInt8)
+    return pl.lit(_STATES).gather(state * 2 + unknown_region)
+
+
+def _failed(c: _Compiled, consts: dict[str, Any], full: bool) -> pl.Expr:
+    """A bit per failed condition (``full``), or whether the person is excluded."""
+    failed = [(~v.value).fill_null(False) for v in c.conditions]
+    if not full:  # no result field needs which condition
+        return pl.any_horizontal(_life_or_outside(c, consts), *failed).cast(MASK)
+    if not failed:
+        return ZERO
+    return pl.sum_horizontal([pl.when(f).then(pl.lit(1 << i, dtype=MASK)).otherwise(ZERO)
+                              for i, f in enumerate(failed)]).cast(MASK)
+
+
+def _region_bit(c: _Compiled, consts: dict[str, Any]) -> pl.Expr:
+    """The region input's bit where the region is not known."""
+    if consts.get(c.prefix + "known_region") is True:
+        return ZERO
+    _, region_input = _region_column(c.standard)
+    return pl.when(_col(c.prefix + "known_region", consts)).then(ZERO) \
+        .otherwise(pl.lit(c.bits.input(region_input), dtype=MASK))
 
 
 def _life_or_outside(c: _Compiled, consts: dict[str, Any]) -> pl.Expr:
@@ -715,17 +776,21 @@ def _result_columns(c: _Compiled, consts: dict[str, Any], detail: str, std: Stan
     amount, amount_unknown = pl.col(f"{sid}.__amount"), pl.col(f"{sid}.__amount_unknown")
     life = pl.col("__life") if s.entity == "person" else pl.lit(None, dtype=pl.String)
     out_of_scope = ~_col(p + "scope", consts)
-    # Without full detail, the first stage's flag is this already (_decisions).
-    excluded = life.is_not_null() | out_of_scope | (failed_mask != 0) if detail == "full" \
-        else failed_mask != 0
+    if detail == "narrow":
+        state = pl.col(f"{sid}.__state")
+        excluded, undetermined = state == _EXCLUDED, state == _UNDETERMINED
+        eligible = state == _MET
+    else:  # without full detail, the first stage's flag is the whole exclusion (_failed)
+        excluded = life.is_not_null() | out_of_scope | (failed_mask != 0) if detail == "full" \
+            else failed_mask != 0
+        undetermined, eligible = unknown != 0, ~excluded & (unknown == 0)
     # Enum literals: a text status cast to the Enum afterwards costs ten times the rule.
     status = (pl.when(excluded).then(_STATUS["not_eligible"])
-              .when(unknown != 0).then(_STATUS["undetermined"])
+              .when(undetermined).then(_STATUS["undetermined"])
               .otherwise(_STATUS["eligible"]))
     reason = (pl.when(life.is_not_null()).then(life)
               .when(out_of_scope).then(pl.lit("outside_scope"))
               .otherwise(pl.lit(None, dtype=pl.String)))
-    eligible = ~excluded & (unknown == 0)
     priced = ~excluded
     annual = pl.col(f"{sid}.__annual")
     known = amount.is_not_null()
@@ -762,7 +827,7 @@ def _result_columns(c: _Compiled, consts: dict[str, Any], detail: str, std: Stan
     ]
 
 
-def _overflowed(c: _Compiled, consts: dict[str, Any]) -> pl.Expr:
+def _overflowed(c: _Compiled, consts: dict[str, Any], detail: str) -> pl.Expr:
     """Where a value the result depends on was too large to hold: a condition of a person
     in scope, or the amount of one no condition excludes (the scalar engine does not price
     those)."""
@@ -772,9 +837,13 @@ def _overflowed(c: _Compiled, consts: dict[str, Any]) -> pl.Expr:
         open_ = open_ & pl.col("__life").is_null()
     else:  # a household's result is its first member's
         open_ = open_ & pl.col("__first")
-    conditions = pl.col(f"{sid}.__unknown") >= top
-    amount = (pl.col(f"{sid}.__failed") == 0) & (pl.col(f"{sid}.__amount_unknown") >= top)
-    return open_ & (conditions | amount)
+    if detail == "narrow":  # see _decisions
+        conditions = pl.col(f"{sid}.__unknown") >= top if c.conditions_may_overflow \
+            else pl.lit(False)
+        priced = pl.col(f"{sid}.__state") != _EXCLUDED
+    else:
+        conditions, priced = pl.col(f"{sid}.__unknown") >= top, pl.col(f"{sid}.__failed") == 0
+    return open_ & (conditions | (priced & (pl.col(f"{sid}.__amount_unknown") >= top)))
 
 
 @cache
