@@ -145,7 +145,8 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     stages = [_stages(c, mine.get(c.prefix, ()), detail, std, regions.hoisted)
               for c in compiled]
     df = _join_regions(df, regions, frozenset().union(*(st.reads for st in stages)))
-    df = _aggregate_members(df, compiled, regions.consts)
+    df = _aggregate_members(df, compiled, regions.consts,
+                            frozenset().union(*(st.reads for st in stages)))
     df = _intermediates(df, [st.lets for st in stages])
     parts, flags = [df.select(HOUSEHOLD, PERSON, "__first")], []
     # A few standards at a time: their decision columns (six a standard) are dropped before
@@ -331,8 +332,10 @@ def _table_keys(param: Any) -> tuple[str, ...]:
 
 # --- aggregates over members ----------------------------------------------------------------
 def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled],
-                       consts: dict[str, Any] | None = None) -> pl.DataFrame:
-    """Add every rule's ``any_member``/``count``/``sum_members`` columns.
+                       consts: dict[str, Any] | None = None,
+                       reads: frozenset[str] | None = None) -> pl.DataFrame:
+    """Add the rules' ``any_member``/``count``/``sum_members`` columns: those the expressions
+    ``reads`` (default: every one), each with its unknown mask only where that is read.
 
     The members see the *evaluated* person's parameter values (the scalar engine gives a
     member's context the evaluator's parameters), and those depend on the person's region.
@@ -343,15 +346,20 @@ def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled],
     one of its own values.
     """
     consts = consts or {}
+    read = [(c, a, reads is None or f"{a.name}.u" in reads) for c in compiled
+            for a in c.aggregates if reads is None or {f"{a.name}.v", f"{a.name}.u"} & reads]
+    # the parameter columns their members' columns read
+    params_of = {a.name: a.params & {n for e in a.members(u) for n in e.meta.root_names()}
+                 for _, a, u in read}
 
     def plain(c: _Compiled, a: Aggregate) -> bool:
-        return c.standard.entity == "household" or a.params <= consts.keys()
-    person = [a for c in compiled for a in c.aggregates if not plain(c, a)]
-    household = [a for c in compiled for a in c.aggregates if plain(c, a)]
+        return c.standard.entity == "household" or params_of[a.name] <= consts.keys()
+    person = [(a, u) for c, a, u in read if not plain(c, a)]
+    household = [(a, u) for c, a, u in read if plain(c, a)]
     if household:
         df = df.with_columns(_per_household(df, household))
     if person:
-        params = sorted({p for a in person for p in a.params})
+        params = sorted({p for a, _ in person for p in params_of[a.name]})
         combos = df.select(params).unique(maintain_order=True)
         which = df.select(params).join(combos.with_row_index("__combo"), on=params, how="left",
                                        nulls_equal=True, maintain_order="left")
@@ -366,12 +374,14 @@ def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled],
     return df
 
 
-def _per_household(df: pl.DataFrame, aggregates: list[Aggregate]) -> pl.DataFrame:
-    """The aggregates' columns, one row per row of ``df`` (each its household's figure).
-    Households are runs of rows, numbered in order (``KEY``): their figures are gathered
-    back by number rather than joined."""
-    members = df.select(KEY, *(e for a in aggregates for e in a.members()))
-    sums = members.group_by(KEY, maintain_order=True).agg(e for a in aggregates for e in a.agg())
+def _per_household(df: pl.DataFrame, aggregates: list[tuple[Aggregate, bool]]
+                   ) -> pl.DataFrame:
+    """The columns of ``aggregates`` (each with whether its unknown mask is wanted), one row
+    per row of ``df`` (each its household's figure). Households are runs of rows, numbered
+    in order (``KEY``): their figures are gathered back by number rather than joined."""
+    members = df.select(KEY, *(e for a, u in aggregates for e in a.members(u)))
+    sums = members.group_by(KEY, maintain_order=True).agg(
+        e for a, u in aggregates for e in a.agg(u))
     key = df.get_column(KEY)
     return sums.drop(KEY).select(pl.all().gather(key))
 
@@ -627,13 +637,16 @@ def _stage(c: _Compiled, consts: dict[str, Any], detail: str, std: StandardsSet,
                  if e.meta.output_name() not in hoisted]
     results = _result_columns(c, consts, detail, std)
     overflow = _overflowed(c, consts, detail) if c.may_overflow and c.rule is not None else None
-    exprs = [*decisions, *results, *([] if overflow is None else [overflow]),
-             *(e for a in c.aggregates for e in a.members())]
+    exprs = [*decisions, *results, *([] if overflow is None else [overflow])]
     reads = {name for e in exprs for name in e.meta.root_names()}
     lets = _read_lets([e for pair in c.lets for e in pair
                        if e.meta.output_name() not in hoisted], reads)
     reads.update(name for stage in lets for e in stage for name in e.meta.root_names())
-    reads.update(p for a in c.aggregates for p in a.params)
+    for a in c.aggregates:  # what the members' columns of those read read (_aggregate_members)
+        if {f"{a.name}.v", f"{a.name}.u"} & reads:
+            reads.update(name for e in a.members(f"{a.name}.u" in reads)
+                         for name in e.meta.root_names())
+            reads.update(a.params)
     return _Stage(lets, decisions, results, overflow, frozenset(reads))
 
 

@@ -463,19 +463,21 @@ class Aggregate:
     inner: V
     params: frozenset[str] = frozenset()  # the parameter columns ``inner`` reads
 
-    def members(self) -> list[pl.Expr]:
+    def members(self, with_unknown: bool = True) -> list[pl.Expr]:
         """The operand's value and unknown mask on every member's row (``NAME.iv`` and
-        ``NAME.iu``): worked out element-wise before the group-by, where a non-trivial
-        expression would be evaluated group by group."""
-        return [self.inner.value.alias(f"{self.name}.iv"),
-                self.inner.unknown.alias(f"{self.name}.iu")]
+        ``NAME.iu``; the value alone without ``with_unknown``): worked out element-wise
+        before the group-by, where a non-trivial expression would be evaluated group by
+        group."""
+        value = self.inner.value.alias(f"{self.name}.iv")
+        return [value, self.inner.unknown.alias(f"{self.name}.iu")] if with_unknown else [value]
 
-    def agg(self) -> list[pl.Expr]:
+    def agg(self, with_unknown: bool = True) -> list[pl.Expr]:
         """The aggregate as group-by expressions over the :meth:`members` columns (Kleene, as
         the scalar engine: a known ``True`` decides ``any_member``; else any unknown member
-        makes the result unknown, naming every member's missing inputs)."""
+        makes the result unknown, naming every member's missing inputs); its value alone
+        without ``with_unknown`` (a member's value is null exactly where its mask is not zero)."""
         v, u = pl.col(f"{self.name}.iv"), pl.col(f"{self.name}.iu")
-        any_unknown = (u != 0).any()
+        any_unknown = (u != 0).any() if with_unknown else v.is_null().any()
         masks = u.bitwise_or()
         if self.func == "any_member":
             some = v.fill_null(False).any()
@@ -489,6 +491,8 @@ class Aggregate:
             value = pl.when(any_unknown | over).then(None).otherwise(v.sum())
             unknown = pl.when(any_unknown).then(masks) \
                 .when(over).then(pl.lit(OVERFLOW, dtype=MASK)).otherwise(ZERO)
+        if not with_unknown:
+            return [value.alias(f"{self.name}.v")]
         return [value.alias(f"{self.name}.v"), unknown.cast(MASK).alias(f"{self.name}.u")]
 
 
