@@ -12,6 +12,11 @@ out once per distinct region with the single-profile evaluator's own lookup and 
 so is every part of a rule that reads nothing else (an amount from the parameters alone, the
 overflow checks of a parameter's arithmetic); a value the same in every region of the chunk
 is a constant instead, and a standard no row of the chunk is in scope for is not evaluated.
+Only what the fields shown read is worked out: the narrow fields need no unknown masks (which
+name the missing inputs), so there a standard's conditions are read once, as Kleene's
+conjunction (excluded, met or undetermined), and the intermediate columns and household
+aggregates that only masks read are left out; a property test requires the narrow and the
+caseworker's fields to be those of full detail.
 
 Results are *wide*, one row per person: for each standard ``ID.status``, ``ID.amount``,
 ``ID.annual_amount``, ``ID.quantity`` (where it has them, :func:`fields`), and with
