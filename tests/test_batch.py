@@ -24,7 +24,9 @@ from gongfu_rules.evaluate import default_standards
 from gongfu_rules.facts import fact_specs
 from gongfu_rules.limits import MAX_MEMBERS
 from gongfu_rules.profile import id_number_check_character
-from gongfu_rules.table import CASEWORKER, evaluate_frame
+from gongfu_rules.expr.nodes import Aggregate, walk
+from gongfu_rules.relations import DERIVED
+from gongfu_rules.table import CASEWORKER, evaluate_frame, facts_read
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = ["530102", "530111", "530181", "532301", "532328", "533422", "530402", "53", "5301",
@@ -199,6 +201,55 @@ def test_narrow_and_caseworker_fields_are_those_of_full_detail(caseload, on):
     for detail in ("narrow", CASEWORKER):
         shown = evaluate_frame(typed, on, std, detail=detail)
         assert shown.equals(full.select(shown.columns)), detail
+
+
+_IDS = sorted(default_standards().standards)
+
+
+def _reads_members(s) -> bool:
+    """Whether a standard reads a relative's fact (only_child_sex ...) or the members'."""
+    nodes = [x for r in s.rules for c in r.conditions for x in walk(c.node)] + \
+        [x for r in s.rules if r.amount for x in walk(r.amount[1])]
+    return bool(facts_read(s) & set(DERIVED)) or any(isinstance(x, Aggregate) for x in nodes)
+
+
+_READ_MEMBERS = sorted(s.id for s in default_standards() if _reads_members(s))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(households(), min_size=1, max_size=8), st.sampled_from(_READ_MEMBERS),
+       st.sets(st.sampled_from(_IDS), max_size=3))
+def test_a_standards_results_do_not_depend_on_the_others_evaluated_with_it(caseload, one,
+                                                                            others):
+    # a subset works out only what its standards read (relatives' facts, aggregates)
+    only = {one, *others}
+    caseload = _born_by(caseload, date(2025, 8, 1))
+    if not caseload:
+        return
+    raw = _rows(caseload)
+    typed, _ = typed_frame(raw, map_headers(raw.columns)[0])
+    std, day = default_standards(), date(2025, 8, 1)
+    for detail in ("narrow", "full"):
+        some = evaluate_frame(typed, day, std, standards=sorted(only), detail=detail)
+        every = evaluate_frame(typed, day, std, detail=detail)
+        assert some.equals(every.select(some.columns)), detail
+
+
+def test_a_standard_evaluated_alone_still_reads_facts_from_the_relatives():
+    # the reward's rate depends on the only child's sex, read from the child's row
+    def reward(child_sex: str, only: list[str] | None) -> list:
+        household = {"region": "530102", "members": [
+            {"role": "head", "birth_date": date(1955, 3, 1), "sex": "male",
+             "hukou_region": "530102", "hukou_type": "agricultural", "only_child_parent": True},
+            {"role": "child", "birth_date": date(1985, 3, 1), "sex": child_sex,
+             "hukou_region": "530102"}]}
+        raw = _rows([household])
+        typed, _ = typed_frame(raw, map_headers(raw.columns)[0])
+        out = evaluate_frame(typed, date(2025, 8, 1), default_standards(), standards=only)
+        return out.get_column("family_planning_reward.amount").to_list()
+    alone = reward("female", ["family_planning_reward"])
+    assert alone == reward("female", None)
+    assert alone != reward("male", ["family_planning_reward"])
 
 
 def _household_chunks(frame: pl.DataFrame, rows: int) -> list[int]:

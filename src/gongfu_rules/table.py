@@ -29,6 +29,7 @@ that totals are never counted twice. :func:`to_long` turns this into one row per
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -141,7 +142,8 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     ``detail``, and :data:`OVERFLOW_COLUMN`. Amounts are in millionths of a 元.
     """
     chosen = [s for s in std if standards is None or s.id in standards]
-    df = _relatives(_prepare(frame, on))
+    # only the relatives' facts some chosen standard reads
+    df = _relatives(_prepare(frame, on), frozenset().union(*(_reads(s, std) for s in chosen)))
     present = frozenset(frame.columns) | (frozenset(DERIVED) & frozenset(df.columns))
     compiled = [_compile(s, on, std, present) for s in chosen]
     full = detail == "full"
@@ -202,21 +204,24 @@ def _prepare(frame: pl.DataFrame, on: date) -> pl.DataFrame:
     )
 
 
-def _relatives(df: pl.DataFrame) -> pl.DataFrame:
-    """The facts read from a person's relatives among the members, as
+def _relatives(df: pl.DataFrame, wanted: Collection[str] = DERIVED) -> pl.DataFrame:
+    """The facts read from a person's relatives among the members (those of ``wanted``), as
     :mod:`gongfu_rules.relations` reads them (its docstring has the roles), each falling back
     to the person's own answer; nothing without a ``role`` column.
 
     What a household's living members say (how many have each role; which row is its one
     head, spouse or child) is counted with :func:`household_sums`; a relative's fact is read
     from the row of the household's one member with that role."""
-    if "role" not in df.columns:
+    spouse = "spouse_age" in wanted
+    child = "only_child_sex" in wanted and "sex" in df.columns
+    parent = "parent_disabled" in wanted and "disability_certificate" in df.columns
+    if "role" not in df.columns or not (spouse or child or parent):
         return df
     role, alive = pl.col("role"), pl.col("__life").is_null()
-    relatives = ("head", "spouse", "child")
+    relatives = ("head", "spouse") * spouse + ("child",) * child
     flags = {f"n.{r}": (alive & (role == r)).fill_null(False) for r in relatives}
     parents = [(role == "child", ("head", "spouse")), (role == "head", ("parent",))]
-    if "disability_certificate" in df.columns:
+    if parent:
         certified = pl.col("disability_certificate")
         for i, (_, theirs) in enumerate(parents):
             of_parent = alive & role.is_in(theirs)
@@ -237,13 +242,15 @@ def _relatives(df: pl.DataFrame) -> pl.DataFrame:
     def own(name: str, dtype: Any) -> pl.Expr:
         return pl.col(name) if name in df.columns else pl.lit(None, dtype=dtype)
 
-    spouse_age = (pl.when(role == "head").then(of_one("spouse", "__age"))
-                  .when(role == "spouse").then(of_one("head", "__age")))
-    derived = {"spouse_age": pl.coalesce(spouse_age, own("spouse_age", pl.Int64))}
-    if "sex" in df.columns:
+    derived = {}
+    if spouse:
+        spouse_age = (pl.when(role == "head").then(of_one("spouse", "__age"))
+                      .when(role == "spouse").then(of_one("head", "__age")))
+        derived["spouse_age"] = pl.coalesce(spouse_age, own("spouse_age", pl.Int64))
+    if child:
         sex = pl.when(role.is_in(("head", "spouse"))).then(of_one("child", "sex"))
         derived["only_child_sex"] = pl.coalesce(sex, own("only_child_sex", pl.String))
-    if "disability_certificate" in df.columns:
+    if parent:
         value = pl.lit(None, dtype=pl.Boolean)
         for i, (mine, _) in reversed(list(enumerate(parents))):
             n, yes, no = (pl.lit(h[f"p{i}.{x}"]) for x in ("n", "yes", "no"))
@@ -294,12 +301,17 @@ def facts_read(s: Standard) -> frozenset[str]:
     return frozenset(out)
 
 
-def _compile(s: Standard, on: date, std: StandardsSet, present: frozenset[str]) -> _Compiled:
+def _reads(s: Standard, std: StandardsSet) -> frozenset[str]:
+    """:func:`facts_read`, kept with the standards set."""
     used = ("facts", s.id)
     reads = std._cache.get(used)
     if reads is None:
         reads = std._cache[used] = facts_read(s)
-    key = ("vector", s.id, on, reads & present)
+    return reads
+
+
+def _compile(s: Standard, on: date, std: StandardsSet, present: frozenset[str]) -> _Compiled:
+    key = ("vector", s.id, on, _reads(s, std) & present)
     cached = std._tables.get(key)
     if cached is not None:
         return cached
