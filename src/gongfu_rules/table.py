@@ -151,9 +151,9 @@ def evaluate_frame(frame: pl.DataFrame, on: date, std: StandardsSet,
     mine = _by_standard(regions.consts)
     stages = [_stages(c, mine.get(c.prefix, ()), detail, std, regions.hoisted)
               for c in compiled]
-    df = _join_regions(df, regions, frozenset().union(*(st.reads for st in stages)))
-    df = _aggregate_members(df, compiled, regions.consts,
-                            frozenset().union(*(st.reads for st in stages)))
+    reads = frozenset().union(*(st.reads for st in stages))
+    df = _join_regions(df, regions, reads)
+    df = _aggregate_members(df, compiled, regions.consts, reads)
     df = _intermediates(df, [st.lets for st in stages])
     parts, flags = [df.select(HOUSEHOLD, PERSON, "__first")], []
     # A few standards at a time: their decision columns (six a standard) are dropped before
@@ -363,8 +363,8 @@ def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled],
     one of its own values.
     """
     consts = consts or {}
-    read = [(c, a, reads is None or f"{a.name}.u" in reads) for c in compiled
-            for a in c.aggregates if reads is None or {f"{a.name}.v", f"{a.name}.u"} & reads]
+    read = [(c, a, _read(a, reads)[1]) for c in compiled for a in c.aggregates
+            if _read(a, reads)[0]]
     # the parameter columns their members' columns read
     params_of = {a.name: a.params & {n for e in a.members(u) for n in e.meta.root_names()}
                  for _, a, u in read}
@@ -389,6 +389,15 @@ def _aggregate_members(df: pl.DataFrame, compiled: list[_Compiled],
                         for i, part in enumerate(parts)).alias(name)
             for name in parts[0].columns)
     return df
+
+
+def _read(a: Aggregate, reads: Collection[str] | None) -> tuple[bool, bool]:
+    """Whether the expressions ``reads`` (None: every one) read the aggregate ``a`` (its
+    value or its unknown mask), and whether its unknown mask."""
+    if reads is None:
+        return True, True
+    unknown = f"{a.name}.u" in reads
+    return unknown or f"{a.name}.v" in reads, unknown
 
 
 def _per_household(df: pl.DataFrame, aggregates: list[tuple[Aggregate, bool]]
@@ -660,9 +669,9 @@ def _stage(c: _Compiled, consts: dict[str, Any], detail: str, std: StandardsSet,
                        if e.meta.output_name() not in hoisted], reads)
     reads.update(name for stage in lets for e in stage for name in e.meta.root_names())
     for a in c.aggregates:  # what the members' columns of those read read (_aggregate_members)
-        if {f"{a.name}.v", f"{a.name}.u"} & reads:
-            reads.update(name for e in a.members(f"{a.name}.u" in reads)
-                         for name in e.meta.root_names())
+        value, unknown = _read(a, reads)
+        if value:
+            reads.update(name for e in a.members(unknown) for name in e.meta.root_names())
             reads.update(a.params)
     return _Stage(lets, decisions, results, overflow, frozenset(reads))
 
