@@ -232,12 +232,29 @@ def test_region_values_that_no_expression_reads_are_not_joined_onto_the_persons(
     from gongfu_rules.table import _join_regions, _Regions
 
     frame = pl.DataFrame({"__region": ["530102", "532301"], "x": [1, 2], "y": [3, 4]})
-    regions = _Regions([("code", frame)], {"z": 5, "w": 6},
+    regions = _Regions([("code", frame, {})], {"z": 5, "w": 6},
                        {"z": pl.lit(5).alias("z"), "w": pl.lit(6).alias("w")}, frozenset())
     persons = pl.DataFrame({"code": ["532301", "530102", "532301"]})
     joined = _join_regions(persons, regions, frozenset({"x", "z"}))
     assert joined.columns == ["code", "z", "x"]
     assert joined.get_column("x").to_list() == [2, 1, 2]
+
+
+def test_region_columns_the_same_in_every_region_are_joined_once_and_each_read_under_its_name():
+    from gongfu_rules.table import _join_regions, _Regions, _twins
+
+    frame = pl.DataFrame({"__region": ["530102", "532301"], "a.known": [True, False],
+                          "b.known": [True, False], "c.known": [True, None], "x": [1, 2],
+                          "y": [1, 2], "z": pl.Series([1, 2], dtype=pl.Int32)})
+    twins = _twins(frame)
+    # the same values in another type (z) or with a null (c.known) are not twins
+    assert twins == {"b.known": "a.known", "y": "x"}
+    persons = pl.DataFrame({"code": ["532301", "530102"]})
+    joined = _join_regions(persons, _Regions([("code", frame, twins)], {}, {}, frozenset()),
+                           frozenset({"b.known", "c.known", "x", "y"}))
+    assert sorted(joined.columns) == ["b.known", "c.known", "code", "x", "y"]
+    assert joined.select("b.known", "c.known", "x", "y").rows() == [(False, None, 2, 2),
+                                                                  (True, True, 1, 1)]
 
 
 @given(st.dictionaries(st.integers(0, 2**64 - 1), st.none() | st.text(max_size=5), min_size=1,

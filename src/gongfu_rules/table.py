@@ -435,7 +435,7 @@ class _Regions:
     them), and in ``literals``, as a literal column for the expressions that read it by
     name."""
 
-    tables: list[tuple[str, pl.DataFrame]]
+    tables: list[tuple[str, pl.DataFrame, dict[str, str]]]  # key, frame, twins (_twins)
     consts: dict[str, Any]
     literals: dict[str, pl.Expr]
     hoisted: frozenset[str]
@@ -445,11 +445,20 @@ def _join_regions(df: pl.DataFrame, regions: _Regions, reads: frozenset[str]) ->
     """``df`` with the region values that the expressions ``reads`` (the others would be
     joined for nothing)."""
     df = df.with_columns(e for name, e in regions.literals.items() if name in reads)
-    for key, table in regions.tables:
-        wanted = [c for c in table.columns[1:] if c in reads]
-        if wanted:
-            df = df.join(table.select(pl.col("__region").alias(key), *wanted), on=key,
-                         how="left", maintain_order="left")
+    for key, table, twins in regions.tables:
+        # A column the same as another (every standard's ``known_region``, a figure that
+        # several standards share) is joined once and copied: a copy shares its buffers.
+        joined: dict[str, str] = {}  # a set of twins: the name it is joined under
+        copies = []
+        for c in table.columns[1:]:
+            if c in reads:
+                first = joined.setdefault(twins.get(c, c), c)
+                if first != c:
+                    copies.append(pl.col(first).alias(c))
+        if joined:
+            df = df.join(table.select(pl.col("__region").alias(key),
+                                      *(pl.col(c).alias(name) for c, name in joined.items())),
+                         on=key, how="left", maintain_order="left").with_columns(copies)
     return df
 
 
@@ -471,12 +480,13 @@ def _regions(df: pl.DataFrame, compiled: list[_Compiled], on: date, std: Standar
     tables = []
     hoisted: frozenset[str] = frozenset()
     for key, members in groups.items():
-        table, same, columns, done = _region_frame(key, present[key], members, on, std, detail)
+        table, twins, same, columns, done = _region_frame(key, present[key], members, on,
+                                                          std, detail)
         consts.update(same)
         hoisted |= done
         literals.update(columns)
         if table.width > 1:
-            tables.append((key, table))
+            tables.append((key, table, twins))
     return df, _Regions(tables, consts, literals, hoisted)
 
 
@@ -487,13 +497,14 @@ def _region_key(s: Standard) -> str:
 
 def _region_frame(group: str, codes: list[str], members: list[_Compiled], on: date,
                   std: StandardsSet, detail: str
-                  ) -> tuple[pl.DataFrame, dict[str, Any], dict[str, pl.Expr], frozenset[str]]:
+                  ) -> tuple[pl.DataFrame, dict[str, str], dict[str, Any], dict[str, pl.Expr],
+                             frozenset[str]]:
     """Every standard's scope and values for each region code present, and the rules'
     columns worked out from them alone (their names returned too, see :func:`_hoist`),
     without the columns whose value is the same in every region (returned apart, as values
-    and as literal columns). Kept for the next chunks: a frame for more codes serves a chunk
-    with fewer (a value the same in more regions is the same in fewer), so it is rebuilt only
-    when new codes come."""
+    and as literal columns), with its columns' :func:`_twins`. Kept for the next chunks: a
+    frame for more codes serves a chunk with fewer (a value the same in more regions is the
+    same in fewer), so it is rebuilt only when new codes come."""
     key = ("regions", group, on, detail, tuple(c.key for c in members))
     found = std._tables.get(key)
     if found is None or not found[0].issuperset(codes):
@@ -504,9 +515,24 @@ def _region_frame(group: str, codes: list[str], members: list[_Compiled], on: da
         same = [c for c in frame.columns[1:] if frame.get_column(c).n_unique() == 1]
         values = {c: frame.get_column(c)[0] for c in same}
         literals = {c: pl.lit(values[c], dtype=schema[c]).alias(c) for c in same}
-        found = std._tables.put(key, (frozenset(every), frame.drop(same), values, literals,
-                                      hoisted))
-    return found[1], found[2], found[3], found[4]
+        frame = frame.drop(same)
+        found = std._tables.put(key, (frozenset(every), frame, _twins(frame), values,
+                                      literals, hoisted))
+    return found[1:]
+
+
+def _twins(frame: pl.DataFrame) -> dict[str, str]:
+    """Each column of the region frame that is the same as an earlier one (its type and its
+    value in every region), with that column's name. Twins in every region of the frame are
+    twins in a chunk's few."""
+    first: dict[tuple[Any, ...], str] = {}
+    out = {}
+    for c in frame.columns[1:]:
+        column = frame.get_column(c)
+        name = first.setdefault((column.dtype, *column.to_list()), c)
+        if name != c:
+            out[c] = name
+    return out
 
 
 def _hoist(frame: pl.DataFrame, members: list[_Compiled], detail: str
