@@ -173,7 +173,8 @@ def _with_kept(result: pl.DataFrame, kept: pl.DataFrame, row: str = ROW) -> pl.D
     """``result`` with the kept columns first (matched on the input row, ``row`` in
     ``result``); a kept column that is already a result column (``household_id``) is there
     once."""
-    names = [c for c in kept.columns if c != ROW and c not in result.columns]
+    have = frozenset(result.columns)
+    names = [c for c in kept.columns if c != ROW and c not in have]
     if not names:
         return result
     return result.join(kept.select(pl.col(ROW).alias(row), *names), on=row, how="left",

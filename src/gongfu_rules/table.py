@@ -955,7 +955,7 @@ def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame
                 updates.setdefault(other, []).append((pl.col(f"{s.id}.status") == "eligible", s.id))
     if not updates:
         return out
-    exprs = []
+    exprs, have = [], frozenset(out.columns)  # ``out.columns`` is a new list at each call
     for other, by in updates.items():
         hit = pl.col(f"{other}.status").is_in(("eligible", "undetermined"))
         by_id = pl.lit(None, dtype=pl.String)
@@ -969,9 +969,9 @@ def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame
               for f in ("amount", "annual_amount", "amount_at_least", "quantity",
                         "value_region", "is_floor", "amount_possibly_outdated", "reliability",
                         "missing", "unknown_parameters", "failed")
-              if f"{other}.{f}" in out.columns),
+              if f"{other}.{f}" in have),
         ]
-        if f"{other}.reason" in out.columns:  # full detail
+        if f"{other}.reason" in have:  # full detail
             exprs += [pl.when(excluded).then(pl.lit("excluded"))
                       .otherwise(pl.col(f"{other}.reason")).alias(f"{other}.reason"),
                       pl.when(excluded).then(by_id).alias(f"{other}.excluded_by")]
@@ -981,8 +981,8 @@ def _apply_exclusions(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame
 def _decode(out: pl.DataFrame, compiled: list[_Compiled], full: bool = True) -> pl.DataFrame:
     """Masks become the names the scalar engine gives: sorted, ``;``-separated; the missing
     facts, and with ``full`` the unknown parameters and failed conditions too."""
-    masks = [f"{c.standard.id}.mask" for c in compiled]
-    failed_masks = [m for c in compiled if (m := f"{c.standard.id}.failed_mask") in out.columns]
+    masks, have = [f"{c.standard.id}.mask" for c in compiled], frozenset(out.columns)
+    failed_masks = [m for c in compiled if (m := f"{c.standard.id}.failed_mask") in have]
     # The distinct masks of every standard in one pass (one query, not two per standard).
     distinct = out.select(pl.col(m).unique().implode()
                           for m in masks + (failed_masks if full else [])).row(0, named=True)
@@ -1004,7 +1004,7 @@ def _decode(out: pl.DataFrame, compiled: list[_Compiled], full: bool = True) -> 
             pl.lit(c.rule.start.isoformat() if c.rule else None, dtype=pl.String)
             .alias(f"{sid}.version"),
         ]
-        if f"{sid}.excluded_by" not in out.columns:
+        if f"{sid}.excluded_by" not in have:
             exprs.append(pl.lit(None, dtype=pl.String).alias(f"{sid}.excluded_by"))
     return out.with_columns(exprs).drop(masks + failed_masks)
 
@@ -1027,8 +1027,9 @@ def _failed_texts(c: _Compiled) -> list[str]:
 
 
 def _household_rows_on_first_member(out: pl.DataFrame, chosen: list[Standard]) -> pl.DataFrame:
+    have = frozenset(out.columns)
     cols = [c for s in chosen if s.entity == "household" for f in RESULT_FIELDS
-            if (c := f"{s.id}.{f}") in out.columns]
+            if (c := f"{s.id}.{f}") in have]
     if not cols:
         return out
     return out.with_columns(pl.when(pl.col("__first")).then(pl.col(c)).alias(c) for c in cols)
@@ -1039,14 +1040,14 @@ def to_long(wide: pl.DataFrame, std: StandardsSet, keep_not_eligible: bool = Fal
             ) -> pl.DataFrame:
     """One row per person and standard (household standards: per household, ``person_id``
     empty). By default only ``eligible`` and ``undetermined`` results are kept."""
-    parts = []
+    parts, have = [], frozenset(wide.columns)  # ``wide.columns`` is a new list at each call
     ids = [c.removesuffix(".status") for c in wide.columns if c.endswith(".status")]
+    row = [pl.col("row")] if "row" in have else []
     for sid in ids:
         s = std[sid]
-        fields = RESULT_FIELDS + (PERIOD_FIELDS if f"{sid}.total" in wide.columns else ())
+        fields = RESULT_FIELDS + (PERIOD_FIELDS if f"{sid}.total" in have else ())
         cols = [pl.col(f"{sid}.{f}").alias(f) for f in fields]
         person = pl.col(PERSON) if s.entity == "person" else pl.lit(None, dtype=pl.String)
-        row = [pl.col("row")] if "row" in wide.columns else []
         part = wide.select(*row, pl.col(HOUSEHOLD), person.alias(PERSON),
                            pl.lit(sid).alias("standard"), *cols)
         part = part.filter(pl.col("status").is_not_null())
