@@ -181,3 +181,18 @@ def test_only_dotted_names_become_lookup_code():
     assert "person['tekun']" in source and "ctx._age" in source
     with pytest.raises(ValueError, match="not a fact's name"):
         evaluate_module._lookup_maker(((("person.tekun; import os",), False),))
+
+
+def test_counties_resolving_alike_share_their_looked_up_values_and_others_get_their_own():
+    from gongfu_rules.regions import regions
+
+    std, on = fresh_copy(STD), date(2025, 8, 1)
+    s = std["elderly_allowance"]
+    rule = s.rule_on(on)
+    # 530102 (五华区) has its own allowance; 532301 and 532322 (楚雄州) read Yunnan's
+    looked_up = {code: evaluate_module._lookup(s, rule, code, on, std)
+                 for code in ("530102", "532301", "532322")}
+    assert looked_up["532301"] is looked_up["532322"]
+    assert looked_up["530102"] != looked_up["532301"]
+    for code, values in looked_up.items():
+        assert values == evaluate_module._resolve_values(s, rule, regions().chain(code), on, std)

@@ -793,7 +793,23 @@ def _bound(value: Any, floor: Any) -> Any:
 
 
 def _lookup(s: Standard, rule: Rule, region: str, on: date, std: StandardsSet) -> _Values:
+    """The rule's parameter values in ``region`` on ``on``, with where they come from. Kept
+    per set of regions they resolve along: a county with no figures of its own reads its
+    prefecture's or its province's, as its neighbours do, and gets their values."""
     chain = regions().chain(region)
+    # A parameter resolves from the regions of the chain that give it values, and from
+    # nothing else (ParameterDef.resolve).
+    along = tuple(tuple(r for r in chain if r in std.parameter(s, name).timelines)
+                  for name in rule.params)
+    key = (s.id, rule.start, on, along)
+    found = std._values.get(key)
+    if found is None:
+        found = std._values.put(key, _resolve_values(s, rule, chain, on, std))
+    return found
+
+
+def _resolve_values(s: Standard, rule: Rule, chain: tuple[str, ...], on: date,
+                    std: StandardsSet) -> _Values:
     values: dict[str, Any] = {}
     uses: list[ParameterUse] = []
     rising_ = bounding(s, rule, std)

@@ -35,6 +35,10 @@ TABLE_CACHE_SIZE = 4096
 #: How many single-standard steps (one per standard, date and region) ``evaluate_table`` and
 #: the batch keep: about 5,500 a date over Yunnan's 129 counties, so a year's months.
 TABLE_STEP_CACHE_SIZE = 65_536
+#: How many sets of a standard's parameter values (one per standard, date and set of regions
+#: resolving alike) a standards set keeps: a few hundred a date with the bundled standards
+#: over Yunnan's counties, most of which read their prefecture's or province's figures.
+VALUES_CACHE_SIZE = 16_384
 
 
 class LRUCache:
@@ -245,6 +249,9 @@ class StandardsSet:
                               repr=False, compare=False)
     _table_steps: LRUCache = field(default_factory=lambda: LRUCache(TABLE_STEP_CACHE_SIZE),
                                    init=False, repr=False, compare=False)
+    # the parameter values of a standard in regions resolving alike (evaluate._lookup)
+    _values: LRUCache = field(default_factory=lambda: LRUCache(VALUES_CACHE_SIZE),
+                              init=False, repr=False, compare=False)
 
     def __iter__(self):
         return iter(self.standards.values())
