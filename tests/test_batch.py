@@ -527,6 +527,25 @@ def test_the_summary_of_many_chunks_is_folded_without_loss(tmp_path):
     assert elderly.get_column("eligible").to_list() == ["60"]
 
 
+def test_the_summary_counts_each_status_of_a_region_with_more_rows_than_a_count_slot_holds():
+    # the statuses are counted in 21-bit slots of one sum: a larger frame is summed in parts
+    from gongfu_rules.batch import _Summary
+    from gongfu_rules.table import FIELD_TYPES
+
+    n = (1 << 21) + 3
+    statuses = ["eligible"] * (n - 2) + ["undetermined", "not_in_force"]
+    wide = pl.DataFrame({"elderly_allowance.status": statuses},
+                        schema={"elderly_allowance.status": FIELD_TYPES["status"]})
+    typed = pl.DataFrame({"hukou_region": ["530102"] * n, "residence_region": ["530102"] * n,
+                          "household.region": [None] * n}, schema_overrides={
+                              "household.region": pl.String})
+    summary = _Summary(default_standards())
+    summary.add(wide, typed)
+    row = summary.table().filter(pl.col("standard") == "elderly_allowance")
+    assert row.select("region", "eligible", "undetermined", "not_eligible", "not_in_force"
+                      ).rows() == [("530102", n - 2, 1, 0, 1)]
+
+
 def test_the_progress_bar_counts_every_row(tmp_path, capsys):
     report = run_batch(ROOT / "examples" / "caseload.csv", tmp_path / "out.csv", on="2025-08-01",
                        chunk_rows=3, progress=True)

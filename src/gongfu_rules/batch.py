@@ -71,6 +71,7 @@ from .table import (
     DETAILS,
     FIELD_TYPES,
     OVERFLOW_COLUMN,
+    STATUS,
     evaluate_frame,
     evaluate_frame_period,
     facts_read,
@@ -1147,6 +1148,14 @@ def rename_headers(frame: pl.DataFrame, std: StandardsSet, headers: str) -> pl.D
 
 
 # --- the summary -----------------------------------------------------------------------------
+#: The statuses :class:`_Summary` counts in slots of a sum, each of ``_SLOT`` bits (a group
+#: of a frame of fewer than 2^21 rows cannot overflow one): a status adds ``_ONES`` at its
+#: physical code, a one in its slot (not_eligible, counted as the rest, adds nothing).
+_PACKED, _SLOT = ("eligible", "undetermined", "not_in_force"), 21
+_ONES = pl.Series([1 << (_SLOT * _PACKED.index(c)) if c in _PACKED else 0
+                   for c in STATUS.categories], dtype=pl.UInt64)
+
+
 class _Summary:
     """Counts and totals per standard and region (the region each standard tests, as a
     county code), added up chunk by chunk. ``amount_total`` adds the known amounts (those
@@ -1165,25 +1174,32 @@ class _Summary:
     def add(self, wide: pl.DataFrame, typed: pl.DataFrame) -> None:
         if typed.height == 0:
             return
+        if wide.height >= 1 << _SLOT:  # a count must fit its slot (see _measures)
+            for offset in range(0, wide.height, (1 << _SLOT) - 1):
+                self.add(wide.slice(offset, (1 << _SLOT) - 1),
+                         typed.slice(offset, (1 << _SLOT) - 1))
+            return
         regions = {"hukou": pl.col("hukou_region"), "residence": residence()}
         frame = wide.with_columns(
             *(e.fill_null("unknown").alias(f"__region.{b}") for b, e in
               {b: typed.select(e).to_series() for b, e in regions.items()}.items()))
         # One group-by per region basis, every standard's measures side by side; the chunks'
         # sums are added up as numbers, a few chunks at a time (memory stays flat).
-        for basis, (summed, derived) in self._plan(tuple(wide.columns)).items():
+        for basis, (summed, counts, derived) in self._plan(tuple(wide.columns)).items():
             parts = self.parts.setdefault(basis, [])
             region = f"__region.{basis}"
-            parts.append(frame.group_by(region).agg(summed).select(region, *derived))
+            parts.append(frame.group_by(region).agg(summed).with_columns(counts)
+                         .select(region, *derived))
             if len(parts) > 16:
                 self.parts[basis] = [self._sum(parts, region)]
 
-    def _plan(self, columns: tuple[str, ...]) -> dict[str, tuple[list[pl.Expr], list[pl.Expr]]]:
-        """Per region basis, what its group-by adds up and the measures worked out from the
-        sums: the same for every chunk of a run (built once: a tenth of the summary's time
-        went to building them). Only what varies by row is aggregated; a measure that follows
-        from the others (or is a constant: no amount column) is computed on the few summed
-        rows."""
+    def _plan(self, columns: tuple[str, ...]
+              ) -> dict[str, tuple[list[pl.Expr], list[pl.Expr], list[pl.Expr]]]:
+        """Per region basis, what its group-by adds up, the status counts unpacked from the
+        sums and the measures worked out from them: the same for every chunk of a run (built
+        once: a tenth of the summary's time went to building them). Only what varies by row is
+        aggregated; a measure that follows from the others (or is a constant: no amount
+        column) is computed on the few summed rows."""
         if self._plans.get(columns) is None:
             have = frozenset(columns)
             plans = {}
@@ -1191,8 +1207,7 @@ class _Summary:
                 measures = [self._measures(s, have) for s in self.std
                             if s.region_basis == basis and f"{s.id}.status" in have]
                 if measures:
-                    plans[basis] = ([e for summed, _ in measures for e in summed],
-                                    [e for _, derived in measures for e in derived])
+                    plans[basis] = tuple([e for m in measures for e in m[i]] for i in range(3))
             self._plans = {columns: plans}
         return self._plans[columns]
 
@@ -1215,9 +1230,11 @@ class _Summary:
                 .unnest("key").select("standard", "region", "measure", "value"))
         return pl.concat(longs)
 
-    def _measures(self, s: Any, have: frozenset[str]) -> tuple[list[pl.Expr], list[pl.Expr]]:
-        """``(aggregations, measures)``: what a group-by adds up per region, and every measure
-        of :data:`_MEASURES` from those sums (in that order)."""
+    def _measures(self, s: Any, have: frozenset[str]
+                  ) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Expr]]:
+        """``(aggregations, counts, measures)``: what a group-by adds up per region, the
+        status counts in its sums, and every measure of :data:`_MEASURES` from those (in
+        that order)."""
         status = pl.col(f"{s.id}.status")
         over_period = f"{s.id}.total" in have
 
@@ -1225,13 +1242,23 @@ class _Summary:
             return f"{s.id}|{measure}"
         amount = f"{s.id}.total" if over_period else f"{s.id}.amount"
         annual = None if over_period else f"{s.id}.annual_amount"
-        summed = [(status == m).sum().alias(key(m)) for m in
-                  ("eligible", "undetermined", "not_eligible", "not_in_force")]
+        # The statuses counted in one pass over the column, not one per status: each adds a
+        # one in its own slot of a sum (:data:`_ONES`), and not_eligible is the rest of the
+        # statuses given; the counts are unpacked on the few summed rows.
+        summed = [pl.lit(_ONES).gather(status.to_physical()).sum().alias(key("packed")),
+                  status.count().alias(key("given"))]
+        packed = pl.col(key("packed"))
+        unpacked = [(packed // (1 << (_SLOT * i)) % (1 << _SLOT)).cast(pl.Int64).alias(key(m))
+                    for i, m in enumerate(_PACKED)]
+        # A stage of its own: written into each measure below, the unpacking would be planned
+        # again in every one (that tripled the time of this step).
+        counted = pl.col(key("given")).cast(pl.Int64) - pl.sum_horizontal(
+            pl.col(key(m)) for m in _PACKED)
         # A sum of nothing is 0: a narrow frame has no amount where there is none (the table
         # makes the total empty where persons are eligible and no amount is known).
         nothing = pl.lit(0, dtype=NUMBER_OUT)
-        derived = [pl.col(key(m)) for m in ("eligible", "undetermined", "not_eligible",
-                                            "not_in_force")]
+        derived = [pl.col(key("eligible")), pl.col(key("undetermined")),
+                   counted.alias(key("not_eligible")), pl.col(key("not_in_force"))]
         if amount in have:
             summed += [pl.col(amount).sum().alias(key("amount_total")),
                        ((status == "eligible") & pl.col(amount).is_not_null()).sum()
@@ -1253,7 +1280,7 @@ class _Summary:
             derived.append(pl.lit(0, dtype=pl.Int64).alias(key("months_eligible")))
         derived += [(pl.col(key("eligible")) - known).alias(key("eligible_amount_unknown")),
                     known]
-        return summed, derived
+        return summed, unpacked, derived
 
     def _folded(self) -> pl.DataFrame:
         """One row per standard and region, a column per measure."""
