@@ -694,11 +694,12 @@ def _stage(c: _Compiled, consts: dict[str, Any], detail: str, std: StandardsSet,
     lets = _read_lets([e for pair in c.lets for e in pair
                        if e.meta.output_name() not in hoisted], reads)
     reads.update(name for stage in lets for e in stage for name in e.meta.root_names())
-    for a in c.aggregates:  # what the members' columns of those read read (_aggregate_members)
+    # What the members' columns of the aggregates read read (_aggregate_members), parameters
+    # included: those the members' columns do not name are not joined.
+    for a in c.aggregates:
         value, unknown = _read(a, reads)
         if value:
             reads.update(name for e in a.members(unknown) for name in e.meta.root_names())
-            reads.update(a.params)
     return _Stage(lets, decisions, results, overflow, frozenset(reads))
 
 
